@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../db/test-database.ts';
+import { withTransaction } from '../db/tx.ts';
+import { appendAuditEvents, canonicalJson, hashEvent } from './append.ts';
+import { alice, assetUpdate } from './audit-fixtures.ts';
+import { migrateAuditSchema } from './migrate-audit.ts';
+import { queryAuditEvents } from './query.ts';
+import type { AuditOutcome } from './types.ts';
+import { verifyAuditChains } from './verify.ts';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+  await migrateAuditSchema(db.url);
+});
+afterAll(() => db?.drop());
+
+describe('canonicalJson', () => {
+  it('sorts keys at every depth and drops undefined like JSON.stringify', () => {
+    expect(canonicalJson({ b: 1, a: { d: [3, undefined], c: 'x' }, e: undefined })).toBe('{"a":{"c":"x","d":[3,null]},"b":1}');
+  });
+
+  it('orders integer-like keys as strings, not the way JS objects enumerate them', () => {
+    expect(canonicalJson({ 10: 'a', 9: 'b', x: 'c' })).toBe('{"10":"a","9":"b","x":"c"}');
+  });
+
+  it('writes dates as ISO strings', () => {
+    expect(canonicalJson({ t: new Date('2025-01-02T03:04:05.678Z') })).toBe('{"t":"2025-01-02T03:04:05.678Z"}');
+  });
+});
+
+describe('appendAuditEvents', () => {
+  it('builds a chain: consecutive seq, each prevHash the previous hash, hashes recomputable', async () => {
+    const siteId = randomUUID();
+    const first = await withTransaction(db.pool, (c) =>
+      appendAuditEvents(c, [assetUpdate(siteId), assetUpdate(siteId, { action: 'create', before: null })]),
+    );
+    const second = await withTransaction(db.pool, (c) => appendAuditEvents(c, [assetUpdate(siteId, { action: 'delete', after: null })]));
+    const chain = [...first, ...second];
+
+    expect(chain.map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(chain[0].prevHash).toBeNull();
+    expect(chain[1].prevHash).toBe(chain[0].hash);
+    expect(chain[2].prevHash).toBe(chain[1].hash);
+    for (const e of chain) expect(e.hash).toBe(hashEvent(e.prevHash, e));
+    expect((await verifyAuditChains(db.pool, { scope: `site:${siteId}` })).ok).toBe(true);
+  });
+
+  it('records the JSON Patch between before and after', async () => {
+    const [event] = await withTransaction(db.pool, (c) => appendAuditEvents(c, [assetUpdate(randomUUID())]));
+    expect(event.diff).toEqual([{ op: 'replace', path: '/config/unitId', value: 4 }]);
+  });
+
+  it('stores exactly what it hashed, so awkward values survive the jsonb round trip', async () => {
+    const siteId = randomUUID();
+    const awkward = {
+      b: 0.1, a: 1e21, tiny: 5e-324, neg: -0, text: 'Zürich ☃ "quoted" \\ \n', dropped: undefined,
+      when: new Date('2025-06-01T12:00:00.001Z'), list: [undefined, null, { z: 1, y: [] }], 10: 'ten', 9: 'nine',
+    };
+    const [appended] = await withTransaction(db.pool, (c) =>
+      appendAuditEvents(c, [assetUpdate(siteId, {
+        after: awkward,
+        actor: { ...alice, type: 'token', onBehalfOf: { type: 'user', id: 'u1', name: 'Ü' } },
+        violations: [{ rule: 'unit-id-unique', assetIds: ['a', 'b'] }],
+        comment: 'swap meters', sourceIp: '10.0.0.7', changesetId: randomUUID(), siteRevision: 2 ** 40,
+      })]),
+    );
+    const { items } = await queryAuditEvents(db.pool, { siteId, limit: 10 });
+    expect(items).toEqual([appended]);
+    expect(hashEvent(items[0].prevHash, items[0])).toBe(items[0].hash);
+  });
+
+  it('chains scopes independently when one call touches several', async () => {
+    const [s1, s2] = [randomUUID(), randomUUID()];
+    const events = await withTransaction(db.pool, (c) =>
+      appendAuditEvents(c, [assetUpdate(s1), assetUpdate(s2), assetUpdate(s1), { ...assetUpdate(s2), scope: `org:${s2}` }]),
+    );
+    expect(events.map((e) => [e.scope, e.seq])).toEqual([
+      [`site:${s1}`, 1], [`site:${s2}`, 1], [`site:${s1}`, 2], [`org:${s2}`, 1],
+    ]);
+    expect(events[2].prevHash).toBe(events[0].hash);
+  });
+
+  it('leaves no trace when the caller rolls back, and the chain continues without a gap', async () => {
+    const siteId = randomUUID();
+    await expect(
+      withTransaction(db.pool, async (c) => {
+        await appendAuditEvents(c, [assetUpdate(siteId)]);
+        throw new Error('validation failed after audit');
+      }),
+    ).rejects.toThrow('validation failed');
+    const [event] = await withTransaction(db.pool, (c) => appendAuditEvents(c, [assetUpdate(siteId)]));
+    expect(event.seq).toBe(1);
+    expect(event.prevHash).toBeNull();
+  });
+
+  it('refuses an unknown outcome before touching the database', async () => {
+    const bad = assetUpdate(randomUUID(), { outcome: 'maybe' as AuditOutcome });
+    await expect(withTransaction(db.pool, (c) => appendAuditEvents(c, [bad]))).rejects.toThrow('invalid audit outcome');
+  });
+});
+
+describe('concurrent appends to one scope', () => {
+  it.each(['read committed', 'repeatable read', 'serializable'] as const)(
+    'from 10 connections under %s give seq 1..N with no fork',
+    async (isolation) => {
+      const siteId = randomUUID();
+      const perWorker = 15;
+      await Promise.all(
+        Array.from({ length: 10 }, (_, worker) =>
+          (async () => {
+            for (let i = 0; i < perWorker; i++) {
+              const count = 1 + ((worker + i) % 3);
+              await withTransaction(
+                db.pool,
+                (c) => appendAuditEvents(c, Array.from({ length: count }, () => assetUpdate(siteId, { comment: `w${worker}` }))),
+                { isolation, retries: 50 },
+              );
+            }
+          })(),
+        ),
+      );
+      const expected = Array.from({ length: 10 }, (_, w) =>
+        Array.from({ length: perWorker }, (_, i) => 1 + ((w + i) % 3)).reduce((a, b) => a + b, 0),
+      ).reduce((a, b) => a + b, 0);
+      const { rows } = await db.pool.query<{ seq: number; prev_hash: string | null; hash: string }>(
+        'SELECT seq, prev_hash, hash FROM audit.events WHERE scope = $1 ORDER BY seq',
+        [`site:${siteId}`],
+      );
+      expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: expected }, (_, i) => i + 1));
+      // No fork: every hash is the prevHash of exactly the next event.
+      const prevHashes = new Set(rows.map((r) => r.prev_hash));
+      expect(prevHashes.size).toBe(rows.length);
+      const result = await verifyAuditChains(db.pool, { scope: `site:${siteId}` });
+      expect(result).toMatchObject({ ok: true, events: expected, problems: [] });
+    },
+  );
+});

@@ -1,0 +1,139 @@
+import jsonPatch from 'fast-json-patch';
+import type pg from 'pg';
+import { hashEvent } from './hash.ts';
+import type { AuditEvent, AuditEventInput, JsonObject } from './types.ts';
+
+export { canonicalJson, hashEvent } from './hash.ts';
+
+const OUTCOMES = new Set(['applied', 'refused', 'denied']);
+
+/**
+ * Locks (creating when new) the head row of every scope, in sorted order so two
+ * transactions appending to overlapping scopes cannot deadlock. ON CONFLICT DO UPDATE
+ * takes the row lock and, under READ COMMITTED, returns the latest committed head even
+ * after waiting for another appender — which is what keeps the chain from forking.
+ */
+const LOCK_HEADS = `
+  INSERT INTO audit.chain_heads AS h (scope, seq, hash)
+  SELECT s, 0, NULL FROM unnest($1::text[]) AS s ORDER BY s
+  ON CONFLICT (scope) DO UPDATE SET seq = h.seq
+  RETURNING scope, seq, hash`;
+
+/**
+ * One round trip writes every event and moves every head. The events travel as a single
+ * jsonb array: no bind-parameter limit for bulk imports, and one parse on the server.
+ */
+const INSERT_EVENTS = `
+  WITH ins AS (
+    INSERT INTO audit.events (scope, seq, at, actor, request_id, changeset_id, service, org_id, site_id,
+      site_revision, entity_type, entity_id, action, outcome, before, after, diff, comment, source_ip,
+      violations, prev_hash, hash)
+    SELECT r.scope, r.seq, r.at, r.actor, r.request_id, r.changeset_id, r.service, r.org_id, r.site_id,
+      r.site_revision, r.entity_type, r.entity_id, r.action, r.outcome, r.before, r.after, r.diff, r.comment,
+      r.source_ip, r.violations, r.prev_hash, r.hash
+    FROM jsonb_to_recordset($1::jsonb) AS r(scope text, seq bigint, at timestamptz, actor jsonb,
+      request_id text, changeset_id uuid, service text, org_id uuid, site_id uuid, site_revision bigint,
+      entity_type text, entity_id text, action text, outcome text, before jsonb, after jsonb, diff jsonb,
+      comment text, source_ip text, violations jsonb, prev_hash text, hash text)
+    RETURNING id, scope, seq
+  ), heads AS (
+    UPDATE audit.chain_heads h SET seq = v.seq, hash = v.hash
+    FROM jsonb_to_recordset($2::jsonb) AS v(scope text, seq bigint, hash text)
+    WHERE h.scope = v.scope
+  )
+  SELECT id, scope, seq FROM ins`;
+
+/** Stores values exactly as jsonb will hand them back, so the hash survives a round trip. */
+function toJson<T>(value: unknown): T | null {
+  return value === undefined || value === null ? null : (JSON.parse(JSON.stringify(value)) as T);
+}
+
+/**
+ * Appends events to their hash chains inside the caller's open transaction and returns
+ * them as stored. Must run in the same transaction as the change it records, so the
+ * change and its audit commit or roll back together.
+ *
+ * Per call: one statement locks the head of each scope involved (concurrent appends to
+ * one scope queue here, across every instance), the events get consecutive `seq` numbers
+ * in input order and their hashes in Node, then one statement inserts all events and
+ * moves the heads. The head locks are held until the caller commits.
+ *
+ * @example
+ * await withTransaction(pool, async (client) => {
+ *   // … write the change …
+ *   await appendAuditEvents(client, [{ scope: `site:${siteId}`, actor, service: 'config',
+ *     siteId, orgId, entityType: 'asset', entityId: asset.id, action: 'update',
+ *     outcome: 'applied', before, after: asset }]);
+ * });
+ */
+export async function appendAuditEvents(
+  client: pg.PoolClient | pg.ClientBase,
+  events: readonly AuditEventInput[],
+): Promise<AuditEvent[]> {
+  if (events.length === 0) return [];
+  for (const event of events) {
+    if (!event.scope) throw new TypeError('audit event needs a scope');
+    if (!OUTCOMES.has(event.outcome)) throw new TypeError(`invalid audit outcome: ${String(event.outcome)}`);
+  }
+
+  const scopes = [...new Set(events.map((e) => e.scope))].sort();
+  const locked = await client.query<{ scope: string; seq: number | string; hash: string | null }>(LOCK_HEADS, [scopes]);
+  const heads = new Map(locked.rows.map((r) => [r.scope, { seq: Number(r.seq), hash: r.hash }]));
+
+  // Taken after the head locks: within a scope, a later seq never gets an earlier time
+  // because it waited behind another appender.
+  const at = new Date().toISOString();
+  const stored: Omit<AuditEvent, 'id'>[] = events.map((input) => {
+    const head = heads.get(input.scope);
+    if (!head) throw new Error(`audit head for ${input.scope} was not locked`);
+    const before = toJson<JsonObject>(input.before);
+    const after = toJson<JsonObject>(input.after);
+    const fields = {
+      scope: input.scope,
+      seq: head.seq + 1,
+      at,
+      actor: toJson<AuditEvent['actor']>(input.actor) as AuditEvent['actor'],
+      requestId: input.requestId ?? null,
+      changesetId: input.changesetId ?? null,
+      service: input.service,
+      orgId: input.orgId ?? null,
+      siteId: input.siteId ?? null,
+      siteRevision: input.siteRevision ?? null,
+      entityType: input.entityType,
+      entityId: input.entityId,
+      action: input.action,
+      outcome: input.outcome,
+      before,
+      after,
+      diff: jsonPatch.compare(before ?? {}, after ?? {}),
+      comment: input.comment ?? null,
+      sourceIp: input.sourceIp ?? null,
+      violations: toJson<JsonObject[]>(input.violations),
+    };
+    const hash = hashEvent(head.hash, fields);
+    const event = { ...fields, prevHash: head.hash, hash };
+    heads.set(input.scope, { seq: fields.seq, hash });
+    return event;
+  });
+
+  const rows = stored.map((e) => ({
+    scope: e.scope, seq: e.seq, at: e.at, actor: e.actor, request_id: e.requestId,
+    changeset_id: e.changesetId, service: e.service, org_id: e.orgId, site_id: e.siteId,
+    site_revision: e.siteRevision, entity_type: e.entityType, entity_id: e.entityId,
+    action: e.action, outcome: e.outcome, before: e.before, after: e.after, diff: e.diff,
+    comment: e.comment, source_ip: e.sourceIp, violations: e.violations,
+    prev_hash: e.prevHash, hash: e.hash,
+  }));
+  const newHeads = [...heads].map(([scope, head]) => ({ scope, seq: head.seq, hash: head.hash }));
+  const inserted = await client.query<{ id: string; scope: string; seq: number | string }>(INSERT_EVENTS, [
+    JSON.stringify(rows),
+    JSON.stringify(newHeads),
+  ]);
+
+  const ids = new Map(inserted.rows.map((r) => [`${r.seq}:${r.scope}`, r.id]));
+  return stored.map((e) => {
+    const id = ids.get(`${e.seq}:${e.scope}`);
+    if (id === undefined) throw new Error(`audit insert returned no id for ${e.scope} #${e.seq}`);
+    return { id, ...e };
+  });
+}

@@ -1,0 +1,151 @@
+import { Readable } from 'node:stream';
+import type pg from 'pg';
+import { Type, type Static } from 'typebox';
+import type { HttpApp } from '../http/app.ts';
+import { ApiError } from '../http/errors.ts';
+import { AuditQueryError, MAX_AUDIT_PAGE, queryAuditEvents, streamAuditEvents, type AuditEventFilter } from './query.ts';
+import { verifyAuditChains } from './verify.ts';
+import type { AuditEvent } from './types.ts';
+
+const Uuid = Type.String({ format: 'uuid' });
+const AuditFilter = Type.Object({
+  siteId: Type.Optional(Uuid),
+  orgId: Type.Optional(Uuid),
+  entityId: Type.Optional(Type.String({ maxLength: 128 })),
+  entityType: Type.Optional(Type.String({ maxLength: 64 })),
+  actorId: Type.Optional(Type.String({ maxLength: 128 })),
+  action: Type.Optional(Type.String({ maxLength: 64 })),
+  outcome: Type.Optional(Type.Union([Type.Literal('applied'), Type.Literal('refused'), Type.Literal('denied')])),
+  changesetId: Type.Optional(Uuid),
+  requestId: Type.Optional(Type.String({ maxLength: 128 })),
+  from: Type.Optional(Type.String({ format: 'date-time', description: 'Inclusive lower bound of `at`' })),
+  to: Type.Optional(Type.String({ format: 'date-time', description: 'Exclusive upper bound of `at`' })),
+});
+const AuditEventView = Type.Object({}, { additionalProperties: true, description: 'An audit event (see docs/audit.md)' });
+
+const CSV_COLUMNS = ['at', 'scope', 'seq', 'service', 'actorType', 'actorId', 'actorName', 'requestId', 'changesetId', 'siteId', 'siteRevision', 'entityType', 'entityId', 'action', 'outcome', 'comment', 'sourceIp', 'diff', 'violations', 'hash'] as const;
+
+/** The audit log: query, export (NDJSON, CSV), an entity's history and chain verification. */
+export function auditRoutes(app: HttpApp, deps: { pool: pg.Pool }) {
+  const tags = ['audit'];
+
+  app.get(
+    '/v1/audit',
+    {
+      schema: {
+        tags,
+        summary: 'Audit events, newest first; `format=ndjson|csv` exports every match',
+        querystring: Type.Intersect([
+          AuditFilter,
+          Type.Object({
+            limit: Type.Integer({ minimum: 1, maximum: MAX_AUDIT_PAGE, default: 50 }),
+            cursor: Type.Optional(Type.String({ maxLength: 512 })),
+            format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('ndjson'), Type.Literal('csv')])),
+          }),
+        ]),
+        response: { 200: Type.Object({ items: Type.Array(AuditEventView), nextCursor: Type.Union([Type.String(), Type.Null()]) }) },
+      },
+    },
+    async (request, reply) => {
+      const { limit, cursor, format, ...filter } = request.query;
+      if (format === 'ndjson' || format === 'csv') {
+        const lines = exportLines(deps.pool, filter, format);
+        reply
+          .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson')
+          .header('Content-Disposition', `attachment; filename="audit.${format === 'csv' ? 'csv' : 'ndjson'}"`);
+        return reply.send(Readable.from(lines) as never);
+      }
+      try {
+        return await queryAuditEvents(deps.pool, { ...filter, limit, cursor });
+      } catch (err) {
+        throw translate(err);
+      }
+    },
+  );
+
+  app.get(
+    '/v1/assets/:id/history',
+    {
+      schema: {
+        tags,
+        summary: 'Every audit event about one asset, newest first',
+        params: Type.Object({ id: Uuid }),
+        querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: MAX_AUDIT_PAGE, default: 50 }), cursor: Type.Optional(Type.String({ maxLength: 512 })) }),
+        response: { 200: Type.Object({ items: Type.Array(AuditEventView), nextCursor: Type.Union([Type.String(), Type.Null()]) }) },
+      },
+    },
+    async (request) => {
+      try {
+        return await queryAuditEvents(deps.pool, { entityId: request.params.id, limit: request.query.limit, cursor: request.query.cursor });
+      } catch (err) {
+        throw translate(err);
+      }
+    },
+  );
+
+  app.get(
+    '/v1/audit/verify',
+    {
+      schema: {
+        tags,
+        summary: 'Walk the hash chains and report any tampering',
+        querystring: Type.Object({ siteId: Type.Optional(Uuid) }),
+        response: {
+          200: Type.Object({
+            ok: Type.Boolean(),
+            scopes: Type.Integer(),
+            events: Type.Integer(),
+            problems: Type.Array(Type.Object({ scope: Type.String(), seq: Type.Integer(), eventId: Type.String(), problem: Type.String(), detail: Type.String() })),
+          }),
+        },
+      },
+    },
+    async (request) => verifyAuditChains(deps.pool, request.query.siteId ? { scope: `site:${request.query.siteId}` } : {}),
+  );
+}
+
+function translate(err: unknown): unknown {
+  if (err instanceof AuditQueryError) return new ApiError(err.code === 'INVALID_CURSOR' ? 'INVALID_CURSOR' : 'BAD_REQUEST', err.message);
+  return err;
+}
+
+async function* exportLines(pool: pg.Pool, filter: Static<typeof AuditFilter>, format: 'ndjson' | 'csv'): AsyncGenerator<string> {
+  if (format === 'csv') yield `${CSV_COLUMNS.join(',')}\n`;
+  for await (const e of streamAuditEvents(pool, filter as AuditEventFilter)) {
+    yield format === 'ndjson' ? `${JSON.stringify(e)}\n` : `${csvRow(e)}\n`;
+  }
+}
+
+function csvRow(e: AuditEvent): string {
+  const cells: Record<(typeof CSV_COLUMNS)[number], unknown> = {
+    at: e.at,
+    scope: e.scope,
+    seq: e.seq,
+    service: e.service,
+    actorType: e.actor.type,
+    actorId: e.actor.id,
+    actorName: e.actor.name,
+    requestId: e.requestId,
+    changesetId: e.changesetId,
+    siteId: e.siteId,
+    siteRevision: e.siteRevision,
+    entityType: e.entityType,
+    entityId: e.entityId,
+    action: e.action,
+    outcome: e.outcome,
+    comment: e.comment,
+    sourceIp: e.sourceIp,
+    diff: e.diff.length ? JSON.stringify(e.diff) : '',
+    violations: e.violations ? JSON.stringify(e.violations) : '',
+    hash: e.hash,
+  };
+  return CSV_COLUMNS.map((c) => csvCell(cells[c])).join(',');
+}
+
+/** RFC 4180 quoting; a leading =, +, - or @ is prefixed so spreadsheets don't run it as a formula. */
+function csvCell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  let s = String(v);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}

@@ -1,0 +1,222 @@
+import { Type } from 'typebox';
+import { compare } from 'fast-json-patch';
+import { assetView } from '../../core/changes/views.ts';
+import type { Operation } from '../../core/changes/operations.ts';
+import { ApiError } from '../../http/errors.ts';
+import type { HttpApp } from '../../http/app.ts';
+import { parseIfMatch } from '../../http/etag.ts';
+import { decodeCursor, Page, pageQueryProperties, toPage } from '../../http/pagination.ts';
+import { AssetCreate, AssetPatch, AssetView, ConfigDoc, IdParams, Uuid } from '../api-schemas.ts';
+import { ASSET_SELECT, assetFromRow } from '../site-store.ts';
+import { assetEtag, type ConfigDeps, writeContext } from './context.ts';
+import { escapeLike } from './sites.ts';
+
+const AssetCursor = Type.Object({ id: Type.String() });
+const VersionView = Type.Object({
+  assetId: Uuid,
+  version: Type.Integer(),
+  parentId: Type.Union([Uuid, Type.Null()]),
+  port: Type.Union([Type.String(), Type.Null()]),
+  config: ConfigDoc,
+  changesetId: Uuid,
+  createdAt: Type.String({ format: 'date-time' }),
+});
+
+/** Assets: CRUD on the one write path, their configuration and its immutable versions. */
+export function assetRoutes(app: HttpApp, deps: ConfigDeps) {
+  const tags = ['assets'];
+
+  /** Runs one operation on the asset's site and answers with the asset as it now is. */
+  async function writeOne(request: Parameters<typeof writeContext>[0], siteId: string, op: Operation, id: string) {
+    const outcome = await deps.writePath.execute({ siteId, operations: [op], pointer: () => '' }, writeContext(request));
+    const asset = outcome.graph.assets.get(id);
+    return { asset: asset && assetView(asset), outcome };
+  }
+
+  app.post('/v1/assets', { schema: { tags, summary: 'Create an asset', body: AssetCreate, response: { 201: AssetView } } }, async (request, reply) => {
+    const { siteId, ...fields } = request.body;
+    const id = fields.id ?? crypto.randomUUID();
+    const { asset } = await writeOne(request, siteId, { op: 'createAsset', asset: { ...fields, id } }, id);
+    if (!asset) throw new Error('created asset missing from the committed graph');
+    reply.code(201).header('ETag', assetEtag(asset)).header('Location', `/v1/assets/${id}`);
+    return asset;
+  });
+
+  app.get(
+    '/v1/assets',
+    {
+      schema: {
+        tags,
+        summary: 'List assets, filtered',
+        querystring: Type.Object({
+          siteId: Type.Optional(Uuid),
+          kind: Type.Optional(Type.Union(['gateway', 'controller', 'meter', 'sensor'].map((k) => Type.Literal(k)))),
+          modelId: Type.Optional(Type.String({ maxLength: 64 })),
+          parentId: Type.Optional(Uuid),
+          status: Type.Optional(Type.Union(['planned', 'active', 'retired'].map((k) => Type.Literal(k)))),
+          serial: Type.Optional(Type.String({ maxLength: 64 })),
+          q: Type.Optional(Type.String({ maxLength: 120, description: 'Substring of name or serial' })),
+          ...pageQueryProperties,
+        }),
+        response: { 200: Page(AssetView) },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const after = q.cursor ? decodeCursor(q.cursor, AssetCursor) : null;
+      const { rows } = await deps.pool.query(
+        `${ASSET_SELECT}
+          WHERE ($1::uuid IS NULL OR a.site_id = $1) AND ($2::text IS NULL OR a.kind = $2) AND ($3::text IS NULL OR a.model_id = $3)
+            AND ($4::uuid IS NULL OR a.parent_id = $4) AND ($5::text IS NULL OR a.status = $5)
+            AND ($6::text IS NULL OR lower(btrim(a.serial)) = lower(btrim($6)))
+            AND ($7::text IS NULL OR a.name ILIKE '%' || $7 || '%' OR a.serial ILIKE '%' || $7 || '%')
+            AND ($8::uuid IS NULL OR a.id > $8)
+          ORDER BY a.id LIMIT $9`,
+        [q.siteId ?? null, q.kind ?? null, q.modelId ?? null, q.parentId ?? null, q.status ?? null, q.serial ?? null, q.q ? escapeLike(q.q) : null, after?.id ?? null, q.limit + 1],
+      );
+      const page = toPage(rows.map(assetFromRow), q.limit, (a) => ({ id: a.id }));
+      return { items: page.items.map(assetView), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.get('/v1/assets/:id', { schema: { tags, summary: 'Get an asset', params: IdParams, response: { 200: AssetView } } }, async (request, reply) => {
+    const asset = await getAsset(deps, request.params.id);
+    reply.header('ETag', assetEtag(asset));
+    return assetView(asset);
+  });
+
+  app.patch(
+    '/v1/assets/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Update an asset (JSON Merge Patch, `config` merged too; If-Match required)',
+        params: IdParams,
+        body: AssetPatch,
+        response: { 200: AssetView },
+      },
+    },
+    async (request, reply) => {
+      const id = request.params.id;
+      const expected = parseIfMatch(request.headers['if-match'], { kind: 'asset', id });
+      const current = await getAsset(deps, id);
+      const { config, ...rest } = request.body;
+      const patch = { ...rest, ...(config !== undefined ? { config: config ?? {} } : {}) };
+      const { asset } = await writeOne(request, current.siteId, { op: 'updateAsset', id, expectedVersion: expected, patch }, id);
+      if (!asset) throw new ApiError('NOT_FOUND', `Asset ${id} does not exist.`);
+      reply.header('ETag', assetEtag(asset));
+      return asset;
+    },
+  );
+
+  app.delete('/v1/assets/:id', { schema: { tags, summary: 'Delete an asset (If-Match required)', params: IdParams } }, async (request, reply) => {
+    const id = request.params.id;
+    const expected = parseIfMatch(request.headers['if-match'], { kind: 'asset', id });
+    const current = await getAsset(deps, id);
+    await writeOne(request, current.siteId, { op: 'deleteAsset', id, expectedVersion: expected }, id);
+    reply.code(204);
+  });
+
+  app.get(
+    '/v1/assets/:id/config',
+    { schema: { tags, summary: "The asset's desired configuration", params: IdParams, response: { 200: Type.Object({ configVersion: Type.Integer(), config: ConfigDoc }) } } },
+    async (request, reply) => {
+      const asset = await getAsset(deps, request.params.id);
+      reply.header('ETag', assetEtag(asset));
+      return { configVersion: asset.configVersion, config: asset.config };
+    },
+  );
+
+  app.put(
+    '/v1/assets/:id/config',
+    { schema: { tags, summary: 'Replace the configuration (If-Match of the asset required)', params: IdParams, body: ConfigDoc, response: { 200: AssetView } } },
+    async (request, reply) => {
+      const id = request.params.id;
+      const expected = parseIfMatch(request.headers['if-match'], { kind: 'asset', id });
+      const current = await getAsset(deps, id);
+      const { asset } = await writeOne(request, current.siteId, { op: 'setConfig', id, expectedVersion: expected, config: request.body }, id);
+      if (!asset) throw new ApiError('NOT_FOUND', `Asset ${id} does not exist.`);
+      reply.header('ETag', assetEtag(asset));
+      return asset;
+    },
+  );
+
+  app.get(
+    '/v1/assets/:id/versions',
+    {
+      schema: {
+        tags,
+        summary: 'Configuration versions of an asset, newest first (kept after the asset is deleted)',
+        params: IdParams,
+        querystring: Type.Object(pageQueryProperties),
+        response: { 200: Page(VersionView) },
+      },
+    },
+    async (request) => {
+      const { limit, cursor } = request.query;
+      const before = cursor ? decodeCursor(cursor, Type.Object({ v: Type.Integer() })).v : null;
+      const { rows } = await deps.pool.query(
+        `SELECT asset_id, version, parent_id, port, config, changeset_id, created_at FROM config.config_versions
+          WHERE asset_id = $1 AND ($2::int IS NULL OR version < $2) ORDER BY version DESC LIMIT $3`,
+        [request.params.id, before, limit + 1],
+      );
+      if (rows.length === 0 && before === null) await getAssetOrHistory(deps, request.params.id);
+      const page = toPage(rows.map(versionView), limit, (v) => ({ v: v.version }));
+      return page;
+    },
+  );
+
+  app.get(
+    '/v1/assets/:id/versions/:version',
+    { schema: { tags, summary: 'One configuration version', params: Type.Object({ id: Uuid, version: Type.Integer({ minimum: 1 }) }), response: { 200: VersionView } } },
+    async (request) => {
+      const v = await getVersion(deps, request.params.id, request.params.version);
+      return v;
+    },
+  );
+
+  app.get(
+    '/v1/assets/:id/diff',
+    {
+      schema: {
+        tags,
+        summary: 'JSON Patch (RFC 6902) from one configuration version to another',
+        params: IdParams,
+        querystring: Type.Object({ from: Type.Integer({ minimum: 1 }), to: Type.Integer({ minimum: 1 }) }),
+        response: {
+          200: Type.Object({ assetId: Uuid, from: Type.Integer(), to: Type.Integer(), diff: Type.Array(Type.Object({}, { additionalProperties: true })) }),
+        },
+      },
+    },
+    async (request) => {
+      const { from, to } = request.query;
+      const [a, b] = await Promise.all([getVersion(deps, request.params.id, from), getVersion(deps, request.params.id, to)]);
+      const placement = (v: typeof a) => ({ parentId: v.parentId, port: v.port, config: v.config });
+      return { assetId: request.params.id, from, to, diff: compare(placement(a), placement(b)) };
+    },
+  );
+}
+
+function versionView(r: { asset_id: string; version: number; parent_id: string | null; port: string | null; config: Record<string, unknown>; changeset_id: string; created_at: Date }) {
+  return { assetId: r.asset_id, version: r.version, parentId: r.parent_id, port: r.port, config: r.config, changesetId: r.changeset_id, createdAt: r.created_at.toISOString() };
+}
+
+async function getVersion(deps: ConfigDeps, id: string, version: number) {
+  const { rows } = await deps.pool.query(
+    `SELECT asset_id, version, parent_id, port, config, changeset_id, created_at FROM config.config_versions WHERE asset_id = $1 AND version = $2`,
+    [id, version],
+  );
+  if (!rows[0]) throw new ApiError('NOT_FOUND', `Asset ${id} has no configuration version ${version}.`);
+  return versionView(rows[0]);
+}
+
+async function getAssetOrHistory(deps: ConfigDeps, id: string) {
+  const { rows } = await deps.pool.query(`SELECT 1 FROM config.config_versions WHERE asset_id = $1 LIMIT 1`, [id]);
+  if (!rows[0]) throw new ApiError('NOT_FOUND', `Asset ${id} does not exist.`);
+}
+
+export async function getAsset(deps: ConfigDeps, id: string) {
+  const { rows } = await deps.pool.query(`${ASSET_SELECT} WHERE a.id = $1`, [id]);
+  if (!rows[0]) throw new ApiError('NOT_FOUND', `Asset ${id} does not exist.`);
+  return assetFromRow(rows[0]);
+}

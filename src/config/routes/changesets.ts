@@ -1,0 +1,109 @@
+import { Type } from 'typebox';
+import type { HttpApp } from '../../http/app.ts';
+import { ApiError } from '../../http/errors.ts';
+import { decodeCursor, Page, pageQueryProperties, toPage } from '../../http/pagination.ts';
+import { ChangesetRequest, ChangesetResult, DryRunQuery, IdParams, SiteIdParams, Uuid, ViolationSchema } from '../api-schemas.ts';
+import type { ChangeOutcome } from '../write-path.ts';
+import { type ConfigDeps, etagOfEntity, writeContext } from './context.ts';
+import { getSite } from './sites.ts';
+
+const ChangesetRecord = Type.Object({
+  id: Uuid,
+  siteId: Uuid,
+  siteRevision: Type.Union([Type.Integer(), Type.Null()]),
+  actor: Type.Object({}, { additionalProperties: true }),
+  requestId: Type.Union([Type.String(), Type.Null()]),
+  comment: Type.Union([Type.String(), Type.Null()]),
+  operations: Type.Array(Type.Object({}, { additionalProperties: true })),
+  outcome: Type.Union([Type.Literal('applied'), Type.Literal('refused')]),
+  violations: Type.Union([Type.Array(ViolationSchema), Type.Null()]),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+
+export function changesetResult(outcome: ChangeOutcome) {
+  return {
+    changesetId: outcome.changesetId,
+    dryRun: outcome.dryRun,
+    siteRevision: outcome.siteRevision,
+    changes: outcome.changes.map((c) => ({ ...c, etag: etagOfEntity(c.entityType, c.after as unknown as Record<string, unknown> | null) })),
+    impacted: outcome.impacted,
+    violations: outcome.violations,
+    valid: !outcome.violations.some((v) => v.severity === 'error'),
+  };
+}
+
+/** Change sets: several operations validated together on the candidate state, applied atomically. */
+export function changesetRoutes(app: HttpApp, deps: ConfigDeps) {
+  const tags = ['changesets'];
+
+  app.post(
+    '/v1/sites/:siteId/changesets',
+    {
+      schema: {
+        tags,
+        summary: 'Apply (or with ?dryRun=true, plan) a change set',
+        description:
+          'Operations are applied in order to a candidate copy of the site, then every rule runs on the touched scope. Any error-severity violation refuses the whole change set with 409; a dry run answers 200 with the plan and changes nothing.',
+        params: SiteIdParams,
+        querystring: DryRunQuery,
+        body: ChangesetRequest,
+        response: { 200: ChangesetResult, 201: ChangesetResult },
+      },
+    },
+    async (request, reply) => {
+      const outcome = await deps.writePath.execute(
+        { siteId: request.params.siteId, operations: request.body.operations, comment: request.body.comment ?? null, dryRun: request.query.dryRun ?? false },
+        writeContext(request),
+      );
+      reply.code(outcome.dryRun ? 200 : 201);
+      return changesetResult(outcome);
+    },
+  );
+
+  app.get(
+    '/v1/sites/:siteId/changesets',
+    {
+      schema: {
+        tags,
+        summary: "A site's change sets, newest first (applied and refused)",
+        params: SiteIdParams,
+        querystring: Type.Object({ outcome: Type.Optional(Type.Union([Type.Literal('applied'), Type.Literal('refused')])), ...pageQueryProperties }),
+        response: { 200: Page(ChangesetRecord) },
+      },
+    },
+    async (request) => {
+      await getSite(deps, request.params.siteId);
+      const { limit, cursor, outcome } = request.query;
+      const after = cursor ? decodeCursor(cursor, Type.Object({ at: Type.String(), id: Type.String() })) : null;
+      const { rows } = await deps.pool.query(
+        `SELECT * FROM config.changesets WHERE site_id = $1 AND ($2::text IS NULL OR outcome = $2)
+            AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4::uuid))
+          ORDER BY created_at DESC, id DESC LIMIT $5`,
+        [request.params.siteId, outcome ?? null, after?.at ?? null, after?.id ?? null, limit + 1],
+      );
+      const page = toPage(rows.map(changesetRecord), limit, (c) => ({ at: c.createdAt, id: c.id }));
+      return page;
+    },
+  );
+
+  app.get('/v1/changesets/:id', { schema: { tags, summary: 'One change set', params: IdParams, response: { 200: ChangesetRecord } } }, async (request) => {
+    const { rows } = await deps.pool.query(`SELECT * FROM config.changesets WHERE id = $1`, [request.params.id]);
+    if (!rows[0]) throw new ApiError('NOT_FOUND', `Change set ${request.params.id} does not exist.`);
+    return changesetRecord(rows[0]);
+  });
+}
+
+function changesetRecord(r: Record<string, unknown>) {
+  return {
+    id: r.id as string,
+    siteId: r.site_id as string,
+    siteRevision: r.site_revision === null ? null : Number(r.site_revision),
+    actor: r.actor as Record<string, unknown>,
+    requestId: r.request_id as string | null,
+    comment: r.comment as string | null,
+    operations: r.operations as Record<string, unknown>[],
+    outcome: r.outcome as 'applied' | 'refused',
+    violations: r.violations as never,
+    createdAt: (r.created_at as Date).toISOString(),
+  };
+}

@@ -1,0 +1,147 @@
+import { randomUUID } from 'node:crypto';
+import { Type } from 'typebox';
+import { siteView } from '../../core/changes/views.ts';
+import { GraphIndex } from '../../core/graph/graph-index.ts';
+import { runRules } from '../../core/rules/run-rules.ts';
+import { ApiError } from '../../http/errors.ts';
+import type { HttpApp } from '../../http/app.ts';
+import { parseIfMatch } from '../../http/etag.ts';
+import { decodeCursor, Page, pageQueryProperties, toPage } from '../../http/pagination.ts';
+import { AssetView, ConnectionView, IdParams, SiteCreate, SitePatch, SiteView, ViolationSchema } from '../api-schemas.ts';
+import { loadSiteGraph, siteFromRow } from '../site-store.ts';
+import { builtinCatalog } from '../../core/catalog/catalog.ts';
+import { assetView, connectionView } from '../../core/changes/views.ts';
+import { type ConfigDeps, siteEtag, writeContext } from './context.ts';
+import { validateNetwork } from './network-check.ts';
+
+const SiteCursor = Type.Object({ code: Type.String(), id: Type.String() });
+
+/** Sites: the unit of locking, validation and audit chains. */
+export function siteRoutes(app: HttpApp, deps: ConfigDeps) {
+  const tags = ['sites'];
+
+  app.post('/v1/sites', { schema: { tags, summary: 'Create a site', body: SiteCreate, response: { 201: SiteView } } }, async (request, reply) => {
+    const body = request.body;
+    validateNetwork(body.network, '/network');
+    const site = await deps.writePath.createSite(
+      { id: randomUUID(), orgId: body.orgId ?? deps.defaultOrgId, code: body.code, name: body.name, timezone: body.timezone, network: body.network },
+      writeContext(request),
+    );
+    reply.header('ETag', siteEtag(site)).header('Location', `/v1/sites/${site.id}`).code(201);
+    return siteView(site);
+  });
+
+  app.get(
+    '/v1/sites',
+    {
+      schema: {
+        tags,
+        summary: 'List sites',
+        querystring: Type.Object({ code: Type.Optional(Type.String({ maxLength: 32 })), q: Type.Optional(Type.String({ maxLength: 120 })), ...pageQueryProperties }),
+        response: { 200: Page(SiteView) },
+      },
+    },
+    async (request) => {
+      const { code, q, limit, cursor } = request.query;
+      const after = cursor ? decodeCursor(cursor, SiteCursor) : null;
+      const { rows } = await deps.pool.query(
+        `SELECT id, org_id, code, name, timezone, network, revision, version FROM config.sites
+          WHERE ($1::text IS NULL OR code = $1)
+            AND ($2::text IS NULL OR name ILIKE '%' || $2 || '%' OR code ILIKE '%' || $2 || '%')
+            AND ($3::text IS NULL OR (code, id) > ($3, $4::uuid))
+          ORDER BY code, id LIMIT $5`,
+        [code ?? null, q ? escapeLike(q) : null, after?.code ?? null, after?.id ?? null, limit + 1],
+      );
+      const page = toPage(rows.map(siteFromRow), limit, (s) => ({ code: s.code, id: s.id }));
+      return { items: page.items.map(siteView), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.get('/v1/sites/:id', { schema: { tags, summary: 'Get a site', params: IdParams, response: { 200: SiteView } } }, async (request, reply) => {
+    const site = await getSite(deps, request.params.id);
+    reply.header('ETag', siteEtag(site));
+    return siteView(site);
+  });
+
+  app.patch(
+    '/v1/sites/:id',
+    { schema: { tags, summary: 'Update a site (JSON Merge Patch; If-Match required)', params: IdParams, body: SitePatch, response: { 200: SiteView } } },
+    async (request, reply) => {
+      const expected = parseIfMatch(request.headers['if-match'], { kind: 'site', id: request.params.id });
+      if (request.body.network) validateNetwork(request.body.network, '/network', true);
+      const outcome = await deps.writePath.execute(
+        { siteId: request.params.id, operations: [{ op: 'updateSite', expectedVersion: expected, patch: request.body }], pointer: () => '' },
+        writeContext(request),
+      );
+      const site = outcome.graph.site;
+      if (site.network) validateNetwork(site.network, '/network');
+      reply.header('ETag', siteEtag(site));
+      return siteView(site);
+    },
+  );
+
+  app.delete('/v1/sites/:id', { schema: { tags, summary: 'Delete an empty site (If-Match required)', params: IdParams } }, async (request, reply) => {
+    const expected = parseIfMatch(request.headers['if-match'], { kind: 'site', id: request.params.id });
+    await deps.writePath.deleteSite(request.params.id, expected, writeContext(request));
+    reply.code(204);
+  });
+
+  app.get(
+    '/v1/sites/:id/graph',
+    {
+      schema: {
+        tags,
+        summary: "A site's full graph: the site, every asset and every cable",
+        params: IdParams,
+        response: { 200: Type.Object({ site: SiteView, assets: Type.Array(AssetView), connections: Type.Array(ConnectionView) }) },
+      },
+    },
+    async (request) => {
+      const site = await getSite(deps, request.params.id);
+      const graph = await loadSiteGraph(deps.pool, site);
+      return { site: siteView(site), assets: [...graph.assets.values()].map(assetView), connections: [...graph.connections.values()].map(connectionView) };
+    },
+  );
+
+  app.post(
+    '/v1/sites/:id/validate',
+    {
+      schema: {
+        tags,
+        summary: 'Re-check every asset and cable of the site against every rule (changes nothing)',
+        params: IdParams,
+        response: { 200: Type.Object({ siteId: Type.String(), revision: Type.Integer(), valid: Type.Boolean(), violations: Type.Array(ViolationSchema) }) },
+      },
+    },
+    async (request) => {
+      const site = await getSite(deps, request.params.id);
+      const graph = await loadSiteGraph(deps.pool, site);
+      const violations = validateWholeSite(graph);
+      return { siteId: site.id, revision: site.revision, valid: !violations.some((v) => v.severity === 'error'), violations };
+    },
+  );
+}
+
+/** Runs every rule over a stored site as if everything in it had just been written. */
+export function validateWholeSite(graph: Awaited<ReturnType<typeof loadSiteGraph>>) {
+  return runRules({
+    candidate: graph,
+    before: graph,
+    index: new GraphIndex(graph),
+    touched: { assets: new Set(graph.assets.keys()), connections: new Set(graph.connections.keys()) },
+    removed: new Map(),
+    catalog: builtinCatalog(),
+    fleet: { serialOwners: new Map() },
+  });
+}
+
+export async function getSite(deps: ConfigDeps, id: string) {
+  const { rows } = await deps.pool.query(
+    `SELECT id, org_id, code, name, timezone, network, revision, version FROM config.sites WHERE id = $1`,
+    [id],
+  );
+  if (!rows[0]) throw new ApiError('NOT_FOUND', `Site ${id} does not exist.`);
+  return siteFromRow(rows[0]);
+}
+
+export const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);

@@ -1,0 +1,158 @@
+import type pg from 'pg';
+import type { AssetKind } from '../core/catalog/types.ts';
+import type { Asset, AssetPlacement, AssetStatus, ConfigDoc, Connection, Site, SiteGraph, SiteNetwork } from '../core/graph/types.ts';
+
+type Queryable = Pick<pg.PoolClient, 'query'>;
+
+interface SiteRow {
+  id: string;
+  org_id: string;
+  code: string;
+  name: string;
+  timezone: string;
+  network: SiteNetwork;
+  revision: number;
+  version: number;
+}
+
+export const siteFromRow = (r: SiteRow): Site => ({
+  id: r.id,
+  orgId: r.org_id,
+  code: r.code,
+  name: r.name,
+  timezone: r.timezone,
+  network: r.network,
+  revision: Number(r.revision),
+  version: r.version,
+});
+
+/** Locks the site row for the rest of the transaction: writes to one site serialise here. */
+export async function lockSite(client: Queryable, siteId: string): Promise<Site | undefined> {
+  const { rows } = await client.query<SiteRow>(
+    `SELECT id, org_id, code, name, timezone, network, revision, version FROM config.sites WHERE id = $1 FOR UPDATE`,
+    [siteId],
+  );
+  return rows[0] && siteFromRow(rows[0]);
+}
+
+interface AssetRow {
+  id: string;
+  site_id: string;
+  kind: AssetKind;
+  model_id: string;
+  name: string;
+  serial: string | null;
+  status: AssetStatus;
+  firmware: string | null;
+  parent_id: string | null;
+  port: string | null;
+  config: ConfigDoc;
+  config_version: number;
+  version: number;
+  deployed_version: number | null;
+  d_parent_id: string | null;
+  d_port: string | null;
+  d_config: ConfigDoc | null;
+}
+
+export const ASSET_COLUMNS = `a.id, a.site_id, a.kind, a.model_id, a.name, a.serial, a.status, a.firmware, a.parent_id, a.port,
+  a.config, a.config_version, a.version, a.deployed_version`;
+
+/** Row → Asset; `d_*` columns carry the deployed version's placement when it differs from the desired one. */
+export function assetFromRow(r: AssetRow): Asset {
+  let deployed: Asset['deployed'] = null;
+  if (r.deployed_version !== null) {
+    const placement: AssetPlacement =
+      r.deployed_version === r.config_version || r.d_config === null
+        ? { parentId: r.parent_id, port: r.port, config: r.config }
+        : { parentId: r.d_parent_id, port: r.d_port, config: r.d_config };
+    deployed = { version: r.deployed_version, ...placement };
+  }
+  return {
+    id: r.id,
+    siteId: r.site_id,
+    kind: r.kind,
+    modelId: r.model_id,
+    name: r.name,
+    serial: r.serial,
+    status: r.status,
+    firmware: r.firmware,
+    parentId: r.parent_id,
+    port: r.port,
+    config: r.config,
+    configVersion: r.config_version,
+    version: r.version,
+    deployed,
+  };
+}
+
+export const ASSET_SELECT = `SELECT ${ASSET_COLUMNS}, v.parent_id AS d_parent_id, v.port AS d_port, v.config AS d_config
+  FROM config.assets a
+  LEFT JOIN config.config_versions v
+    ON v.asset_id = a.id AND v.version = a.deployed_version AND a.deployed_version <> a.config_version`;
+
+interface ConnectionRow {
+  id: string;
+  site_id: string;
+  a_asset_id: string;
+  a_port: string;
+  b_asset_id: string;
+  b_port: string;
+  label: string | null;
+  length_m: number;
+  version: number;
+}
+
+export const CONNECTION_COLUMNS = 'id, site_id, a_asset_id, a_port, b_asset_id, b_port, label, length_m, version';
+
+export const connectionFromRow = (r: ConnectionRow): Connection => ({
+  id: r.id,
+  siteId: r.site_id,
+  a: { assetId: r.a_asset_id, port: r.a_port },
+  b: { assetId: r.b_asset_id, port: r.b_port },
+  label: r.label,
+  lengthM: Number(r.length_m),
+  version: r.version,
+});
+
+/** Reads a whole site: its assets (with deployed placements) and its cables. */
+export async function loadSiteGraph(client: Queryable, site: Site): Promise<SiteGraph> {
+  const [assets, connections] = await Promise.all([
+    client.query<AssetRow>(`${ASSET_SELECT} WHERE a.site_id = $1`, [site.id]),
+    client.query<ConnectionRow>(`SELECT ${CONNECTION_COLUMNS} FROM config.connections WHERE site_id = $1`, [site.id]),
+  ]);
+  return {
+    site,
+    assets: new Map(assets.rows.map((r) => [r.id, assetFromRow(r)])),
+    connections: new Map(connections.rows.map((r) => [r.id, connectionFromRow(r)])),
+  };
+}
+
+/**
+ * Site graphs of recent writes, keyed by site and valid only for the revision they were read
+ * at. The write path checks the revision under the site lock, so a copy made stale by another
+ * instance is never used.
+ */
+export class SiteGraphCache {
+  private readonly graphs = new Map<string, SiteGraph>();
+  constructor(private readonly maxSites = 2000) {}
+
+  get(site: Site): SiteGraph | undefined {
+    const g = this.graphs.get(site.id);
+    if (!g || g.site.revision !== site.revision || g.site.version !== site.version) return undefined;
+    return g;
+  }
+
+  set(graph: SiteGraph) {
+    this.graphs.delete(graph.site.id);
+    this.graphs.set(graph.site.id, graph);
+    if (this.graphs.size > this.maxSites) {
+      const oldest = this.graphs.keys().next().value;
+      if (oldest !== undefined) this.graphs.delete(oldest);
+    }
+  }
+
+  delete(siteId: string) {
+    this.graphs.delete(siteId);
+  }
+}

@@ -1,0 +1,362 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { compare } from 'fast-json-patch';
+import { appendAuditEvents } from '../audit/append.ts';
+import type { AuditActor, AuditEventInput } from '../audit/types.ts';
+import type { Catalog } from '../core/catalog/catalog.ts';
+import { applyOperations, type AppliedChange, type EntityChange } from '../core/changes/apply-operations.ts';
+import { impactedAssets } from '../core/changes/impact.ts';
+import { OperationError } from '../core/changes/operation-error.ts';
+import type { Operation } from '../core/changes/operations.ts';
+import { GraphIndex } from '../core/graph/graph-index.ts';
+import type { AssetPlacement, Site, SiteGraph } from '../core/graph/types.ts';
+import { siteView } from '../core/changes/views.ts';
+import { hasErrors, runRules } from '../core/rules/run-rules.ts';
+import type { Rule, Violation } from '../core/rules/types.ts';
+import { rules as builtinRules } from '../core/rules/registry.ts';
+import { withTransaction } from '../db/tx.ts';
+import { enqueueOutbox } from '../events/outbox.ts';
+import { ApiError, type FieldError } from '../http/errors.ts';
+import { etagOf } from '../http/etag.ts';
+import { ConfigSchemaCheck } from './config-schema-check.ts';
+import { loadSiteGraph, lockSite, SiteGraphCache } from './site-store.ts';
+import { persistChange, bumpSite } from './persist-change.ts';
+
+/** Who asks for a change, and from where. */
+export interface WriteContext {
+  actor: AuditActor;
+  requestId: string;
+  sourceIp?: string | null;
+}
+
+export interface ChangeRequest {
+  siteId: string;
+  operations: Operation[];
+  dryRun?: boolean;
+  comment?: string | null;
+  /** Maps an operation index to the JSON Pointer of that operation in the request body. */
+  pointer?: (index: number) => string;
+}
+
+export interface PlannedChange extends EntityChange {
+  diff: ReturnType<typeof compare>;
+}
+
+export interface ChangeOutcome {
+  changesetId: string;
+  dryRun: boolean;
+  /** The site revision after the change (unchanged for a dry run or a no-op). */
+  siteRevision: number;
+  changes: PlannedChange[];
+  impacted: string[];
+  /** Warnings (and, for a refused dry run, errors). */
+  violations: Violation[];
+  /** The graph after the change (for responses that return the changed entity). */
+  graph: SiteGraph;
+}
+
+export interface WritePathDeps {
+  pool: pg.Pool;
+  catalog: Catalog;
+  rules?: readonly Rule[];
+  cache?: SiteGraphCache;
+}
+
+class Refused extends Error {
+  constructor(
+    readonly violations: Violation[],
+    readonly siteRevision: number,
+    readonly orgId: string,
+  ) {
+    super('refused');
+  }
+}
+
+/**
+ * The one path every configuration write takes: lock the site, check expected versions,
+ * apply the operations to a candidate, validate it on the touched scope, then either refuse
+ * (409, audited), answer a dry run, or persist rows, versions, audit events and outbox events
+ * in the same transaction.
+ */
+export function createWritePath(deps: WritePathDeps) {
+  const rules = deps.rules ?? builtinRules;
+  const cache = deps.cache ?? new SiteGraphCache();
+  const schemaCheck = new ConfigSchemaCheck(deps.catalog);
+
+  async function execute(req: ChangeRequest, ctx: WriteContext): Promise<ChangeOutcome> {
+    const changesetId = randomUUID();
+    const pointer = req.pointer ?? ((i: number) => `/operations/${i}`);
+    const done: { graph?: SiteGraph } = {};
+    let outcome: ChangeOutcome;
+    try {
+      outcome = await withTransaction(deps.pool, async (client) => {
+        const site = await lockSite(client, req.siteId);
+        if (!site) throw new ApiError('NOT_FOUND', `Site ${req.siteId} does not exist.`);
+        const before = cache.get(site) ?? (await loadSiteGraph(client, site));
+        const versions = await loadDeployedPlacements(client, req.operations);
+
+        let applied: AppliedChange;
+        try {
+          applied = applyOperations(before, req.operations, { catalog: deps.catalog, versions });
+        } catch (err) {
+          throw operationProblem(err, pointer);
+        }
+        checkConfigSchemas(applied, req.operations, pointer);
+
+        const index = new GraphIndex(applied.candidate);
+        const serialOwners = await lookupSerials(client, applied, site.id);
+        const violations = runRules(
+          { candidate: applied.candidate, index, before, touched: applied.touched, removed: applied.removed, catalog: deps.catalog, fleet: { serialOwners } },
+          rules,
+        );
+        const changes = applied.changes.map((c) => ({ ...c, diff: compare(c.before ?? {}, c.after ?? {}) }));
+        const impacted = impactedAssets(applied.touched.assets, before, applied.candidate, index);
+
+        if (req.dryRun) {
+          cache.set(before);
+          return { changesetId, dryRun: true, siteRevision: site.revision, changes, impacted, violations, graph: applied.candidate };
+        }
+        if (hasErrors(violations)) throw new Refused(violations, site.revision, site.orgId);
+        if (changes.length === 0) {
+          cache.set(before);
+          return { changesetId, dryRun: false, siteRevision: site.revision, changes, impacted, violations, graph: before };
+        }
+
+        await persistChange(client, applied, changesetId);
+        const revision = await bumpSite(client, applied.candidate);
+        applied.candidate.site.revision = revision;
+        await recordChangeset(client, changesetId, req, ctx, revision, 'applied', null);
+        await appendAuditEvents(client, changes.map((c) => auditEvent(c, site.orgId, site.id, revision, changesetId, req, ctx)));
+        await enqueueOutbox(
+          client,
+          'config',
+          changes.map((c) => ({
+            topic: `config.${c.entityType}.${c.action}d`,
+            key: c.entityId,
+            payload: { siteId: site.id, orgId: site.orgId, changesetId, siteRevision: revision, entityId: c.entityId, before: c.before, after: c.after },
+          })),
+        );
+        done.graph = applied.candidate;
+        return { changesetId, dryRun: false, siteRevision: revision, changes, impacted, violations, graph: applied.candidate };
+      });
+    } catch (err) {
+      if (err instanceof Refused) {
+        await recordRefusal(changesetId, req, ctx, err);
+        throw new ApiError('CONFLICT_RULES', describeRefusal(err.violations), { extra: { violations: err.violations, changesetId } });
+      }
+      cache.delete(req.siteId);
+      throw err;
+    }
+    // Only a committed graph may be cached: set once the transaction has resolved.
+    if (done.graph) cache.set(done.graph);
+    return outcome;
+  }
+
+  function checkConfigSchemas(applied: AppliedChange, ops: Operation[], pointer: (i: number) => string) {
+    const errors: FieldError[] = [];
+    for (const id of applied.touched.assets) {
+      const asset = applied.candidate.assets.get(id);
+      if (!asset) continue;
+      const problems = schemaCheck.check(asset);
+      if (problems.length === 0) continue;
+      const at = lastConfigOp(ops, id);
+      for (const p of problems) {
+        errors.push({ in: 'body', path: `${at.index >= 0 ? pointer(at.index) : ''}${at.field}${p.path}`, message: `${asset.name}: ${p.message}` });
+      }
+    }
+    if (errors.length) {
+      throw new ApiError('VALIDATION_FAILED', `${errors.length} configuration field(s) do not match the device model's schema.`, { extra: { errors } });
+    }
+  }
+
+  async function recordRefusal(changesetId: string, req: ChangeRequest, ctx: WriteContext, refusal: Refused) {
+    await withTransaction(deps.pool, async (client) => {
+      await recordChangeset(client, changesetId, req, ctx, refusal.siteRevision, 'refused', refusal.violations);
+      await appendAuditEvents(client, [
+        {
+          scope: `site:${req.siteId}`,
+          actor: ctx.actor,
+          requestId: ctx.requestId,
+          changesetId,
+          service: 'config',
+          orgId: refusal.orgId,
+          siteId: req.siteId,
+          siteRevision: refusal.siteRevision,
+          entityType: 'changeset',
+          entityId: changesetId,
+          action: 'apply',
+          outcome: 'refused',
+          before: null,
+          after: { operations: req.operations },
+          comment: req.comment ?? null,
+          sourceIp: ctx.sourceIp ?? null,
+          violations: refusal.violations,
+        },
+      ]);
+    });
+  }
+
+  /** Creates a site: there is no row to lock yet, so the unique (org, code) index decides races. */
+  async function createSite(site: Omit<Site, 'revision' | 'version'>, ctx: WriteContext): Promise<Site> {
+    const created: Site = { ...site, revision: 1, version: 1 };
+    await withTransaction(deps.pool, async (client) => {
+      await client.query(
+        `INSERT INTO config.sites (id, org_id, code, name, timezone, network, revision, version) VALUES ($1, $2, $3, $4, $5, $6, 1, 1)`,
+        [site.id, site.orgId, site.code, site.name, site.timezone, JSON.stringify(site.network)],
+      );
+      await appendAuditEvents(client, [siteEvent(created, 'create', null, siteView(created), ctx)]);
+      await enqueueOutbox(client, 'config', [{ topic: 'config.site.created', key: site.id, payload: siteView(created) }]);
+    });
+    return created;
+  }
+
+  /** Deletes an empty site under its lock; a site with assets or cables is refused. */
+  async function deleteSite(siteId: string, expectedVersion: number, ctx: WriteContext): Promise<void> {
+    await withTransaction(deps.pool, async (client) => {
+      const site = await lockSite(client, siteId);
+      if (!site) throw new ApiError('NOT_FOUND', `Site ${siteId} does not exist.`);
+      if (site.version !== expectedVersion) {
+        const etag = etagOf('site', site.id, site.version);
+        throw new ApiError('PRECONDITION_FAILED', `Site ${site.code} is at version ${site.version}, not ${expectedVersion}.`, { extra: { currentEtag: etag }, headers: { ETag: etag } });
+      }
+      const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM config.assets WHERE site_id = $1`, [siteId]);
+      if (rows[0].n > 0) {
+        throw new ApiError('CONFLICT_RULES', `Site ${site.code} still has ${rows[0].n} asset(s); delete them first (one change set can delete them all).`, {
+          extra: { violations: [{ rule: 'site-empty-before-delete', code: 'SITE_NOT_EMPTY', message: `Site ${site.code} still has ${rows[0].n} asset(s).`, assetIds: [], severity: 'error' }] },
+        });
+      }
+      await client.query(`DELETE FROM config.sites WHERE id = $1`, [siteId]);
+      await appendAuditEvents(client, [siteEvent(site, 'delete', siteView(site), null, ctx)]);
+      await enqueueOutbox(client, 'config', [{ topic: 'config.site.deleted', key: site.id, payload: siteView(site) }]);
+    });
+    cache.delete(siteId);
+  }
+
+  return { execute, createSite, deleteSite, cache };
+}
+
+function siteEvent(site: Site, action: 'create' | 'delete', before: object | null, after: object | null, ctx: WriteContext): AuditEventInput {
+  return {
+    scope: `site:${site.id}`,
+    actor: ctx.actor,
+    requestId: ctx.requestId,
+    service: 'config',
+    orgId: site.orgId,
+    siteId: site.id,
+    siteRevision: site.revision,
+    entityType: 'site',
+    entityId: site.id,
+    action,
+    outcome: 'applied',
+    before,
+    after,
+    sourceIp: ctx.sourceIp ?? null,
+  };
+}
+
+export type WritePath = ReturnType<typeof createWritePath>;
+
+function auditEvent(c: PlannedChange, orgId: string, siteId: string, revision: number, changesetId: string, req: ChangeRequest, ctx: WriteContext): AuditEventInput {
+  return {
+    scope: `site:${siteId}`,
+    actor: ctx.actor,
+    requestId: ctx.requestId,
+    changesetId,
+    service: 'config',
+    orgId,
+    siteId,
+    siteRevision: revision,
+    entityType: c.entityType,
+    entityId: c.entityId,
+    action: c.action,
+    outcome: 'applied',
+    before: c.before,
+    after: c.after,
+    comment: req.comment ?? null,
+    sourceIp: ctx.sourceIp ?? null,
+  };
+}
+
+async function recordChangeset(
+  client: pg.PoolClient,
+  id: string,
+  req: ChangeRequest,
+  ctx: WriteContext,
+  revision: number,
+  outcome: 'applied' | 'refused',
+  violations: Violation[] | null,
+) {
+  await client.query(
+    `INSERT INTO config.changesets (id, site_id, site_revision, actor, request_id, comment, operations, outcome, violations)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    [id, req.siteId, revision, JSON.stringify(ctx.actor), ctx.requestId, req.comment ?? null, JSON.stringify(req.operations), outcome, violations && JSON.stringify(violations)],
+  );
+}
+
+/** Placements of the configuration versions that `markDeployed` operations name. */
+async function loadDeployedPlacements(client: pg.PoolClient, ops: Operation[]): Promise<Map<string, AssetPlacement>> {
+  const wanted = ops.flatMap((o) => (o.op === 'markDeployed' && o.configVersion !== null ? [{ id: o.id, v: o.configVersion }] : []));
+  const out = new Map<string, AssetPlacement>();
+  if (wanted.length === 0) return out;
+  const { rows } = await client.query<{ asset_id: string; version: number; parent_id: string | null; port: string | null; config: Record<string, unknown> }>(
+    `SELECT v.asset_id, v.version, v.parent_id, v.port, v.config
+       FROM config.config_versions v JOIN jsonb_to_recordset($1::jsonb) AS w(id uuid, v int) ON v.asset_id = w.id AND v.version = w.v`,
+    [JSON.stringify(wanted)],
+  );
+  for (const r of rows) out.set(`${r.asset_id}@${r.version}`, { parentId: r.parent_id, port: r.port, config: r.config });
+  return out;
+}
+
+/** Serials of touched assets already held by assets of other sites (fleet-wide uniqueness). */
+async function lookupSerials(client: pg.PoolClient, applied: AppliedChange, siteId: string): Promise<Map<string, string>> {
+  const serials = new Set<string>();
+  for (const id of applied.touched.assets) {
+    const s = applied.candidate.assets.get(id)?.serial;
+    if (s) serials.add(s.trim().toLowerCase());
+  }
+  const out = new Map<string, string>();
+  if (serials.size === 0) return out;
+  const { rows } = await client.query<{ id: string; serial: string }>(
+    `SELECT id, serial FROM config.assets WHERE lower(btrim(serial)) = ANY($1::text[]) AND site_id <> $2`,
+    [[...serials], siteId],
+  );
+  for (const r of rows) out.set(r.serial, r.id);
+  return out;
+}
+
+function lastConfigOp(ops: Operation[], assetId: string): { index: number; field: string } {
+  for (let i = ops.length - 1; i >= 0; i--) {
+    const o = ops[i];
+    if (o.op === 'setConfig' && o.id === assetId) return { index: i, field: '/config' };
+    if (o.op === 'updateAsset' && o.id === assetId && o.patch.config !== undefined) return { index: i, field: '/patch/config' };
+    if (o.op === 'createAsset' && o.asset.id === assetId) return { index: i, field: '/asset/config' };
+  }
+  const created = ops.findIndex((o) => o.op === 'createAsset' && o.asset.id === undefined);
+  return { index: created, field: created >= 0 ? '/asset/config' : '' };
+}
+
+function operationProblem(err: unknown, pointer: (i: number) => string): unknown {
+  if (!(err instanceof OperationError)) return err;
+  const where = `operation ${err.index} (${pointer(err.index) || 'request'})`;
+  switch (err.kind) {
+    case 'not-found':
+      return new ApiError('NOT_FOUND', `${where}: ${err.message}.`);
+    case 'stale': {
+      const etag = err.current ? etagOf(err.current.entity, err.current.id, err.current.version) : undefined;
+      return new ApiError('PRECONDITION_FAILED', `${where}: ${err.message}; reload it and apply your change again.`, {
+        extra: { currentEtag: etag, entity: err.current },
+        headers: etag ? { ETag: etag } : {},
+      });
+    }
+    case 'invalid':
+      return new ApiError('VALIDATION_FAILED', `${where}: ${err.message}.`, {
+        extra: { errors: [{ in: 'body', path: `${pointer(err.index)}${err.path ?? ''}`, message: err.message }] },
+      });
+  }
+}
+
+function describeRefusal(violations: Violation[]): string {
+  const errors = violations.filter((v) => v.severity === 'error');
+  const first = errors[0];
+  return errors.length === 1 ? `The change was refused: ${first.message}` : `The change was refused by ${errors.length} rule violations; the first: ${first.message}`;
+}

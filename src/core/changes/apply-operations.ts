@@ -1,0 +1,249 @@
+import { randomUUID } from 'node:crypto';
+import type { Catalog } from '../catalog/catalog.ts';
+import { defaultConfig } from '../catalog/default-config.ts';
+import type { Asset, AssetPlacement, Connection, SiteGraph } from '../graph/types.ts';
+import { mergePatch } from './merge-patch.ts';
+import type { Operation } from './operations.ts';
+import { OperationError } from './operation-error.ts';
+import { assetView, connectionView, siteView, type EntityView } from './views.ts';
+
+export interface EntityChange {
+  entityType: 'asset' | 'connection' | 'site';
+  entityId: string;
+  action: 'create' | 'update' | 'delete';
+  before: EntityView | null;
+  after: EntityView | null;
+}
+
+export interface AppliedChange {
+  candidate: SiteGraph;
+  touched: { assets: Set<string>; connections: Set<string> };
+  removed: Map<string, Asset>;
+  /** Assets whose placement or configuration changed: each gets a new configuration version. */
+  newConfigVersions: Set<string>;
+  /** One entry per changed entity, with its before and after views. */
+  changes: EntityChange[];
+}
+
+export interface ApplyOptions {
+  catalog: Catalog;
+  /** Placements of older configuration versions, keyed `assetId@version`, for `markDeployed`. */
+  versions?: Map<string, AssetPlacement>;
+  newId?: () => string;
+}
+
+/**
+ * Applies a change set's operations to a copy of the site graph, in order, and reports what
+ * changed. Pure: no I/O; rules run on the result; the write path persists it.
+ *
+ * @example
+ *   const applied = applyOperations(graph, [{ op: 'setConfig', id, expectedVersion: 3, config }], { catalog });
+ *   applied.changes; // [{ entityType: 'asset', action: 'update', before, after }]
+ */
+export function applyOperations(before: SiteGraph, ops: Operation[], opts: ApplyOptions): AppliedChange {
+  const candidate = structuredClone(before);
+  const touched = { assets: new Set<string>(), connections: new Set<string>() };
+  let siteTouched = false;
+  const newId = opts.newId ?? randomUUID;
+
+  ops.forEach((op, i) => {
+    const asset = (id: string) => {
+      const a = candidate.assets.get(id);
+      if (!a) throw new OperationError('not-found', i, `asset ${id} is not in site ${before.site.code}`);
+      return a;
+    };
+    const cable = (id: string) => {
+      const c = candidate.connections.get(id);
+      if (!c) throw new OperationError('not-found', i, `connection ${id} is not in site ${before.site.code}`);
+      return c;
+    };
+    const expect = (entity: 'asset' | 'connection' | 'site', id: string, current: number, expected: number) => {
+      // An entity created or already changed earlier in this change set is compared to its stored version.
+      const stored =
+        entity === 'asset' ? before.assets.get(id)?.version : entity === 'connection' ? before.connections.get(id)?.version : before.site.version;
+      if ((stored ?? current) !== expected) {
+        throw new OperationError('stale', i, `${entity} ${id} is at version ${stored ?? current}, not ${expected}`, { entity, id, version: stored ?? current });
+      }
+    };
+
+    switch (op.op) {
+      case 'createAsset': {
+        const model = opts.catalog.get(op.asset.modelId);
+        if (!model) throw new OperationError('invalid', i, `unknown device model "${op.asset.modelId}"; see GET /v1/models`, undefined, '/asset/modelId');
+        if (model.kind !== op.asset.kind) {
+          throw new OperationError('invalid', i, `model ${model.id} is a ${model.kind}, not a ${op.asset.kind}`, undefined, '/asset/kind');
+        }
+        const id = op.asset.id ?? newId();
+        if (candidate.assets.has(id) || before.assets.has(id)) throw new OperationError('invalid', i, `asset ${id} already exists`, undefined, '/asset/id');
+        candidate.assets.set(id, {
+          id,
+          siteId: before.site.id,
+          kind: op.asset.kind,
+          modelId: model.id,
+          name: op.asset.name,
+          serial: op.asset.serial ?? null,
+          status: op.asset.status ?? 'planned',
+          firmware: op.asset.firmware ?? null,
+          parentId: op.asset.parentId ?? null,
+          port: op.asset.port ?? null,
+          config: op.asset.config ?? defaultConfig(model, { name: op.asset.name }),
+          version: 0,
+          configVersion: 0,
+          deployed: null,
+        });
+        touched.assets.add(id);
+        break;
+      }
+      case 'updateAsset': {
+        const a = asset(op.id);
+        expect('asset', op.id, a.version, op.expectedVersion);
+        const p = op.patch;
+        if (p.name !== undefined) a.name = p.name;
+        if (p.serial !== undefined) a.serial = p.serial;
+        if (p.status !== undefined) a.status = p.status;
+        if (p.firmware !== undefined) a.firmware = p.firmware;
+        if (p.parentId !== undefined) a.parentId = p.parentId;
+        if (p.port !== undefined) a.port = p.port;
+        if (p.config !== undefined && p.config !== null) a.config = mergePatch(a.config, p.config) as Asset['config'];
+        touched.assets.add(a.id);
+        break;
+      }
+      case 'setConfig': {
+        const a = asset(op.id);
+        expect('asset', op.id, a.version, op.expectedVersion);
+        a.config = structuredClone(op.config);
+        touched.assets.add(a.id);
+        break;
+      }
+      case 'deleteAsset': {
+        const a = asset(op.id);
+        expect('asset', op.id, a.version, op.expectedVersion);
+        candidate.assets.delete(a.id);
+        touched.assets.add(a.id);
+        break;
+      }
+      case 'markDeployed': {
+        const a = asset(op.id);
+        if (op.configVersion === null) a.deployed = null;
+        else {
+          const placement =
+            op.configVersion === a.configVersion
+              ? { parentId: a.parentId, port: a.port, config: a.config }
+              : opts.versions?.get(`${a.id}@${op.configVersion}`);
+          if (!placement) throw new OperationError('invalid', i, `asset ${a.name} has no configuration version ${op.configVersion}`, undefined, '/configVersion');
+          a.deployed = { version: op.configVersion, ...structuredClone(placement) };
+        }
+        touched.assets.add(a.id);
+        break;
+      }
+      case 'connect': {
+        const id = op.connection.id ?? newId();
+        if (candidate.connections.has(id) || before.connections.has(id)) throw new OperationError('invalid', i, `connection ${id} already exists`, undefined, '/connection/id');
+        candidate.connections.set(id, {
+          id,
+          siteId: before.site.id,
+          a: { ...op.connection.a },
+          b: { ...op.connection.b },
+          label: op.connection.label ?? null,
+          lengthM: op.connection.lengthM,
+          version: 0,
+        });
+        touched.connections.add(id);
+        break;
+      }
+      case 'updateConnection': {
+        const c = cable(op.id);
+        expect('connection', op.id, c.version, op.expectedVersion);
+        if (op.patch.label !== undefined) c.label = op.patch.label;
+        if (op.patch.lengthM !== undefined) c.lengthM = op.patch.lengthM;
+        touched.connections.add(c.id);
+        break;
+      }
+      case 'disconnect': {
+        const c = cable(op.id);
+        expect('connection', op.id, c.version, op.expectedVersion);
+        candidate.connections.delete(c.id);
+        touched.connections.add(c.id);
+        break;
+      }
+      case 'updateSite': {
+        expect('site', before.site.id, candidate.site.version, op.expectedVersion);
+        const s = candidate.site;
+        if (op.patch.name !== undefined) s.name = op.patch.name;
+        if (op.patch.timezone !== undefined) s.timezone = op.patch.timezone;
+        if (op.patch.network !== undefined) s.network = { ...s.network, ...op.patch.network };
+        siteTouched = true;
+        break;
+      }
+    }
+  });
+
+  return finalize(before, candidate, touched, siteTouched);
+}
+
+function finalize(before: SiteGraph, candidate: SiteGraph, touched: AppliedChange['touched'], siteTouched: boolean): AppliedChange {
+  const changes: EntityChange[] = [];
+  const newConfigVersions = new Set<string>();
+  const removed = new Map<string, Asset>();
+
+  for (const id of touched.assets) {
+    const was = before.assets.get(id);
+    const now = candidate.assets.get(id);
+    if (!now) {
+      if (was) {
+        removed.set(id, was);
+        changes.push({ entityType: 'asset', entityId: id, action: 'delete', before: assetView(was), after: null });
+      }
+      continue;
+    }
+    if (!was) {
+      now.version = 1;
+      now.configVersion = 1;
+      newConfigVersions.add(id);
+      changes.push({ entityType: 'asset', entityId: id, action: 'create', before: null, after: assetView(now) });
+      continue;
+    }
+    if (placementKey(was) !== placementKey(now)) {
+      now.configVersion = was.configVersion + 1;
+      newConfigVersions.add(id);
+    }
+    const beforeView = assetView(was);
+    if (JSON.stringify(beforeView) === JSON.stringify(assetView(now)) && JSON.stringify(was.deployed) === JSON.stringify(now.deployed)) {
+      touched.assets.delete(id); // a no-op patch changes nothing and bumps nothing
+      continue;
+    }
+    now.version = was.version + 1;
+    changes.push({ entityType: 'asset', entityId: id, action: 'update', before: beforeView, after: assetView(now) });
+  }
+
+  for (const id of touched.connections) {
+    const was = before.connections.get(id);
+    const now = candidate.connections.get(id);
+    if (!now) {
+      if (was) changes.push({ entityType: 'connection', entityId: id, action: 'delete', before: connectionView(was), after: null });
+      continue;
+    }
+    if (!was) {
+      now.version = 1;
+      changes.push({ entityType: 'connection', entityId: id, action: 'create', before: null, after: connectionView(now) });
+      continue;
+    }
+    if (JSON.stringify(connectionView(was)) === JSON.stringify(connectionView(now))) {
+      touched.connections.delete(id);
+      continue;
+    }
+    now.version = was.version + 1;
+    changes.push({ entityType: 'connection', entityId: id, action: 'update', before: connectionView(was), after: connectionView(now) });
+  }
+
+  if (siteTouched && JSON.stringify(siteView(before.site)) !== JSON.stringify(siteView(candidate.site))) {
+    candidate.site.version = before.site.version + 1;
+    changes.push({ entityType: 'site', entityId: before.site.id, action: 'update', before: siteView(before.site), after: siteView(candidate.site) });
+  }
+
+  return { candidate, touched, removed, newConfigVersions, changes };
+}
+
+const placementKey = (a: Asset) => JSON.stringify([a.parentId, a.port, a.config]);
+
+export type { Connection };

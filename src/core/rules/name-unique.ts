@@ -1,0 +1,54 @@
+import type { Asset } from '../graph/types.ts';
+import { label } from './lib/io-describe.ts';
+import type { Rule, Violation } from './types.ts';
+
+const RULE = 'name-unique';
+
+/** Names compare the way people read them: trimmed, Unicode-normalised, case-insensitive. */
+export function nameKey(name: string): string {
+  return name.normalize('NFKC').trim().toLowerCase();
+}
+
+export const nameUnique: Rule = {
+  id: RULE,
+  title: 'Asset names unique in a site',
+  description:
+    'Engineers find equipment by name — on drawings, labels, work orders and alarm messages — so two assets of a ' +
+    'site may not share one: "M-2" and "m-2 " on the same site send a technician to the wrong panel. Names compare ' +
+    'case-insensitively after trimming surrounding spaces. The check runs on the names of the changed assets ' +
+    'against the rest of the site; other sites may reuse names.',
+  codes: ['NAME_TAKEN'],
+  severity: 'error',
+  check(ctx) {
+    const touched = [...ctx.touched.assets]
+      .map((id) => ctx.candidate.assets.get(id))
+      .filter((a): a is Asset => a !== undefined);
+    if (touched.length === 0) return [];
+    const byName = new Map<string, Asset[]>();
+    for (const asset of ctx.candidate.assets.values()) {
+      const key = nameKey(asset.name);
+      const list = byName.get(key);
+      if (list) list.push(asset);
+      else byName.set(key, [asset]);
+    }
+    const out: Violation[] = [];
+    const reported = new Set<string>();
+    for (const asset of touched) {
+      for (const other of byName.get(nameKey(asset.name)) ?? []) {
+        const pair = [asset.id, other.id].sort().join('|');
+        if (other.id === asset.id || reported.has(pair)) continue;
+        reported.add(pair);
+        out.push({
+          rule: RULE,
+          code: 'NAME_TAKEN',
+          message:
+            `${label(asset)} is named "${asset.name}", but ${label(other)} in this site is already named "${other.name}". ` +
+            'Names must be unique in a site (ignoring case): choose another name.',
+          assetIds: [asset.id, other.id],
+          severity: 'error',
+        });
+      }
+    }
+    return out;
+  },
+};

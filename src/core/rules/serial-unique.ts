@@ -1,0 +1,82 @@
+import type { Asset } from '../graph/types.ts';
+import { label } from './lib/io-describe.ts';
+import type { Rule, Violation } from './types.ts';
+
+const RULE = 'serial-unique';
+
+/**
+ * Serials are read off nameplates and typed or scanned by people: `sn-0042 ` and `SN-0042` are
+ * the same device, and no vendor issues two serials that differ only in case or spacing. So
+ * serials compare trimmed, Unicode-normalised and case-insensitively; a blank serial is none.
+ */
+export function serialKey(serial: string | null): string | undefined {
+  const key = serial?.normalize('NFKC').trim().toUpperCase();
+  return key ? key : undefined;
+}
+
+export const serialUnique: Rule = {
+  id: RULE,
+  title: 'Serial numbers unique fleet-wide',
+  description:
+    'A serial number identifies one physical device, so no two assets may hold the same one — in the same site or in ' +
+    'any other site of the fleet. Two records for one device mean its firmware, deployments and drift are tracked ' +
+    'twice, and a device swap recorded on one of them leaves the other pointing at hardware that is elsewhere. ' +
+    'Serials compare after trimming surrounding spaces and ignoring case (they are read off nameplates and typed ' +
+    'by people; `sn-0042 ` is `SN-0042`); an empty serial counts as none. The check runs on the serials of the ' +
+    'changed assets: against the rest of the site, and against the owners in other sites that the write path looks ' +
+    'up for those serials.',
+  codes: ['SERIAL_TAKEN'],
+  severity: 'error',
+  check(ctx) {
+    const touched = [...ctx.touched.assets]
+      .map((id) => ctx.candidate.assets.get(id))
+      .filter((a): a is Asset => a !== undefined && serialKey(a.serial) !== undefined);
+    if (touched.length === 0) return [];
+    const bySerial = new Map<string, Asset[]>();
+    for (const asset of ctx.candidate.assets.values()) {
+      const key = serialKey(asset.serial);
+      if (key === undefined) continue;
+      const list = bySerial.get(key);
+      if (list) list.push(asset);
+      else bySerial.set(key, [asset]);
+    }
+    const elsewhere = new Map<string, string>();
+    for (const [serial, owner] of ctx.fleet.serialOwners) {
+      const key = serialKey(serial);
+      if (key !== undefined) elsewhere.set(key, owner);
+    }
+    const out: Violation[] = [];
+    const reported = new Set<string>();
+    for (const asset of touched) {
+      const key = serialKey(asset.serial) as string;
+      for (const other of bySerial.get(key) ?? []) {
+        const pair = [asset.id, other.id].sort().join('|');
+        if (other.id === asset.id || reported.has(pair)) continue;
+        reported.add(pair);
+        out.push({
+          rule: RULE,
+          code: 'SERIAL_TAKEN',
+          message:
+            `${label(asset)} is given serial ${asset.serial}, which ${label(other)} in this site already holds` +
+            `${other.serial === asset.serial ? '' : ` (as ${other.serial})`}. A serial identifies one device: ` +
+            'correct the serial read off the nameplate, or remove the duplicate record.',
+          assetIds: [asset.id, other.id],
+          severity: 'error',
+        });
+      }
+      const owner = elsewhere.get(key);
+      // An owner inside this site is the in-site case above (or the asset itself, e.g. moved here).
+      if (owner === undefined || owner === asset.id || ctx.candidate.assets.has(owner)) continue;
+      out.push({
+        rule: RULE,
+        code: 'SERIAL_TAKEN',
+        message:
+          `${label(asset)} is given serial ${asset.serial}, which asset ${owner} in another site already holds. ` +
+          'A serial identifies one device: correct the serial, or retire and delete the other record if the device moved here.',
+        assetIds: [asset.id, owner],
+        severity: 'error',
+      });
+    }
+    return out;
+  },
+};

@@ -1,0 +1,72 @@
+import pg from 'pg';
+
+/** PostgreSQL type OID of `bigint` / `int8`. */
+const INT8_OID = 20;
+
+/** Options for {@link createPool}; every field has a production default. */
+export interface PoolOptions {
+  /** Maximum connections. Defaults to env `PG_POOL_SIZE`, else 20. */
+  max?: number;
+  /** Server-side `application_name`, visible in `pg_stat_activity`. Defaults to `rema`. */
+  applicationName?: string;
+  /**
+   * Milliseconds a session may sit idle inside an open transaction before PostgreSQL
+   * kills it. Defaults to 60 000. A leaked transaction would otherwise keep a site row
+   * locked and stall every later write to that site.
+   */
+  idleInTransactionTimeoutMs?: number;
+  /** Milliseconds to wait for a free connection or a new one. Defaults to 10 000. */
+  connectionTimeoutMs?: number;
+  /** Called when an idle pooled connection fails (server restart, network loss). */
+  onIdleError?: (err: Error) => void;
+}
+
+/**
+ * Type parsers shared by every pool: `bigint` columns (sequence numbers, site revisions,
+ * counts) become JS numbers. Values stay far below 2^53 in this domain; parsing them as
+ * strings would push `Number(...)` calls into every caller.
+ */
+const typeParsers: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    if (oid === INT8_OID && format !== 'binary') return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format ?? 'text');
+  }) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+function poolSizeFromEnv(): number {
+  const raw = process.env.PG_POOL_SIZE;
+  const parsed = raw === undefined ? NaN : Number.parseInt(raw, 10);
+  return Number.isInteger(parsed) && parsed > 0 ? parsed : 20;
+}
+
+/**
+ * Creates a connection pool for `url` with rema's defaults: `bigint` parsed as number,
+ * `application_name = rema`, a bounded size, and a timeout that kills sessions left
+ * idle inside a transaction.
+ *
+ * The type parser is set per pool rather than globally on `pg.types`, so libraries that
+ * share the `pg` module (node-pg-migrate) keep their own behaviour.
+ *
+ * @example
+ * const pool = createPool(process.env.DATABASE_URL!);
+ * const { rows } = await pool.query<{ n: number }>('SELECT count(*) AS n FROM audit.events');
+ * await pool.end();
+ */
+export function createPool(url: string, opts: PoolOptions = {}): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.max ?? poolSizeFromEnv(),
+    application_name: opts.applicationName ?? 'rema',
+    idle_in_transaction_session_timeout: opts.idleInTransactionTimeoutMs ?? 60_000,
+    connectionTimeoutMillis: opts.connectionTimeoutMs ?? 10_000,
+    idleTimeoutMillis: 30_000,
+    types: typeParsers,
+  });
+  // Without a listener, an idle connection dropped by the server ('error' event) would
+  // crash the whole process. The pool already discards the broken client.
+  pool.on('error', (err) => {
+    if (opts.onIdleError) opts.onIdleError(err);
+    else console.warn(`rema: idle PostgreSQL connection failed: ${err.message}`);
+  });
+  return pool;
+}

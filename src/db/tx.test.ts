@@ -1,0 +1,172 @@
+import pg from 'pg';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from './test-database.ts';
+import {
+  isCheckViolation,
+  isConnectionError,
+  isForeignKeyViolation,
+  isUniqueViolation,
+  sqlState,
+  withTransaction,
+} from './tx.ts';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+  await db.pool.query(`
+    CREATE TABLE parent (id int PRIMARY KEY, n int NOT NULL DEFAULT 0 CHECK (n >= 0));
+    CREATE TABLE child (id int PRIMARY KEY, parent_id int NOT NULL REFERENCES parent(id));
+  `);
+});
+afterAll(() => db?.drop());
+beforeEach(async () => {
+  await db.pool.query('TRUNCATE child, parent; INSERT INTO parent (id) VALUES (1), (2)');
+});
+
+/** Resolves once `count` callers have arrived, so racing transactions really overlap. */
+function barrier(count: number): () => Promise<void> {
+  let arrived = 0;
+  let release!: () => void;
+  const all = new Promise<void>((resolve) => (release = resolve));
+  return () => {
+    if (++arrived === count) release();
+    return all;
+  };
+}
+
+const retryable = (code: string) => Object.assign(new Error(`simulated ${code}`), { code });
+
+describe('withTransaction', () => {
+  it('commits what fn wrote and returns its result', async () => {
+    const result = await withTransaction(db.pool, async (c) => {
+      await c.query('UPDATE parent SET n = 5 WHERE id = 1');
+      return 'done';
+    });
+    expect(result).toBe('done');
+    expect((await db.pool.query('SELECT n FROM parent WHERE id = 1')).rows[0].n).toBe(5);
+  });
+
+  it('rolls back everything when fn throws, and rethrows', async () => {
+    await expect(
+      withTransaction(db.pool, async (c) => {
+        await c.query('UPDATE parent SET n = 5 WHERE id = 1');
+        throw new Error('rule violated');
+      }),
+    ).rejects.toThrow('rule violated');
+    expect((await db.pool.query('SELECT n FROM parent WHERE id = 1')).rows[0].n).toBe(0);
+  });
+
+  it('runs at the requested isolation level', async () => {
+    const level = await withTransaction(db.pool, async (c) => (await c.query('SHOW transaction_isolation')).rows[0].transaction_isolation, {
+      isolation: 'serializable',
+    });
+    expect(level).toBe('serializable');
+  });
+
+  it.each(['40001', '40P01'])('re-runs the whole transaction after %s', async (code) => {
+    let attempts = 0;
+    const result = await withTransaction(db.pool, async (c) => {
+      attempts++;
+      await c.query('UPDATE parent SET n = n + 1 WHERE id = 1');
+      if (attempts < 3) throw retryable(code);
+      return attempts;
+    });
+    expect(result).toBe(3);
+    // The failed attempts' writes were rolled back: only one increment survives.
+    expect((await db.pool.query('SELECT n FROM parent WHERE id = 1')).rows[0].n).toBe(1);
+  });
+
+  it('gives up after the configured retries and rethrows the last error', async () => {
+    let attempts = 0;
+    const run = withTransaction(db.pool, async () => {
+      attempts++;
+      throw retryable('40001');
+    }, { retries: 2 });
+    await expect(run).rejects.toMatchObject({ code: '40001' });
+    expect(attempts).toBe(3);
+  });
+
+  it('does not retry other errors', async () => {
+    let attempts = 0;
+    await expect(withTransaction(db.pool, async (c) => {
+      attempts++;
+      await c.query('INSERT INTO parent (id) VALUES (1)');
+    })).rejects.toSatisfy(isUniqueViolation);
+    expect(attempts).toBe(1);
+  });
+
+  it('resolves a real serialization conflict between two writers by retrying one', async () => {
+    const meet = barrier(2);
+    let attempts = 0;
+    const bump = () =>
+      withTransaction(db.pool, async (c) => {
+        attempts++;
+        const { rows } = await c.query<{ n: number }>('SELECT sum(n)::int AS n FROM parent');
+        await meet();
+        await c.query('UPDATE parent SET n = $1 + 1 WHERE id = 1', [rows[0].n]);
+      }, { isolation: 'serializable' });
+    await Promise.all([bump(), bump()]);
+    expect(attempts).toBe(3);
+    expect((await db.pool.query('SELECT n FROM parent WHERE id = 1')).rows[0].n).toBe(2);
+  });
+
+  it('resolves a real deadlock by retrying the victim', async () => {
+    const meet = barrier(2);
+    let attempts = 0;
+    const lockBoth = (first: number, second: number) =>
+      withTransaction(db.pool, async (c) => {
+        attempts++;
+        await c.query('UPDATE parent SET n = n + 1 WHERE id = $1', [first]);
+        if (attempts <= 2) await meet();
+        await c.query('UPDATE parent SET n = n + 1 WHERE id = $1', [second]);
+      });
+    await Promise.all([lockBoth(1, 2), lockBoth(2, 1)]);
+    expect(attempts).toBe(3);
+    const { rows } = await db.pool.query('SELECT n FROM parent ORDER BY id');
+    expect(rows.map((r) => r.n)).toEqual([2, 2]);
+  });
+});
+
+describe('error classification', () => {
+  async function failure(sql: string): Promise<unknown> {
+    return db.pool.query(sql).then(() => { throw new Error('expected a failure'); }, (err: unknown) => err);
+  }
+
+  it('recognises unique, foreign key and check violations from PostgreSQL', async () => {
+    const unique = await failure('INSERT INTO parent (id) VALUES (1)');
+    const fk = await failure('INSERT INTO child (id, parent_id) VALUES (1, 99)');
+    const check = await failure('UPDATE parent SET n = -1');
+    expect([isUniqueViolation(unique), isForeignKeyViolation(unique), isCheckViolation(unique)]).toEqual([true, false, false]);
+    expect([isUniqueViolation(fk), isForeignKeyViolation(fk), isCheckViolation(fk)]).toEqual([false, true, false]);
+    expect([isUniqueViolation(check), isForeignKeyViolation(check), isCheckViolation(check)]).toEqual([false, false, true]);
+    expect(isUniqueViolation(unique) && unique.constraint).toBe('parent_pkey');
+  });
+
+  it('sees the SQLSTATE through a wrapping error', () => {
+    const wrapped = new Error('import failed', { cause: retryable('23505') });
+    expect(sqlState(wrapped)).toBe('23505');
+    expect(isUniqueViolation(wrapped)).toBe(true);
+  });
+
+  it('treats a refused connection as a connection error', async () => {
+    const client = new pg.Client({ host: '127.0.0.1', port: 1, user: 'postgres', database: 'postgres' });
+    const err = await client.connect().then(() => null, (e: unknown) => e);
+    expect(isConnectionError(err)).toBe(true);
+  });
+
+  it('treats a server-side termination mid-transaction as a connection error and keeps the process alive', async () => {
+    const err = await withTransaction(db.pool, async (c) => {
+      await c.query('SELECT pg_terminate_backend(pg_backend_pid())');
+    }).then(() => null, (e: unknown) => e);
+    expect(isConnectionError(err)).toBe(true);
+    // The broken connection was discarded, not returned to the pool.
+    expect((await db.pool.query('SELECT 1 AS ok')).rows[0].ok).toBe(1);
+  });
+
+  it('does not mistake constraint violations or plain errors for connection errors', async () => {
+    expect(isConnectionError(await failure('INSERT INTO parent (id) VALUES (1)'))).toBe(false);
+    expect(isConnectionError(new Error('boom'))).toBe(false);
+    expect(isConnectionError(Object.assign(new Error('admin shutdown'), { code: '57P01' }))).toBe(true);
+    expect(isConnectionError(Object.assign(new Error('x'), { code: '08006' }))).toBe(true);
+  });
+});

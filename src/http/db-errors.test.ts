@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { constraintViolation, isDatabaseUnavailable } from './db-errors.ts';
+
+const pgError = (code: string, message = 'pg error') => Object.assign(new Error(message), { code });
+
+describe('isDatabaseUnavailable', () => {
+  it('recognises socket errors, connection-class SQLSTATEs and pg connection messages', () => {
+    expect(isDatabaseUnavailable(pgError('ECONNREFUSED'))).toBe(true);
+    expect(isDatabaseUnavailable(pgError('08006'))).toBe(true);
+    expect(isDatabaseUnavailable(pgError('57P01'))).toBe(true);
+    expect(isDatabaseUnavailable(pgError('57P03'))).toBe(true);
+    expect(isDatabaseUnavailable(new Error('Connection terminated due to connection timeout'))).toBe(true);
+    expect(isDatabaseUnavailable(new AggregateError([pgError('ECONNREFUSED')], 'connect failed'))).toBe(true);
+    expect(isDatabaseUnavailable(new Error('pool failed', { cause: pgError('ETIMEDOUT') }))).toBe(true);
+  });
+
+  it('leaves bugs and refusals alone', () => {
+    expect(isDatabaseUnavailable(new TypeError('x is undefined'))).toBe(false);
+    expect(isDatabaseUnavailable(pgError('23505'))).toBe(false);
+    expect(isDatabaseUnavailable(pgError('42P01', 'relation "assets" does not exist'))).toBe(false);
+  });
+});
+
+describe('constraintViolation', () => {
+  it('returns the facts of an integrity constraint violation', () => {
+    const error = Object.assign(pgError('23503'), { constraint: 'assets_site_fk', table: 'assets', detail: 'Key (site_id)=(s9) is not present.' });
+    expect(constraintViolation(error)).toEqual({ sqlState: '23503', constraint: 'assets_site_fk', table: 'assets', detail: 'Key (site_id)=(s9) is not present.' });
+  });
+
+  it('ignores other errors', () => {
+    expect(constraintViolation(pgError('40001'))).toBeUndefined();
+    expect(constraintViolation(new Error('x'))).toBeUndefined();
+  });
+});

@@ -1,0 +1,133 @@
+/**
+ * Request validation: the Ajv compilers fastify uses, and the translation of Ajv errors into
+ * the `errors[]` of a 422 VALIDATION_FAILED.
+ *
+ * Two Ajv instances, because bodies and URLs need different leniency: query strings, path
+ * parameters and headers arrive as strings and are coerced (`?limit=50` → 50); a JSON body
+ * is taken as sent, so `{"unitId": "5"}` is refused rather than silently turned into 5.
+ * Both report every error (`allErrors`) and refuse unknown properties where a schema says
+ * `additionalProperties: false` instead of silently dropping them — a typo in a device's
+ * configuration must not vanish.
+ */
+import { Ajv } from 'ajv';
+import type { ErrorObject, Options, ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import type { FastifyServerOptions } from 'fastify';
+import type { FieldError, RequestPart } from './errors.ts';
+
+type SchemaController = NonNullable<FastifyServerOptions['schemaController']>;
+type BuildValidator = NonNullable<NonNullable<SchemaController['compilersFactory']>['buildValidator']>;
+
+// ajv-formats is CommonJS; under NodeNext its default import is the module object.
+const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ??
+  addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
+
+const baseOptions: Options = {
+  allErrors: true,
+  useDefaults: true,
+  removeAdditional: false,
+  strict: false,
+  addUsedSchema: false,
+};
+
+function createAjv(options: Options, externalSchemas: Record<string, unknown>): Ajv {
+  const ajv = new Ajv({ ...baseOptions, ...options });
+  addFormats(ajv);
+  for (const schema of Object.values(externalSchemas)) ajv.addSchema(schema as object);
+  return ajv;
+}
+
+function compile(ajv: Ajv, schema: { $id?: string }): ValidateFunction {
+  const stored = schema.$id === undefined ? undefined : ajv.getSchema(schema.$id);
+  return stored ?? ajv.compile(schema);
+}
+
+/**
+ * The `schemaController.compilersFactory.buildValidator` option for fastify: strict bodies,
+ * coerced query/params/headers, all errors reported.
+ */
+export const buildValidator: BuildValidator = (externalSchemas) => {
+  const externals = (externalSchemas ?? {}) as Record<string, unknown>;
+  const bodyAjv = createAjv({ coerceTypes: false }, externals);
+  const urlAjv = createAjv({ coerceTypes: 'array' }, externals);
+  return ({ schema, httpPart }) => compile(httpPart === 'body' ? bodyAjv : urlAjv, schema as { $id?: string });
+};
+
+/** The slice of an Ajv error this module reads; fastify's validation errors have this shape. */
+export type AjvLikeError = Pick<ErrorObject, 'keyword' | 'instancePath' | 'schemaPath' | 'params'> & {
+  message?: string;
+};
+
+function escapePointer(token: string): string {
+  return token.replaceAll('~', '~0').replaceAll('/', '~1');
+}
+
+/** A readable message for a failed union when its branches are all types or all constants. */
+function unionMessage(branches: AjvLikeError[]): string | undefined {
+  if (branches.length === 0) return undefined;
+  if (branches.every((b) => b.keyword === 'type')) return `must be ${branches.map((b) => String(b.params.type)).join(' or ')}`;
+  if (branches.every((b) => b.keyword === 'const')) {
+    return `must be one of ${JSON.stringify(branches.map((b) => (b.params as { allowedValue: unknown }).allowedValue))}`;
+  }
+  return undefined;
+}
+
+/**
+ * Turns Ajv errors into one {@link FieldError} per failing constraint. The per-branch noise of
+ * `anyOf`/`oneOf` is folded into the union's own error ("must be string or null",
+ * `must be one of ["none","even"]`).
+ *
+ * @example
+ * toFieldErrors('body', [{ keyword: 'required', instancePath: '', schemaPath: '#/required',
+ *   params: { missingProperty: 'name' } }]);
+ * // [{ in: 'body', path: '/name', message: 'is required' }]
+ */
+export function toFieldErrors(part: RequestPart, ajvErrors: readonly AjvLikeError[]): FieldError[] {
+  const unions = ajvErrors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf');
+  const branchesOf = (union: AjvLikeError) =>
+    ajvErrors.filter((e) => e !== union && e.schemaPath.startsWith(union.schemaPath + '/'));
+  const hidden = new Set(unions.flatMap(branchesOf));
+
+  const out: FieldError[] = [];
+  const seen = new Set<string>();
+  for (const error of ajvErrors) {
+    if (hidden.has(error)) continue;
+    const field = toFieldError(part, error, branchesOf);
+    const key = `${field.path}\u0000${field.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(field);
+  }
+  return out;
+}
+
+function toFieldError(
+  part: RequestPart,
+  error: AjvLikeError,
+  branchesOf: (union: AjvLikeError) => AjvLikeError[],
+): FieldError {
+  const path = error.instancePath;
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'required':
+      return { in: part, path: `${path}/${escapePointer(String(params.missingProperty))}`, message: 'is required' };
+    case 'additionalProperties':
+      return {
+        in: part,
+        path: `${path}/${escapePointer(String(params.additionalProperty))}`,
+        message: 'is not a known property',
+      };
+    case 'enum':
+      return {
+        in: part,
+        path,
+        message: `must be one of ${JSON.stringify(params.allowedValues)}`,
+      };
+    case 'anyOf':
+    case 'oneOf': {
+      return { in: part, path, message: unionMessage(branchesOf(error)) ?? error.message ?? 'is invalid' };
+    }
+    default:
+      return { in: part, path, message: error.message ?? 'is invalid' };
+  }
+}
