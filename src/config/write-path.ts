@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { compare } from 'fast-json-patch';
+import jsonPatch from 'fast-json-patch';
+
+const { compare } = jsonPatch;
 import { appendAuditEvents } from '../audit/append.ts';
 import type { AuditActor, AuditEventInput } from '../audit/types.ts';
 import type { Catalog } from '../core/catalog/catalog.ts';

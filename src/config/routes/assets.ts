@@ -1,5 +1,7 @@
 import { Type } from 'typebox';
-import { compare } from 'fast-json-patch';
+import jsonPatch from 'fast-json-patch';
+
+const { compare } = jsonPatch;
 import { assetView } from '../../core/changes/views.ts';
 import type { Operation } from '../../core/changes/operations.ts';
 import { ApiError } from '../../http/errors.ts';
