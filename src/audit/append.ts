@@ -67,7 +67,7 @@ function toJson<T>(value: unknown): T | null {
  * });
  */
 export async function appendAuditEvents(
-  client: pg.PoolClient | pg.ClientBase,
+  client: pg.ClientBase,
   events: readonly AuditEventInput[],
 ): Promise<AuditEvent[]> {
   if (events.length === 0) return [];

@@ -179,11 +179,11 @@ async function startOn(
  * Server output goes to `log` (quiet by default); a failed start throws with its tail.
  *
  * @example
- * const pg = await startEmbeddedPostgres({ dataDir: 'data/pg' });
- * const pool = createPool(pg.url);
+ * const embedded = await startEmbeddedPostgres({ dataDir: 'data/pg' });
+ * const pool = createPool(embedded.url);
  * // …
  * await pool.end();
- * await pg.stop();
+ * await embedded.stop();
  */
 export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
   const tail = logTail(opts.log ?? ((line) => debug('%s', line)));

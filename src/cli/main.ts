@@ -1,0 +1,61 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { serve } from './serve.ts';
+
+const int = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
+  return n;
+};
+
+const program = new Command('rema').description('Configuration backend for physical IoT equipment').showHelpAfterError();
+
+program
+  .command('serve')
+  .description('run every service in one process (embedded PostgreSQL unless DATABASE_URL is set)')
+  .option('--port <port>', 'HTTP port (env PORT)', int('port'), Number(process.env.PORT ?? 8080))
+  .option('--host <host>', 'address to listen on (env HOST)', process.env.HOST ?? '127.0.0.1')
+  .option('--data-dir <dir>', 'where the embedded database and the API token live (env REMA_DATA_DIR)', process.env.REMA_DATA_DIR ?? './data')
+  .action(async (opts: { port: number; host: string; dataDir: string }) => {
+    await serve(opts);
+  });
+
+program
+  .command('seed')
+  .description('build a realistic fleet through the write path (change sets over the API)')
+  .option('--sites <n>', 'number of sites', int('sites'), 500)
+  .option('--assets <n>', 'total number of assets', int('assets'), 25000)
+  .option('--url <url>', 'rema API base URL (env REMA_URL)', process.env.REMA_URL ?? 'http://127.0.0.1:8080')
+  .option('--token <token>', 'API token (env REMA_TOKEN, else ./data/api-token)')
+  .option('--concurrency <n>', 'change sets in flight', int('concurrency'), 8)
+  .action(async (opts) => {
+    const { seedCommand } = await import('./seed.ts');
+    await seedCommand(opts);
+  });
+
+program
+  .command('validate')
+  .description('re-check stored sites against every rule and print the violations')
+  .option('--all', 'every site')
+  .option('--site <code>', 'one site by code')
+  .option('--url <url>', 'rema API base URL (env REMA_URL)', process.env.REMA_URL ?? 'http://127.0.0.1:8080')
+  .option('--token <token>', 'API token (env REMA_TOKEN, else ./data/api-token)')
+  .action(async (opts) => {
+    const { validateCommand } = await import('./validate.ts');
+    process.exitCode = await validateCommand(opts);
+  });
+
+program
+  .command('audit')
+  .description('audit log tools')
+  .command('verify')
+  .description('walk every hash chain of the audit log and report tampering (exit 1 if any)')
+  .option('--site <id>', 'only the chain of one site (uuid)')
+  .action(async (opts: { site?: string }) => {
+    const { auditVerifyCommand } = await import('./audit-verify.ts');
+    process.exitCode = await auditVerifyCommand(opts);
+  });
+
+await program.parseAsync(process.argv);
+// `serve` keeps running on its listeners; every other command ends here with its exit code
+// (set explicitly: the embedded database's exit hooks would otherwise reset it to 0).
+if (program.args[0] !== 'serve') process.exit(process.exitCode ?? 0);

@@ -1,0 +1,64 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { startEmbeddedPostgres } from '../db/embedded.ts';
+import { buildServer } from '../server.ts';
+import { runningUrlFile } from './database-url.ts';
+
+export interface ServeOptions {
+  port: number;
+  host: string;
+  dataDir: string;
+}
+
+/**
+ * `rema serve`: every service in one process. Without DATABASE_URL it runs an embedded
+ * PostgreSQL with its data under `dataDir`; the API token comes from REMA_TOKEN or is
+ * generated once and kept beside the data.
+ */
+export async function serve(opts: ServeOptions): Promise<void> {
+  mkdirSync(opts.dataDir, { recursive: true });
+  let databaseUrl = process.env.DATABASE_URL;
+  let stopDb: (() => Promise<void>) | undefined;
+  if (!databaseUrl) {
+    const started = Date.now();
+    const pg = await startEmbeddedPostgres({ dataDir: path.join(opts.dataDir, 'pg') });
+    databaseUrl = pg.url;
+    stopDb = async () => {
+      rmSync(runningUrlFile(opts.dataDir), { force: true });
+      await pg.stop();
+    };
+    writeFileSync(runningUrlFile(opts.dataDir), `${pg.url}\n`, { mode: 0o600 });
+    console.log(`embedded PostgreSQL on 127.0.0.1:${pg.port} (data in ${path.join(opts.dataDir, 'pg')}, ${Date.now() - started} ms)`);
+  }
+  const token = process.env.REMA_TOKEN ?? tokenFile(opts.dataDir);
+  const server = await buildServer({ databaseUrl, token, logger: process.env.REMA_LOG === '1' });
+  await server.app.listen({ port: opts.port, host: opts.host });
+  const url = `http://${opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host}:${opts.port}`;
+  console.log(`rema is listening on ${url}`);
+  console.log(`API docs:  ${url}/docs`);
+  console.log(`API token: ${process.env.REMA_TOKEN ? '(from REMA_TOKEN)' : token}`);
+  console.log(`try:       curl -H "Authorization: Bearer <token>" ${url}/v1/models`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: shutting down`);
+    await server.close().catch((err) => console.error(err));
+    await stopDb?.().catch((err) => console.error(err));
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+/** The operator token kept in `<dataDir>/api-token` (mode 0600), made on first start. */
+function tokenFile(dataDir: string): string {
+  const file = path.join(dataDir, 'api-token');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const token = `rema_${randomBytes(24).toString('base64url')}`;
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return token;
+}
