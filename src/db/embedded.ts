@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, realpath, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, realpath, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { debuglog } from 'node:util';
@@ -31,6 +31,21 @@ export interface EmbeddedPostgresHandle {
 
 const PORT_ATTEMPTS = 10;
 const START_TIMEOUT_MS = 30_000;
+
+/**
+ * As root, PostgreSQL runs as the `postgres` user, which must be able to traverse every folder
+ * above its data dir; a 0700 parent (as `mktemp -d` makes) fails deep inside initdb otherwise.
+ */
+async function assertReachableByPostgresUser(dir: string): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  for (let d = dir; ; d = path.dirname(d)) {
+    const mode = (await stat(d)).mode;
+    if ((mode & 0o001) === 0) {
+      throw new Error(`the embedded PostgreSQL runs as user postgres and cannot enter ${d} (mode ${(mode & 0o777).toString(8)}); chmod o+x ${d} or choose another data dir`);
+    }
+    if (path.dirname(d) === d) return;
+  }
+}
 
 /** Password lives beside the data dir: initdb wants an empty directory. */
 function passwordFileFor(dataDir: string): string {
@@ -190,6 +205,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   await mkdir(path.dirname(path.resolve(opts.dataDir)), { recursive: true });
   const dataDir = path.join(await realpath(path.dirname(path.resolve(opts.dataDir))), path.basename(opts.dataDir));
   const passwordFile = passwordFileFor(dataDir);
+  await assertReachableByPostgresUser(path.dirname(dataDir));
 
   const password = existsSync(path.join(dataDir, 'PG_VERSION'))
     ? await readPassword(passwordFile, dataDir)
