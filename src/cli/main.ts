@@ -45,6 +45,27 @@ program
   });
 
 program
+  .command('simulate')
+  .description("play a site's gateways against the MQTT broker: apply and acknowledge deployed configuration")
+  .requiredOption('--site <code>', 'code of the site to simulate')
+  .option('--url <url>', 'rema API base URL (env REMA_URL)', process.env.REMA_URL ?? 'http://127.0.0.1:8080')
+  .option('--token <token>', 'API token (env REMA_TOKEN, else ./data/api-token)')
+  .option('--mqtt-url <url>', 'MQTT broker (env MQTT_URL, else the embedded broker of a running rema serve)')
+  .option('--latency-ms <ms>', 'time a device takes to apply a configuration', int('latency-ms'), 200)
+  .option('--failure-rate <rate>', 'share (0–1) of configurations devices reject', (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('failure-rate must be between 0 and 1');
+    return n;
+  }, 0)
+  .option('--offline-gateways <n>', 'this many gateways (the first by name) stay offline', int('offline-gateways'), 0)
+  .option('--seed <n>', 'fixes which configurations are rejected', int('seed'), 1)
+  .option('--duration <seconds>', 'stop after this many seconds (default: until Ctrl-C)', int('duration'))
+  .action(async (opts) => {
+    const { simulateCommand } = await import('./simulate.ts');
+    process.exitCode = await simulateCommand(opts);
+  });
+
+program
   .command('audit')
   .description('audit log tools')
   .command('verify')

@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { startEmbeddedPostgres } from '../db/embedded.ts';
+import { startEmbeddedBroker } from '../mqtt/embedded-broker.ts';
 import { buildServer } from '../server.ts';
+import { brokerUrlFile } from './broker-url.ts';
 import { runningUrlFile } from './database-url.ts';
 
 export interface ServeOptions {
@@ -13,8 +15,9 @@ export interface ServeOptions {
 
 /**
  * `rema serve`: every service in one process. Without DATABASE_URL it runs an embedded
- * PostgreSQL with its data under `dataDir`; the API token comes from REMA_TOKEN or is
- * generated once and kept beside the data.
+ * PostgreSQL with its data under `dataDir`; without MQTT_URL an embedded MQTT broker (aedes);
+ * the API token comes from REMA_TOKEN or is generated once and kept beside the data. On the first
+ * start it prints the bootstrap admin's email and (generated) password, once.
  */
 export async function serve(opts: ServeOptions): Promise<void> {
   mkdirSync(opts.dataDir, { recursive: true });
@@ -31,13 +34,37 @@ export async function serve(opts: ServeOptions): Promise<void> {
     writeFileSync(runningUrlFile(opts.dataDir), `${pg.url}\n`, { mode: 0o600 });
     console.log(`embedded PostgreSQL on 127.0.0.1:${pg.port} (data in ${path.join(opts.dataDir, 'pg')}, ${Date.now() - started} ms)`);
   }
-  const token = process.env.REMA_TOKEN ?? tokenFile(opts.dataDir);
-  const server = await buildServer({ databaseUrl, token, logger: process.env.REMA_LOG === '1' });
+  let mqttUrl = process.env.MQTT_URL;
+  let stopBroker: (() => Promise<void>) | undefined;
+  if (!mqttUrl) {
+    const broker = await startEmbeddedBroker();
+    mqttUrl = broker.url;
+    writeFileSync(brokerUrlFile(opts.dataDir), `${broker.url}\n`);
+    stopBroker = async () => {
+      rmSync(brokerUrlFile(opts.dataDir), { force: true });
+      await broker.close();
+    };
+  }
+  let token = process.env.REMA_TOKEN ?? tokenFile(opts.dataDir);
+  const server = await buildServer({ databaseUrl, bootstrapToken: token, mqttUrl, logger: process.env.REMA_LOG === '1' });
+  if (!process.env.REMA_TOKEN && (await server.admin.ensureBootstrapToken(token)) === 'revoked') {
+    // Someone revoked the saved operator token: make the CLI a new one.
+    rmSync(path.join(opts.dataDir, 'api-token'), { force: true });
+    token = tokenFile(opts.dataDir);
+    await server.admin.ensureBootstrapToken(token);
+  }
   await server.app.listen({ port: opts.port, host: opts.host });
   const url = `http://${opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host}:${opts.port}`;
   console.log(`rema is listening on ${url}`);
   console.log(`API docs:  ${url}/docs`);
+  console.log(`MQTT:      ${mqttUrl} (${stopBroker ? 'embedded broker' : 'from MQTT_URL'}${server.mqtt?.connected ? '' : ', not connected yet'})`);
   console.log(`API token: ${process.env.REMA_TOKEN ? '(from REMA_TOKEN)' : token}`);
+  const admin = server.bootstrap;
+  if (admin.created) {
+    // Printed on the first start only: rema keeps nothing but the Argon2id hash.
+    console.log(`admin:     ${admin.email} / ${admin.password ?? '(password from REMA_ADMIN_PASSWORD)'}${admin.password ? '  (shown once: log in and change it)' : ''}`);
+    console.log(`log in:    curl -X POST -H 'Content-Type: application/json' -d '{"email":"${admin.email}","password":"…"}' ${url}/v1/auth/login`);
+  }
   console.log(`try:       curl -H "Authorization: Bearer <token>" ${url}/v1/models`);
 
   let stopping = false;
@@ -46,6 +73,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
     stopping = true;
     console.log(`${signal}: shutting down`);
     await server.close().catch((err) => console.error(err));
+    await stopBroker?.().catch((err) => console.error(err));
     await stopDb?.().catch((err) => console.error(err));
     process.exit(0);
   };

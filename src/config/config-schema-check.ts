@@ -2,6 +2,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { Catalog } from '../core/catalog/catalog.ts';
 import type { Asset } from '../core/graph/types.ts';
+import { toFieldErrors } from '../http/validation.ts';
 
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.
 const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ??
@@ -31,16 +32,11 @@ export class ConfigSchemaCheck {
       this.compiled.set(asset.modelId, validate);
     }
     if (validate(asset.config)) return [];
-    return (validate.errors ?? []).map((e) => {
-      const extra =
-        e.keyword === 'additionalProperties'
-          ? `/${String((e.params as { additionalProperty: string }).additionalProperty)}`
-          : e.keyword === 'required'
-            ? `/${String((e.params as { missingProperty: string }).missingProperty)}`
-            : '';
-      const allowed = e.keyword === 'enum' || e.keyword === 'const' ? ` (${JSON.stringify(e.params)})` : '';
-      const message = e.keyword === 'additionalProperties' ? `unknown field${extra.replace('/', ' "')}" for model ${asset.modelId}` : `${e.message ?? 'invalid'}${allowed}`;
-      return { path: `${e.instancePath}${extra}`, message };
-    });
+    // One error per field: the per-branch noise of a union ("must be equal to constant" once per
+    // allowed value) is folded into one message, as for request bodies.
+    return toFieldErrors('body', validate.errors ?? []).map(({ path, message }) => ({
+      path,
+      message: message === 'is not a known property' ? `is not a field of a ${asset.modelId} configuration` : message,
+    }));
   }
 }

@@ -36,8 +36,12 @@ export interface ChangeRequest {
   operations: Operation[];
   dryRun?: boolean;
   comment?: string | null;
-  /** Maps an operation index to the JSON Pointer of that operation in the request body. */
-  pointer?: (index: number) => string;
+  /**
+   * Maps a JSON Pointer inside operation `index` (e.g. `/asset/config/unitId`) to the JSON Pointer
+   * of that field in the request body. Defaults to the change-set body, `/operations/<index>/…`;
+   * single-resource routes pass {@link singleOperationPointer}.
+   */
+  pointer?: FieldPointer;
 }
 
 export interface PlannedChange extends EntityChange {
@@ -64,6 +68,15 @@ export interface WritePathDeps {
   cache?: SiteGraphCache;
 }
 
+/** Maps a JSON Pointer inside operation `index` to the pointer of that field in the request body. */
+export type FieldPointer = (index: number, inOperation: string) => string;
+
+/**
+ * The pointer map of a route whose body is the payload of its one operation (POST /v1/assets is
+ * `asset`, PATCH is `patch`, PUT …/config is `config`): `/asset/config/unitId` → `/config/unitId`.
+ */
+export const singleOperationPointer: FieldPointer = (_index, inOperation) => inOperation.replace(/^\/(asset|patch|config|connection)(?=\/|$)/, '');
+
 class Refused extends Error {
   constructor(
     readonly violations: Violation[],
@@ -87,7 +100,7 @@ export function createWritePath(deps: WritePathDeps) {
 
   async function execute(req: ChangeRequest, ctx: WriteContext): Promise<ChangeOutcome> {
     const changesetId = randomUUID();
-    const pointer = req.pointer ?? ((i: number) => `/operations/${i}`);
+    const pointer = req.pointer ?? ((i: number, inOperation: string) => `/operations/${i}${inOperation}`);
     const done: { graph?: SiteGraph } = {};
     let outcome: ChangeOutcome;
     try {
@@ -127,6 +140,12 @@ export function createWritePath(deps: WritePathDeps) {
         await persistChange(client, applied, changesetId);
         const revision = await bumpSite(client, applied.candidate);
         applied.candidate.site.revision = revision;
+        // The site's view carries its revision: record the site as it now reads, not as it read before the bump.
+        for (const c of changes) {
+          if (c.entityType !== 'site' || c.after === null) continue;
+          c.after = siteView(applied.candidate.site);
+          c.diff = compare(c.before ?? {}, c.after);
+        }
         await recordChangeset(client, changesetId, req, ctx, revision, 'applied', null);
         await appendAuditEvents(client, changes.map((c) => auditEvent(c, site.orgId, site.id, revision, changesetId, req, ctx)));
         await enqueueOutbox(
@@ -154,7 +173,7 @@ export function createWritePath(deps: WritePathDeps) {
     return outcome;
   }
 
-  function checkConfigSchemas(applied: AppliedChange, ops: Operation[], pointer: (i: number) => string) {
+  function checkConfigSchemas(applied: AppliedChange, ops: Operation[], pointer: FieldPointer) {
     const errors: FieldError[] = [];
     for (const id of applied.touched.assets) {
       const asset = applied.candidate.assets.get(id);
@@ -163,7 +182,7 @@ export function createWritePath(deps: WritePathDeps) {
       if (problems.length === 0) continue;
       const at = lastConfigOp(ops, id);
       for (const p of problems) {
-        errors.push({ in: 'body', path: `${at.index >= 0 ? pointer(at.index) : ''}${at.field}${p.path}`, message: `${asset.name}: ${p.message}` });
+        errors.push({ in: 'body', path: at.index >= 0 ? pointer(at.index, `${at.field}${p.path}`) : p.path, message: `${asset.name}: ${p.message}` });
       }
     }
     if (errors.length) {
@@ -337,9 +356,9 @@ function lastConfigOp(ops: Operation[], assetId: string): { index: number; field
   return { index: created, field: created >= 0 ? '/asset/config' : '' };
 }
 
-function operationProblem(err: unknown, pointer: (i: number) => string): unknown {
+function operationProblem(err: unknown, pointer: FieldPointer): unknown {
   if (!(err instanceof OperationError)) return err;
-  const where = `operation ${err.index} (${pointer(err.index) || 'request'})`;
+  const where = `operation ${err.index} (${pointer(err.index, '') || 'request'})`;
   switch (err.kind) {
     case 'not-found':
       return new ApiError('NOT_FOUND', `${where}: ${err.message}.`);
@@ -352,7 +371,7 @@ function operationProblem(err: unknown, pointer: (i: number) => string): unknown
     }
     case 'invalid':
       return new ApiError('VALIDATION_FAILED', `${where}: ${err.message}.`, {
-        extra: { errors: [{ in: 'body', path: `${pointer(err.index)}${err.path ?? ''}`, message: err.message }] },
+        extra: { errors: [{ in: 'body', path: pointer(err.index, err.path ?? ''), message: err.message }] },
       });
   }
 }

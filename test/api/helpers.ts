@@ -245,9 +245,9 @@ export async function auditOfSite(api: Api, siteId: string, filter: Record<strin
 }
 
 /** Walks a cursor-paginated list to its end and returns every item with the number of pages. */
-export async function readAllPages<T>(api: Api, url: string): Promise<{ items: T[]; pages: number }> {
+export async function readAllPages<T>(api: Api, url: string, startCursor: string | null = null): Promise<{ items: T[]; pages: number }> {
   const items: T[] = [];
-  let cursor: string | null = null;
+  let cursor: string | null = startCursor;
   let pages = 0;
   do {
     const sep = url.includes('?') ? '&' : '?';

@@ -11,6 +11,7 @@ import { decodeCursor, Page, pageQueryProperties, toPage } from '../../http/pagi
 import { AssetCreate, AssetPatch, AssetView, ConfigDoc, IdParams, Uuid } from '../api-schemas.ts';
 import { ASSET_SELECT, assetFromRow } from '../site-store.ts';
 import { assetEtag, type ConfigDeps, writeContext } from './context.ts';
+import { singleOperationPointer } from '../write-path.ts';
 import { escapeLike } from './sites.ts';
 
 const AssetCursor = Type.Object({ id: Type.String() });
@@ -30,7 +31,7 @@ export function assetRoutes(app: HttpApp, deps: ConfigDeps) {
 
   /** Runs one operation on the asset's site and answers with the asset as it now is. */
   async function writeOne(request: Parameters<typeof writeContext>[0], siteId: string, op: Operation, id: string) {
-    const outcome = await deps.writePath.execute({ siteId, operations: [op], pointer: () => '' }, writeContext(request));
+    const outcome = await deps.writePath.execute({ siteId, operations: [op], pointer: singleOperationPointer }, writeContext(request));
     const asset = outcome.graph.assets.get(id);
     return { asset: asset && assetView(asset), outcome };
   }

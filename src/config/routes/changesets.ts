@@ -75,14 +75,17 @@ export function changesetRoutes(app: HttpApp, deps: ConfigDeps) {
       await getSite(deps, request.params.siteId);
       const { limit, cursor, outcome } = request.query;
       const after = cursor ? decodeCursor(cursor, Type.Object({ at: Type.String(), id: Type.String() })) : null;
+      // The cursor keeps created_at to the microsecond: a millisecond ISO string would skip the
+      // change sets committed later in the same millisecond as the last one of a page.
       const { rows } = await deps.pool.query(
-        `SELECT * FROM config.changesets WHERE site_id = $1 AND ($2::text IS NULL OR outcome = $2)
+        `SELECT *, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at
+           FROM config.changesets WHERE site_id = $1 AND ($2::text IS NULL OR outcome = $2)
             AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4::uuid))
           ORDER BY created_at DESC, id DESC LIMIT $5`,
         [request.params.siteId, outcome ?? null, after?.at ?? null, after?.id ?? null, limit + 1],
       );
-      const page = toPage(rows.map(changesetRecord), limit, (c) => ({ at: c.createdAt, id: c.id }));
-      return page;
+      const page = toPage(rows, limit, (r) => ({ at: r.cursor_at as string, id: r.id as string }));
+      return { items: page.items.map(changesetRecord), nextCursor: page.nextCursor };
     },
   );
 

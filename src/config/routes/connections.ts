@@ -8,13 +8,14 @@ import { decodeCursor, Page, pageQueryProperties, toPage } from '../../http/pagi
 import { ConnectionCreate, ConnectionPatch, ConnectionView, IdParams, Uuid } from '../api-schemas.ts';
 import { CONNECTION_COLUMNS, connectionFromRow } from '../site-store.ts';
 import { type ConfigDeps, connectionEtag, writeContext } from './context.ts';
+import { singleOperationPointer } from '../write-path.ts';
 
 /** Cables between ports of two assets of one site. */
 export function connectionRoutes(app: HttpApp, deps: ConfigDeps) {
   const tags = ['connections'];
 
   async function writeOne(request: Parameters<typeof writeContext>[0], siteId: string, op: Operation, id: string) {
-    const outcome = await deps.writePath.execute({ siteId, operations: [op], pointer: () => '' }, writeContext(request));
+    const outcome = await deps.writePath.execute({ siteId, operations: [op], pointer: singleOperationPointer }, writeContext(request));
     const c = outcome.graph.connections.get(id);
     return c && connectionView(c);
   }

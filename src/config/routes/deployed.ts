@@ -3,6 +3,7 @@ import { assetView } from '../../core/changes/views.ts';
 import type { HttpApp } from '../../http/app.ts';
 import { AssetView, IdParams } from '../api-schemas.ts';
 import { assetEtag, type ConfigDeps, writeContext } from './context.ts';
+import { singleOperationPointer } from '../write-path.ts';
 import { getAsset } from './assets.ts';
 
 /**
@@ -25,7 +26,7 @@ export function deployedRoutes(app: HttpApp, deps: ConfigDeps) {
     async (request, reply) => {
       const current = await getAsset(deps, request.params.id);
       const outcome = await deps.writePath.execute(
-        { siteId: current.siteId, operations: [{ op: 'markDeployed', id: current.id, configVersion: request.body.configVersion }], pointer: () => '' },
+        { siteId: current.siteId, operations: [{ op: 'markDeployed', id: current.id, configVersion: request.body.configVersion }], pointer: singleOperationPointer },
         writeContext(request),
       );
       const asset = outcome.graph.assets.get(current.id) ?? current;

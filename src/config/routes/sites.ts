@@ -12,6 +12,7 @@ import { loadSiteGraph, siteFromRow } from '../site-store.ts';
 import { builtinCatalog } from '../../core/catalog/catalog.ts';
 import { assetView, connectionView } from '../../core/changes/views.ts';
 import { type ConfigDeps, siteEtag, writeContext } from './context.ts';
+import { singleOperationPointer } from '../write-path.ts';
 import { validateNetwork } from './network-check.ts';
 
 const SiteCursor = Type.Object({ code: Type.String(), id: Type.String() });
@@ -70,11 +71,11 @@ export function siteRoutes(app: HttpApp, deps: ConfigDeps) {
       const expected = parseIfMatch(request.headers['if-match'], { kind: 'site', id: request.params.id });
       if (request.body.network) validateNetwork(request.body.network, '/network', true);
       const outcome = await deps.writePath.execute(
-        { siteId: request.params.id, operations: [{ op: 'updateSite', expectedVersion: expected, patch: request.body }], pointer: () => '' },
+        { siteId: request.params.id, operations: [{ op: 'updateSite', expectedVersion: expected, patch: request.body }], pointer: singleOperationPointer },
         writeContext(request),
       );
+      // The merged network is checked by the write path before it commits (see networkProblem).
       const site = outcome.graph.site;
-      if (site.network) validateNetwork(site.network, '/network');
       reply.header('ETag', siteEtag(site));
       return siteView(site);
     },

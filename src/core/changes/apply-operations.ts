@@ -3,6 +3,7 @@ import type { Catalog } from '../catalog/catalog.ts';
 import { defaultConfig } from '../catalog/default-config.ts';
 import type { Asset, AssetPlacement, Connection, SiteGraph } from '../graph/types.ts';
 import { mergePatch } from './merge-patch.ts';
+import { networkProblem } from './network.ts';
 import type { Operation } from './operations.ts';
 import { OperationError } from './operation-error.ts';
 import { assetView, connectionView, siteView, type EntityView } from './views.ts';
@@ -171,7 +172,12 @@ export function applyOperations(before: SiteGraph, ops: Operation[], opts: Apply
         const s = candidate.site;
         if (op.patch.name !== undefined) s.name = op.patch.name;
         if (op.patch.timezone !== undefined) s.timezone = op.patch.timezone;
-        if (op.patch.network !== undefined) s.network = { ...s.network, ...op.patch.network };
+        if (op.patch.network !== undefined) {
+          s.network = { ...s.network, ...op.patch.network };
+          // Checked on the merged network: a patch of the router alone can leave it outside the subnet.
+          const problem = networkProblem(s.network);
+          if (problem) throw new OperationError('invalid', i, problem.message, undefined, `/patch/network/${problem.field}`);
+        }
         siteTouched = true;
         break;
       }

@@ -1,0 +1,153 @@
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { memoryCursorStore, httpFeedSource, startConsumer, type EventConsumer, type FeedEvent } from '../events/consumer.ts';
+import { looksLikeJwt, tokenHash, type Authenticator } from './authenticator.ts';
+import { JWT_ALG, JWT_AUDIENCE, JWT_ISSUER, principalFromClaims } from './jwt-claims.ts';
+import type { Principal } from './principal.ts';
+import { isRole } from './role-bindings.ts';
+
+export interface RemoteAuthenticatorOptions {
+  /** Base URL of the admin service, e.g. `http://admin.internal:8080`. */
+  adminUrl: string;
+  /** A service JWT for introspection and the event feed (see `serviceTokenClient`). */
+  serviceToken: () => Promise<string>;
+  fetch?: typeof fetch;
+  /** How long an introspected API token is trusted (default and maximum 30 s). */
+  cacheTtlMs?: number;
+  /** How long an unknown API token stays unknown (default 5 s). */
+  negativeCacheTtlMs?: number;
+  /** How often the admin event feed is polled (default 1 s). */
+  pollIntervalMs?: number;
+  /** The longest lifetime of an access JWT (default 900 s): how long a cut-off must be remembered. */
+  maxTokenAgeSeconds?: number;
+  /** Clock skew allowed against the admin's clock (default 5 s). */
+  clockToleranceSeconds?: number;
+  onError?: (err: unknown) => void;
+}
+
+export interface RemoteAuthenticator extends Authenticator {
+  /** Applies one admin event (the consumer calls it; tests and in-process wiring may too). */
+  handleEvent(event: Pick<FeedEvent, 'topic' | 'payload'>): void;
+  /** Reads the admin feed up to now. */
+  syncEvents(): Promise<number>;
+  close(): Promise<void>;
+}
+
+const CUT_OFF_TOPICS = new Set(['admin.user.disabled', 'admin.user.deleted', 'admin.user.roles-changed']);
+const MAX_CACHE_ENTRIES = 10_000;
+
+/**
+ * The authenticator of a service that runs apart from the admin service.
+ *
+ * - JWTs verify against the admin's JWKS (`/.well-known/jwks.json`, fetched and cached by
+ *   jose). Their claims carry the bindings; a denylist fed by the admin event feed refuses the
+ *   JWTs of a user issued before they were disabled, deleted or had their roles changed — within
+ *   one poll interval, not at the token's expiry.
+ * - API tokens are introspected (`POST /v1/auth/introspect`) and the answer cached for at most
+ *   30 s; `admin.token.revoked` and user events drop cached answers at once.
+ *
+ * On start the denylist replays the events of the last `maxTokenAgeSeconds`, so a restart does
+ * not forget a recent disable.
+ *
+ * @example
+ * const serviceToken = serviceTokenClient({ adminUrl, service: 'config', secret });
+ * const auth = createRemoteAuthenticator({ adminUrl, serviceToken });
+ * installAuth(app, auth);
+ * app.addHook('onClose', () => auth.close());
+ */
+export function createRemoteAuthenticator(opts: RemoteAuthenticatorOptions): RemoteAuthenticator {
+  const doFetch = opts.fetch ?? fetch;
+  const cacheTtl = Math.min(opts.cacheTtlMs ?? 30_000, 30_000);
+  const negativeTtl = Math.min(opts.negativeCacheTtlMs ?? 5_000, cacheTtl);
+  const maxAgeMs = (opts.maxTokenAgeSeconds ?? 900) * 1000;
+  const tolerance = opts.clockToleranceSeconds ?? 5;
+  const jwks = createRemoteJWKSet(new URL('/.well-known/jwks.json', opts.adminUrl), { cacheMaxAge: 600_000, cooldownDuration: 30_000 });
+  /** user id → epoch ms: their JWTs issued at or before it are refused. */
+  const cutOffs = new Map<string, number>();
+  /** sha256 hex of an API token → the introspection answer and until when it holds. */
+  const cache = new Map<string, { principal: Principal | undefined; until: number }>();
+
+  function prune(now: number) {
+    for (const [user, at] of cutOffs) if (at + maxAgeMs + tolerance * 1000 < now) cutOffs.delete(user);
+    if (cache.size > MAX_CACHE_ENTRIES) for (const [key, entry] of cache) if (entry.until <= now || cache.size > MAX_CACHE_ENTRIES) cache.delete(key);
+  }
+
+  function dropCached(match: (p: Principal) => boolean) {
+    for (const [key, entry] of cache) if (entry.principal && match(entry.principal)) cache.delete(key);
+  }
+
+  function handleEvent(event: Pick<FeedEvent, 'topic' | 'payload'>) {
+    const p = (event.payload ?? {}) as { userId?: string; tokenId?: string; at?: number };
+    if (CUT_OFF_TOPICS.has(event.topic) && typeof p.userId === 'string') {
+      const at = typeof p.at === 'number' ? p.at : Date.now();
+      cutOffs.set(p.userId, Math.max(at, cutOffs.get(p.userId) ?? 0));
+      dropCached((principal) => principal.onBehalfOf?.id === p.userId);
+    }
+    if (event.topic === 'admin.user.enabled' && typeof p.userId === 'string') {
+      for (const [key, entry] of cache) if (!entry.principal) cache.delete(key); // unknown tokens may be theirs
+    }
+    if (event.topic === 'admin.token.revoked' && typeof p.tokenId === 'string') dropCached((principal) => principal.id === p.tokenId);
+    prune(Date.now());
+  }
+
+  async function fromJwt(bearer: string): Promise<Principal | undefined> {
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(bearer, jwks, { issuer: JWT_ISSUER, audience: JWT_AUDIENCE, algorithms: [JWT_ALG], clockTolerance: tolerance, requiredClaims: ['exp', 'iat', 'sub'] }));
+    } catch (err) {
+      // A bad token is not an error; an unreachable JWKS is (it surfaces as 503).
+      if ((err as { code?: string }).code === 'ERR_JWKS_TIMEOUT' || err instanceof TypeError) throw err;
+      return undefined;
+    }
+    const principal = principalFromClaims(payload);
+    if (!principal) return undefined;
+    const cutOff = principal.kind === 'user' ? cutOffs.get(principal.id) : undefined;
+    if (cutOff !== undefined && (payload.iat ?? 0) * 1000 <= cutOff) return undefined;
+    return principal;
+  }
+
+  async function fromApiToken(bearer: string): Promise<Principal | undefined> {
+    const key = tokenHash(bearer).toString('hex');
+    const now = Date.now();
+    const hit = cache.get(key);
+    if (hit && hit.until > now) return hit.principal;
+    const res = await doFetch(new URL('/v1/auth/introspect', opts.adminUrl), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await opts.serviceToken()}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ token: bearer }),
+    });
+    if (!res.ok) throw new Error(`introspection answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+    const body = (await res.json()) as { active: boolean; principal?: Principal };
+    const principal = body.active ? checked(body.principal) : undefined;
+    cache.set(key, { principal, until: now + (principal ? cacheTtl : negativeTtl) });
+    prune(now);
+    return principal;
+  }
+
+  let consumer: EventConsumer | undefined = startConsumer({
+    source: httpFeedSource({ baseUrl: opts.adminUrl, service: 'admin', token: opts.serviceToken, fetch: doFetch }),
+    cursor: memoryCursorStore(),
+    since: new Date(Date.now() - maxAgeMs - tolerance * 1000),
+    handler: async (event) => handleEvent(event),
+    pollIntervalMs: opts.pollIntervalMs ?? 1000,
+    onError: opts.onError,
+  });
+
+  return {
+    async authenticate(bearer) {
+      return looksLikeJwt(bearer) ? fromJwt(bearer) : fromApiToken(bearer);
+    },
+    handleEvent,
+    syncEvents: () => consumer?.pollOnce() ?? Promise.resolve(0),
+    async close() {
+      await consumer?.stop();
+      consumer = undefined;
+    },
+  };
+}
+
+/** An introspected principal, checked for shape (the admin service is trusted, not its bytes). */
+function checked(p: Principal | undefined): Principal | undefined {
+  if (!p || (p.kind !== 'token' && p.kind !== 'user' && p.kind !== 'service') || typeof p.id !== 'string' || !Array.isArray(p.bindings)) return undefined;
+  if (!p.bindings.every((b) => typeof b.orgId === 'string' && (b.siteId === null || typeof b.siteId === 'string') && isRole(b.role))) return undefined;
+  return { kind: p.kind, id: p.id, name: String(p.name), orgId: p.orgId ?? null, bindings: p.bindings, ...(p.onBehalfOf ? { onBehalfOf: { id: String(p.onBehalfOf.id), name: String(p.onBehalfOf.name) } } : {}) };
+}

@@ -1,0 +1,89 @@
+import type { AssetViewData, ConnectionViewData, SiteViewData } from '../core/changes/views.ts';
+
+/** The configuration service as the lifecycle service sees it: its HTTP API, nothing else. */
+export interface ConfigClient {
+  getAsset(id: string): Promise<{ asset: AssetViewData; etag: string } | undefined>;
+  getSite(id: string): Promise<SiteViewData | undefined>;
+  getSiteGraph(siteId: string): Promise<{ site: SiteViewData; assets: AssetViewData[]; connections: ConnectionViewData[] } | undefined>;
+  /** Records the configuration version a device acknowledged (through the config write path). */
+  markDeployed(assetId: string, configVersion: number | null, requestId?: string): Promise<void>;
+  /** Sets the firmware the asset's device runs (a PATCH through the config write path). */
+  setFirmware(assetId: string, firmware: string | null, requestId?: string): Promise<void>;
+}
+
+/** How a request reaches the configuration service: `fetch` to a URL, or in-process `inject`. */
+export type Transport = (req: { method: string; url: string; headers: Record<string, string>; body?: unknown }) => Promise<{ status: number; body: unknown; headers: Record<string, string | string[] | undefined> }>;
+
+export class ConfigServiceError extends Error {
+  constructor(
+    readonly status: number,
+    readonly problem: unknown,
+  ) {
+    super(`configuration service answered ${status}: ${JSON.stringify(problem)}`);
+  }
+}
+
+/**
+ * A ConfigClient over HTTP. `token` authenticates the lifecycle service to the configuration
+ * service; `requestId` carries the original request's id into the audit events written there.
+ */
+export function httpConfigClient(transport: Transport, token: () => string): ConfigClient {
+  const call = async (method: string, url: string, body?: unknown, extra: Record<string, string> = {}) => {
+    const headers: Record<string, string> = { authorization: `Bearer ${token()}`, ...extra };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    return transport({ method, url, headers, body });
+  };
+  const ok = <T>(res: { status: number; body: unknown }): T | undefined => {
+    if (res.status === 404) return undefined;
+    if (res.status >= 300) throw new ConfigServiceError(res.status, res.body);
+    return res.body as T;
+  };
+  const rid = (requestId?: string): Record<string, string> => (requestId ? { 'x-request-id': requestId } : {});
+
+  return {
+    async getAsset(id) {
+      const res = await call('GET', `/v1/assets/${id}`);
+      const asset = ok<AssetViewData>(res);
+      return asset && { asset, etag: String(res.headers.etag ?? '') };
+    },
+    async getSite(id) {
+      return ok<SiteViewData>(await call('GET', `/v1/sites/${id}`));
+    },
+    async getSiteGraph(siteId) {
+      return ok(await call('GET', `/v1/sites/${siteId}/graph`));
+    },
+    async markDeployed(assetId, configVersion, requestId) {
+      const res = await call('PUT', `/v1/internal/assets/${assetId}/deployed`, { configVersion }, rid(requestId));
+      if (res.status >= 300) throw new ConfigServiceError(res.status, res.body);
+    },
+    async setFirmware(assetId, firmware, requestId) {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const current = await this.getAsset(assetId);
+        if (!current) throw new ConfigServiceError(404, { detail: `asset ${assetId} not found` });
+        if (current.asset.firmware === firmware) return;
+        const res = await call('PATCH', `/v1/assets/${assetId}`, { firmware }, { 'if-match': current.etag, ...rid(requestId) });
+        if (res.status === 412) continue; // changed meanwhile: read again and retry
+        if (res.status >= 300) throw new ConfigServiceError(res.status, res.body);
+        return;
+      }
+      throw new ConfigServiceError(412, { detail: `asset ${assetId} kept changing; firmware not recorded` });
+    },
+  };
+}
+
+/** A transport into a fastify app in the same process (no socket). */
+export function injectTransport(app: { inject: (opts: { method: string; url: string; headers: Record<string, string>; payload?: string }) => Promise<{ statusCode: number; body: string; headers: Record<string, string | string[] | number | undefined> }> }): Transport {
+  return async ({ method, url, headers, body }) => {
+    const res = await app.inject({ method, url, headers, payload: body === undefined ? undefined : JSON.stringify(body) });
+    return { status: res.statusCode, body: res.body ? JSON.parse(res.body) : null, headers: res.headers as Record<string, string | string[] | undefined> };
+  };
+}
+
+/** A transport to a configuration service at `baseUrl`. */
+export function fetchTransport(baseUrl: string): Transport {
+  return async ({ method, url, headers, body }) => {
+    const res = await fetch(new URL(url, baseUrl), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null, headers: Object.fromEntries(res.headers.entries()) };
+  };
+}

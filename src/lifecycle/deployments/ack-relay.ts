@@ -1,0 +1,109 @@
+/**
+ * Acknowledged versions travel to the configuration service through the lifecycle outbox:
+ * the ack's transaction writes the target's new status and an outbox row together, and the
+ * relay turns each row into `ConfigClient.markDeployed` at least once. A crash between the
+ * two loses nothing, and nothing is marked deployed that no device acknowledged.
+ */
+import type pg from 'pg';
+import { withTransaction } from '../../db/tx.ts';
+import { ConfigServiceError, type ConfigClient } from '../config-client.ts';
+
+export const ACKED_TOPIC = 'lifecycle.deployment.acked';
+
+export interface AckedVersion {
+  deploymentId: string;
+  assetId: string;
+  version: number;
+  /** Request id of the deployment, so the configuration service's audit event links to it. */
+  requestId: string | null;
+}
+
+export interface RelayLog {
+  warn(obj: object, msg: string): void;
+}
+
+/** Queues the recording of an acknowledged version, inside the ack's transaction. */
+export async function enqueueAcked(client: pg.PoolClient, ack: AckedVersion): Promise<void> {
+  await client.query(`INSERT INTO lifecycle.outbox (topic, key, payload) VALUES ($1, $2, $3)`, [ACKED_TOPIC, ack.assetId, JSON.stringify(ack)]);
+}
+
+/**
+ * Claims the oldest unrelayed ack (`FOR UPDATE SKIP LOCKED`, so instances share the work) and
+ * records it. Of several acks of one asset only the highest version is recorded — versions
+ * only grow, and an old ack arriving late must not roll the deployed claim back. A refusal by
+ * the configuration service (the asset is gone, the version would break a rule) is final and
+ * noted on the target; an outage leaves the row for the next round.
+ *
+ * @returns how many rows were settled; stops at the first transient failure.
+ */
+export async function relayAcks(pool: pg.Pool, config: ConfigClient, log: RelayLog, max = 100): Promise<number> {
+  let settled = 0;
+  while (settled < max) {
+    const outcome = await withTransaction(pool, async (client) => {
+      const { rows } = await client.query<{ id: number; payload: AckedVersion; superseded: boolean }>(
+        `SELECT o.id, o.payload, EXISTS (
+                  SELECT 1 FROM lifecycle.outbox n
+                   WHERE n.topic = o.topic AND n.key = o.key AND n.id <> o.id
+                     AND ((n.payload->>'version')::int > (o.payload->>'version')::int
+                          OR ((n.payload->>'version')::int = (o.payload->>'version')::int AND n.id > o.id))) AS superseded
+           FROM lifecycle.outbox o
+          WHERE o.published_at IS NULL AND o.topic = $1
+          ORDER BY o.id LIMIT 1 FOR UPDATE SKIP LOCKED`,
+        [ACKED_TOPIC],
+      );
+      const row = rows[0];
+      if (!row) return 'empty' as const;
+      const ack = row.payload;
+      if (!row.superseded) {
+        try {
+          await config.markDeployed(ack.assetId, ack.version, ack.requestId ?? undefined);
+        } catch (err) {
+          if (!(err instanceof ConfigServiceError) || err.status >= 500 || err.status === 401 || err.status === 403) throw new TransientFailure(err);
+          const why = err.status === 404 ? 'the asset no longer exists' : `it answered ${err.status}: ${problemDetail(err.problem)}`;
+          await client.query(
+            `UPDATE lifecycle.deployment_targets SET error = $3 WHERE deployment_id = $1 AND asset_id = $2`,
+            [ack.deploymentId, ack.assetId, `acknowledged, but the configuration service did not record version ${ack.version} as deployed: ${why}`],
+          );
+          log.warn({ ack, status: err.status }, 'acknowledged version not recorded as deployed');
+        }
+      }
+      await client.query(`UPDATE lifecycle.outbox SET published_at = now() WHERE id = $1`, [row.id]);
+      return 'settled' as const;
+    }).catch((err: unknown) => {
+      log.warn({ err: err instanceof TransientFailure ? err.cause : err }, 'relaying acknowledged versions paused');
+      return 'paused' as const;
+    });
+    if (outcome !== 'settled') break;
+    settled++;
+  }
+  return settled;
+}
+
+/** Whether acks of `deploymentId` still wait to be recorded (a batch is not over until they are). */
+export async function hasUnrelayedAcks(db: pg.PoolClient | pg.Pool, deploymentId: string): Promise<boolean> {
+  const { rows } = await db.query(
+    `SELECT 1 FROM lifecycle.outbox WHERE published_at IS NULL AND topic = $1 AND payload->>'deploymentId' = $2 LIMIT 1`,
+    [ACKED_TOPIC, deploymentId],
+  );
+  return rows.length > 0;
+}
+
+/** Whether an ack of this deployment and asset was already queued (late acks are recorded once). */
+export async function ackQueued(client: pg.PoolClient, deploymentId: string, assetId: string): Promise<boolean> {
+  const { rows } = await client.query(
+    `SELECT 1 FROM lifecycle.outbox WHERE topic = $1 AND key = $2 AND payload->>'deploymentId' = $3 LIMIT 1`,
+    [ACKED_TOPIC, assetId, deploymentId],
+  );
+  return rows.length > 0;
+}
+
+class TransientFailure extends Error {
+  constructor(override readonly cause: unknown) {
+    super('transient failure of the configuration service');
+  }
+}
+
+function problemDetail(problem: unknown): string {
+  if (problem && typeof problem === 'object' && 'detail' in problem) return String((problem as { detail: unknown }).detail);
+  return JSON.stringify(problem);
+}

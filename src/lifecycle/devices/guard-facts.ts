@@ -1,0 +1,74 @@
+import type pg from 'pg';
+import type { AssetViewData } from '../../core/changes/views.ts';
+import type { Dependent, GuardAsset, TransitionFacts } from '../../core/lifecycle/device-guards.ts';
+import type { Transition } from '../../core/lifecycle/device-states.ts';
+import type { ConfigClient } from '../config-client.ts';
+import { configRead } from './config-calls.ts';
+import { devicesInSlots, reportedState, runningDeployment, slotHolder } from './device-store.ts';
+import { guardDevice, type DeviceRow } from './device-view.ts';
+
+type Queryable = Pick<pg.PoolClient, 'query'>;
+
+/** Transitions whose guards look at the devices that depend on a gateway. */
+const NEEDS_DEPENDENTS: readonly Transition[] = ['decommission', 'start_maintenance'];
+
+/**
+ * Gathers what the guards of `transitions` need about `device`: the asset (the target of an
+ * install, else the device's own) and its site from the configuration service, the device in
+ * its slot, what it reported and deployments in flight from this service's tables, and — for a
+ * gateway leaving service — the devices installed under it, found through the site graph.
+ */
+export async function loadTransitionFacts(
+  db: Queryable,
+  config: ConfigClient,
+  device: DeviceRow,
+  opts: { targetAssetId?: string; transitions: readonly Transition[] },
+): Promise<TransitionFacts> {
+  const facts: TransitionFacts = { device: guardDevice(device), targetAssetId: opts.targetAssetId };
+  const assetId = opts.targetAssetId ?? device.asset_id;
+  if (!assetId) return facts;
+  const found = await configRead('read the asset', () => config.getAsset(assetId));
+  if (!found) {
+    facts.asset = null;
+    return facts;
+  }
+  const asset = found.asset;
+  facts.asset = guardAsset(asset);
+  const site = await configRead("read the asset's site", () => config.getSite(asset.siteId));
+  facts.siteOrgId = site?.orgId ?? null;
+  facts.slotHolder = await slotHolder(db, asset.id, device.id);
+  facts.reported = await reportedState(db, asset.id);
+  facts.runningDeployment = await runningDeployment(db, asset.id);
+  if (asset.kind === 'gateway' && opts.transitions.some((t) => NEEDS_DEPENDENTS.includes(t))) {
+    facts.dependents = await dependentsOf(db, config, asset);
+  }
+  return facts;
+}
+
+export function guardAsset(a: AssetViewData): GuardAsset {
+  return { id: a.id, siteId: a.siteId, kind: a.kind, modelId: a.modelId, name: a.name, status: a.status, firmware: a.firmware, config: a.config, configVersion: a.configVersion, deployedVersion: a.deployedVersion };
+}
+
+/** Devices installed on the assets under `gateway` (its controllers and meters, their sensors). */
+async function dependentsOf(db: Queryable, config: ConfigClient, gateway: AssetViewData): Promise<Dependent[]> {
+  const graph = await configRead("read the gateway's site graph", () => config.getSiteGraph(gateway.siteId));
+  if (!graph) return [];
+  const children = new Map<string, AssetViewData[]>();
+  for (const a of graph.assets) {
+    if (!a.parentId) continue;
+    const list = children.get(a.parentId) ?? [];
+    list.push(a);
+    children.set(a.parentId, list);
+  }
+  const under = new Map<string, AssetViewData>();
+  const queue = [gateway.id];
+  while (queue.length > 0) {
+    for (const child of children.get(queue.shift() as string) ?? []) {
+      if (under.has(child.id) || child.id === gateway.id) continue;
+      under.set(child.id, child);
+      queue.push(child.id);
+    }
+  }
+  const devices = await devicesInSlots(db, [...under.keys()]);
+  return devices.map((d) => ({ deviceId: d.id, serial: d.serial, state: d.state, assetId: d.asset_id, assetName: under.get(d.asset_id)?.name ?? d.asset_id }));
+}

@@ -1,0 +1,167 @@
+import { Type } from 'typebox';
+import type { FastifyRequest } from 'fastify';
+import { judgeTransitions } from '../../core/lifecycle/device-guards.ts';
+import type { HttpApp } from '../../http/app.ts';
+import { ApiError } from '../../http/errors.ts';
+import { parseIfMatch } from '../../http/etag.ts';
+import { decodeCursor, Page, pageQueryProperties, toPage } from '../../http/pagination.ts';
+import { problemResponses } from '../../http/problem.ts';
+import type { LifecycleDeps } from '../deps.ts';
+import type { DeviceWriteContext } from './device-audit.ts';
+import { patchDevice, registerDevice } from './device-edits.ts';
+import { getDevice, listDevices } from './device-store.ts';
+import {
+  DeviceCreate,
+  DevicePatch,
+  deviceEtag,
+  DeviceView,
+  deviceView,
+  ModelId,
+  ReplaceRequest,
+  ReplaceResult,
+  StateSchema,
+  TransitionRequest,
+  TransitionVerdictView,
+  Uuid,
+} from './device-view.ts';
+import { loadTransitionFacts } from './guard-facts.ts';
+import { replaceDevice } from './replace-write.ts';
+import { transitionDevice } from './transition-write.ts';
+
+const IdParams = Type.Object({ id: Uuid });
+const DeviceCursor = Type.Object({ id: Type.String({ format: 'uuid' }) });
+
+const writeContext = (request: FastifyRequest): DeviceWriteContext => ({ actor: request.actor, requestId: String(request.id), sourceIp: request.ip });
+const ifMatch = (request: FastifyRequest, id: string) => parseIfMatch(request.headers['if-match'], { kind: 'device', id });
+
+/**
+ * Physical devices: registered in stock, moved through the lifecycle state machine by one
+ * guarded, audited transition write, swapped for a replacement.
+ */
+export function deviceRoutes(app: HttpApp, deps: LifecycleDeps) {
+  const tags = ['devices'];
+
+  app.post(
+    '/v1/devices',
+    { schema: { tags, summary: 'Register a device in stock', body: DeviceCreate, response: { 201: DeviceView, ...problemResponses(404, 409, 422) } } },
+    async (request, reply) => {
+      const row = await registerDevice(deps, request.body, writeContext(request));
+      reply.code(201).header('ETag', deviceEtag(row)).header('Location', `/v1/devices/${row.id}`);
+      return deviceView(row);
+    },
+  );
+
+  app.get(
+    '/v1/devices',
+    {
+      schema: {
+        tags,
+        summary: 'List devices, filtered',
+        querystring: Type.Object({
+          siteId: Type.Optional(Uuid),
+          assetId: Type.Optional(Uuid),
+          state: Type.Optional(StateSchema),
+          modelId: Type.Optional(ModelId),
+          serial: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Exact serial (case-insensitive)' })),
+          q: Type.Optional(Type.String({ minLength: 1, maxLength: 120, description: 'Substring of the serial or firmware' })),
+          ...pageQueryProperties,
+        }),
+        response: { 200: Page(DeviceView), ...problemResponses(400, 422) },
+      },
+    },
+    async (request) => {
+      const { limit, cursor, ...filter } = request.query;
+      const after = cursor ? decodeCursor(cursor, DeviceCursor) : null;
+      const page = toPage(await listDevices(deps.pool, filter, after?.id ?? null, limit), limit, (d) => ({ id: d.id }));
+      return { items: page.items.map(deviceView), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.get('/v1/devices/:id', { schema: { tags, summary: 'Get a device', params: IdParams, response: { 200: DeviceView, ...problemResponses(404) } } }, async (request, reply) => {
+    const row = await getDevice(deps.pool, request.params.id);
+    if (!row) throw new ApiError('NOT_FOUND', `Device ${request.params.id} does not exist.`);
+    reply.header('ETag', deviceEtag(row));
+    return deviceView(row);
+  });
+
+  app.patch(
+    '/v1/devices/:id',
+    {
+      schema: {
+        tags,
+        summary: 'Change the firmware or correct the serial of a device (JSON Merge Patch; If-Match required)',
+        params: IdParams,
+        body: DevicePatch,
+        response: { 200: DeviceView, ...problemResponses(404, 409, 412, 422, 428) },
+      },
+    },
+    async (request, reply) => {
+      const row = await patchDevice(deps, request.params.id, ifMatch(request, request.params.id), request.body, writeContext(request));
+      reply.header('ETag', deviceEtag(row));
+      return deviceView(row);
+    },
+  );
+
+  app.get(
+    '/v1/devices/:id/transitions',
+    {
+      schema: {
+        tags,
+        summary: 'Every lifecycle transition, whether its guards allow it now, and why not',
+        params: IdParams,
+        querystring: Type.Object({ assetId: Type.Optional(Type.String({ format: 'uuid', description: 'The asset an install would target' })) }),
+        response: { 200: Type.Object({ deviceId: Uuid, state: StateSchema, version: Type.Integer(), items: Type.Array(TransitionVerdictView) }), ...problemResponses(404) },
+      },
+    },
+    async (request, reply) => {
+      const row = await getDevice(deps.pool, request.params.id);
+      if (!row) throw new ApiError('NOT_FOUND', `Device ${request.params.id} does not exist.`);
+      const facts = await loadTransitionFacts(deps.pool, deps.config, row, { transitions: ['decommission', 'start_maintenance'] });
+      const verdicts = judgeTransitions(facts);
+      const target = request.query.assetId;
+      if (target) {
+        const installFacts = await loadTransitionFacts(deps.pool, deps.config, row, { targetAssetId: target, transitions: ['install'] });
+        const install = judgeTransitions(installFacts).find((v) => v.transition === 'install');
+        if (install) verdicts.splice(verdicts.findIndex((v) => v.transition === 'install'), 1, install);
+      }
+      reply.header('ETag', deviceEtag(row));
+      return { deviceId: row.id, state: row.state, version: row.version, items: verdicts.map((v) => ({ ...v, from: [...v.from] })) };
+    },
+  );
+
+  app.post(
+    '/v1/devices/:id/transitions',
+    {
+      schema: {
+        tags,
+        summary: 'Move a device through its lifecycle (If-Match required); refused with every failing guard',
+        params: IdParams,
+        body: TransitionRequest,
+        response: { 200: DeviceView, ...problemResponses(404, 409, 412, 422, 428, 503) },
+      },
+    },
+    async (request, reply) => {
+      const row = await transitionDevice(deps, request.params.id, ifMatch(request, request.params.id), request.body, writeContext(request));
+      reply.header('ETag', deviceEtag(row));
+      return deviceView(row);
+    },
+  );
+
+  app.post(
+    '/v1/devices/:id/replace',
+    {
+      schema: {
+        tags,
+        summary: "Swap a device for one in stock of the same model (If-Match of the old device); deploys the asset's configuration to it",
+        params: IdParams,
+        body: ReplaceRequest,
+        response: { 200: ReplaceResult, ...problemResponses(404, 409, 412, 422, 428, 503) },
+      },
+    },
+    async (request, reply) => {
+      const result = await replaceDevice(deps, request.params.id, ifMatch(request, request.params.id), request.body, writeContext(request));
+      reply.header('ETag', deviceEtag(result.old));
+      return { ...result, old: deviceView(result.old), new: deviceView(result.new) };
+    },
+  );
+}

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { configHash } from '../core/config-hash.ts';
+import { parseAck, parseDesired, parseReported } from './payloads.ts';
+
+const id = '3f2c9a1e-0b5d-4c1e-9a7f-2d8e6b4a1c00';
+const hash = configHash({ unitId: 5 });
+
+describe('MQTT payload parsers', () => {
+  it('accept well-formed acks, states and desired configurations', () => {
+    expect(parseAck(JSON.stringify({ deploymentId: id, assetId: id, version: 2, status: 'applied', error: null }))).toMatchObject({ status: 'applied' });
+    expect(parseReported(Buffer.from(JSON.stringify({ assetId: id, version: 2, hash })))).toEqual({ assetId: id, version: 2, hash });
+    expect(parseDesired(JSON.stringify({ deploymentId: id, assetId: id, version: 2, hash, config: { unitId: 5 } }))).toMatchObject({ version: 2 });
+  });
+
+  it('refuse anything else: not JSON, a missing field, a bad status, an id or hash of the wrong shape', () => {
+    expect(parseAck('{')).toBeUndefined();
+    expect(parseAck(JSON.stringify({ deploymentId: id, assetId: id, version: 2, status: 'applied' }))).toBeUndefined();
+    expect(parseAck(JSON.stringify({ deploymentId: id, assetId: id, version: 2, status: 'maybe', error: null }))).toBeUndefined();
+    expect(parseAck(JSON.stringify({ deploymentId: 'x', assetId: id, version: 2, status: 'applied', error: null }))).toBeUndefined();
+    expect(parseReported(JSON.stringify({ assetId: id, version: 0, hash }))).toBeUndefined();
+    expect(parseReported(JSON.stringify({ assetId: id, version: 1, hash: 'md5:abc' }))).toBeUndefined();
+  });
+});

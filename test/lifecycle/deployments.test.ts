@@ -1,0 +1,184 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditEvent } from '../../src/audit/types.ts';
+import { createTestDatabase, type TestDatabase } from '../../src/db/test-database.ts';
+import type { Problem } from '../../src/http/problem.ts';
+import type { Server } from '../../src/server.ts';
+import { type Api, type Asset, buildSite, createAsset, etagOf, getAsset, meterConfig, type Page } from '../api/helpers.ts';
+import { clearRetained, deploy, type Deployment, getDeployment, settled, simulate, startRema, waitFor } from './deployments-fixture.ts';
+
+let db: TestDatabase;
+let server: Server;
+let api: Api;
+const sites: string[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  ({ server, api } = await startRema(db.url));
+});
+afterAll(async () => {
+  await server?.close();
+  await db?.drop();
+  await Promise.all(sites.map(clearRetained));
+});
+
+const newSite = async (opts: { meters?: number; sensors?: number } = {}) => {
+  const f = await buildSite(api, opts);
+  sites.push(f.site.code);
+  return f;
+};
+
+interface DriftBody {
+  summary: { assets: number; inSync: number; drifted: number; notReported: number };
+  assets: Array<{ assetId: string; desired: { version: number; hash: string }; deployed: { version: number } | null; reported: { version: number; hash: string } | null; drift: boolean }>;
+}
+
+describe('a deployment to a simulated site', () => {
+  it('reaches every device, records every acknowledged version as deployed, and every device reports its desired configuration', async () => {
+    const f = await newSite({ meters: 3, sensors: 2 });
+    const sim = await simulate(api, f.site.code);
+    try {
+      const d = await deploy(api, { siteId: f.site.id, batchSize: 3, timeoutMs: 5000, comment: 'commissioning' });
+      expect(d).toMatchObject({ status: 'running', batches: 3, siteId: f.site.id, comment: 'commissioning', targets: { total: 7 } });
+
+      const done = await settled(api, d.id);
+      expect(done.status).toBe('succeeded');
+      expect(done.results.map((t) => t.status)).toEqual(Array(7).fill('acked'));
+      expect(done.results.find((t) => t.assetId === f.gateway.id)).toMatchObject({ gatewayId: f.gateway.id, batch: 1 });
+      expect(done.results.every((t) => t.gatewayId === f.gateway.id)).toBe(true);
+
+      const assets = [f.gateway, ...f.meters, f.controller, ...f.sensors];
+      for (const a of assets) expect((await getAsset(api, a.id)).deployedVersion).toBe(a.configVersion);
+      expect(sim.acks().filter((a) => a.status === 'applied' && a.deploymentId === d.id).map((a) => a.assetId).sort()).toEqual(assets.map((a) => a.id).sort());
+
+      const drift = await waitFor('every device to report', async () => {
+        const res = await api<DriftBody>('GET', `/v1/sites/${f.site.id}/drift`);
+        return res.body.summary.inSync === 7 ? res.body : undefined;
+      });
+      expect(drift.summary).toEqual({ assets: 7, inSync: 7, drifted: 0, notReported: 0 });
+      for (const a of drift.assets) {
+        expect(a.reported?.hash).toBe(a.desired.hash);
+        expect(a.deployed?.version).toBe(a.desired.version);
+      }
+    } finally {
+      await sim.stop();
+    }
+  });
+
+  it('audits every step in the site chain: created, each batch started and finished, finished', async () => {
+    const f = await newSite({ meters: 1, sensors: 1 });
+    const sim = await simulate(api, f.site.code);
+    try {
+      const d = await deploy(api, { siteId: f.site.id, batchSize: 2 });
+      await settled(api, d.id);
+      const res = await api<Page<AuditEvent>>('GET', `/v1/audit?siteId=${f.site.id}&entityType=deployment&limit=100`);
+      const steps = res.body.items.map((e) => e.action).reverse();
+      expect(steps).toEqual(['create', 'start-batch', 'finish-batch', 'start-batch', 'finish-batch', 'finish']);
+      for (const e of res.body.items) expect(e).toMatchObject({ service: 'lifecycle', scope: `site:${f.site.id}`, entityId: d.id, outcome: 'applied' });
+      expect(res.body.items[0].after).toMatchObject({ status: 'succeeded' });
+      expect(res.body.items[0].actor).toMatchObject({ type: 'system', onBehalfOf: { type: 'token' } });
+    } finally {
+      await sim.stop();
+    }
+  });
+
+  it('lists deployments newest first, filtered by site and status, a page at a time', async () => {
+    const f = await newSite({ meters: 1, sensors: 0 });
+    const sim = await simulate(api, f.site.code);
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) ids.push((await settled(api, (await deploy(api, { siteId: f.site.id, assetIds: [f.meters[0].id] })).id)).id);
+      const first = await api<Page<Deployment>>('GET', `/v1/deployments?siteId=${f.site.id}&status=succeeded&limit=2`);
+      expect(first.body.items.map((d) => d.id)).toEqual([ids[2], ids[1]]);
+      const second = await api<Page<Deployment>>('GET', `/v1/deployments?siteId=${f.site.id}&status=succeeded&limit=2&cursor=${first.body.nextCursor}`);
+      expect(second.body).toEqual({ items: [expect.objectContaining({ id: ids[0] })], nextCursor: null });
+      expect((await api<Page<Deployment>>('GET', `/v1/deployments?siteId=${f.site.id}&status=aborted`)).body.items).toEqual([]);
+      expect((await api<Problem>('GET', '/v1/deployments?cursor=bm9wZQ')).body.code).toBe('INVALID_CURSOR');
+    } finally {
+      await sim.stop();
+    }
+  });
+});
+
+describe('refused deployments', () => {
+  it('answer 404 for an unknown site or deployment and 422 naming assets that cannot be deployed', async () => {
+    const f = await newSite({ meters: 1, sensors: 0 });
+    const other = await newSite({ meters: 1, sensors: 0 });
+    const unknown = await api<Problem>('POST', '/v1/deployments', { siteId: '00000000-0000-4000-8000-00000000dead' });
+    expect(unknown.status).toBe(404);
+    expect((await api<Problem>('GET', '/v1/deployments/00000000-0000-4000-8000-00000000dead')).status).toBe(404);
+    const foreign = await api<Problem>('POST', '/v1/deployments', { siteId: f.site.id, assetIds: [f.meters[0].id, other.meters[0].id] });
+    expect(foreign.status).toBe(422);
+    expect(foreign.body.errors).toEqual([{ in: 'body', path: '/assetIds/1', message: `asset ${other.meters[0].id} is not in site ${f.site.code}` }]);
+    const bad = await api<Problem>('POST', '/v1/deployments', { siteId: f.site.id, batchSize: 0, failureThreshold: 2 });
+    expect(bad.status).toBe(422);
+    expect(bad.body.errors?.map((e) => e.path).sort()).toEqual(['/batchSize', '/failureThreshold']);
+  });
+
+  it('answer 503 with Retry-After while no broker is connected', async () => {
+    const bare = await startRema(db.url, { mqtt: false, migrate: false });
+    try {
+      const f = await newSite({ meters: 1, sensors: 0 });
+      const res = await bare.api<Problem>('POST', '/v1/deployments', { siteId: f.site.id });
+      expect(res.status).toBe(503);
+      expect(res.body.code).toBe('SERVICE_UNAVAILABLE');
+      expect(res.headers['retry-after']).toBe('5');
+    } finally {
+      await bare.server.close();
+    }
+  });
+});
+
+describe('cancelling', () => {
+  it('stops a running deployment: open targets are cancelled, nothing unacknowledged is marked deployed; a second cancel is refused', async () => {
+    const f = await newSite({ meters: 3, sensors: 0 });
+    const sim = await simulate(api, f.site.code, { latencyMs: 60_000 });
+    try {
+      const d = await deploy(api, { siteId: f.site.id, batchSize: 2, timeoutMs: 60_000 });
+      await waitFor('the first batch to be sent', async () => ((await getDeployment(api, d.id)).targets.sent === 2 ? true : undefined));
+      const res = await api<Deployment>('POST', `/v1/deployments/${d.id}/cancel`, { reason: 'wrong site' });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ status: 'cancelled', reason: 'wrong site', targets: { cancelled: 5, acked: 0 } });
+      for (const m of f.meters) expect((await getAsset(api, m.id)).deployedVersion).toBeNull();
+      const again = await api<Problem>('POST', `/v1/deployments/${d.id}/cancel`);
+      expect(again.status).toBe(409);
+      expect(again.body.violations?.[0].code).toBe('DEPLOYMENT_NOT_RUNNING');
+    } finally {
+      await sim.stop();
+    }
+  });
+});
+
+describe('a unit id stays taken until the device that held it acknowledges its new configuration', () => {
+  it("refuses meter A's old unit id to meter B while A's move is committed but not deployed, and accepts it once A's deployment is acknowledged", async () => {
+    const f = await newSite({ meters: 0, sensors: 0 });
+    const a0 = await createAsset(api, f.site.id, { kind: 'meter', modelId: 'voltis-em-340', name: 'M-A', parentId: f.gateway.id, port: 'rs485-1', config: meterConfig(5) });
+    const b = await createAsset(api, f.site.id, { kind: 'meter', modelId: 'voltis-em-340', name: 'M-B', parentId: f.gateway.id, port: 'rs485-1', config: meterConfig(7) });
+    const sim = await simulate(api, f.site.code);
+    try {
+      expect((await settled(api, (await deploy(api, { siteId: f.site.id })).id)).status).toBe('succeeded');
+      const a1 = await getAsset(api, a0.id);
+      expect(a1.deployedVersion).toBe(1);
+
+      const moved = await api<Asset>('PATCH', `/v1/assets/${a1.id}`, { config: { unitId: 6 } }, { 'if-match': etagOf('asset', a1) });
+      expect(moved.body).toMatchObject({ configVersion: 2, deployedVersion: 1 });
+
+      const takeFive = async () => {
+        const current = await getAsset(api, b.id);
+        return api<Problem & Asset>('PATCH', `/v1/assets/${b.id}`, { config: { unitId: 5 } }, { 'if-match': etagOf('asset', current) });
+      };
+      const refused = await takeFive();
+      expect(refused.status).toBe(409);
+      expect(refused.body.violations).toEqual([expect.objectContaining({ code: 'UNIT_ID_TAKEN', assetIds: [b.id, a1.id] })]);
+      expect(refused.body.violations?.[0].message).toMatch(/M-A/);
+
+      const d = await settled(api, (await deploy(api, { siteId: f.site.id, assetIds: [a1.id] })).id);
+      expect(d.status).toBe('succeeded');
+      expect((await getAsset(api, a1.id)).deployedVersion).toBe(2);
+      const accepted = await takeFive();
+      expect(accepted.status).toBe(200);
+      expect(accepted.body.config.unitId).toBe(5);
+    } finally {
+      await sim.stop();
+    }
+  });
+});

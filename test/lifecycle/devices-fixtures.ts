@@ -1,0 +1,73 @@
+import { randomUUID } from 'node:crypto';
+import { configHash } from '../../src/core/config-hash.ts';
+import type { Transition } from '../../src/core/lifecycle/device-states.ts';
+import type { DeviceViewData } from '../../src/lifecycle/devices/device-view.ts';
+import { type Api, type ApiResponse, type AuditEvent, expectStatus, getAsset, type Page, type SiteFixture } from '../api/helpers.ts';
+import type { LifecycleHarness } from './harness.ts';
+
+export type Device = DeviceViewData;
+
+export const deviceTag = (d: { id: string; version: number }) => `"device-${d.id}-v${d.version}"`;
+
+/** A serial no other test used. */
+export const newSerial = (prefix = 'SN') => `${prefix}-${randomUUID().slice(0, 8).toUpperCase()}`;
+
+export async function registerDevice(api: Api, modelId: string, firmware: string, serial = newSerial()): Promise<Device> {
+  return expectStatus(await api<Device>('POST', '/v1/devices', { serial, modelId, firmware }), 201, `register ${modelId} ${serial}`);
+}
+
+export async function getDevice(api: Api, id: string): Promise<Device> {
+  return expectStatus(await api<Device>('GET', `/v1/devices/${id}`), 200, `get device ${id}`);
+}
+
+/** Asks for a transition with the device's current ETag. */
+export async function transition<T = Device>(api: Api, device: { id: string }, name: Transition, extra: { assetId?: string; comment?: string } = {}, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
+  const current = await getDevice(api, device.id);
+  return api<T>('POST', `/v1/devices/${device.id}/transitions`, { transition: name, ...extra }, { 'if-match': deviceTag(current), ...headers });
+}
+
+/** Runs transitions that must succeed, in order. */
+export async function walk(api: Api, device: { id: string }, steps: Array<Transition | [Transition, { assetId?: string }]>): Promise<Device> {
+  let last: Device | undefined;
+  for (const step of steps) {
+    const [name, extra] = Array.isArray(step) ? step : [step, {}];
+    last = expectStatus(await transition(api, device, name, extra), 200, `${name} of ${device.id}`);
+  }
+  if (!last) throw new Error('no steps');
+  return last;
+}
+
+/** Marks the asset's desired configuration as acknowledged by its device (configuration service). */
+export async function markDeployed(api: Api, assetId: string): Promise<void> {
+  const asset = await getAsset(api, assetId);
+  expectStatus(await api('PUT', `/v1/internal/assets/${assetId}/deployed`, { configVersion: asset.configVersion }), 200, `mark ${assetId} deployed`);
+}
+
+/** Records what the asset's gateway reported: by default exactly its desired configuration. */
+export async function report(h: LifecycleHarness, f: SiteFixture, assetId: string, override: { version?: number; hash?: string } = {}): Promise<void> {
+  const asset = await getAsset(h.api, assetId);
+  await h.db.pool.query(
+    `INSERT INTO lifecycle.reported_state (asset_id, site_code, gateway_id, version, hash) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (asset_id) DO UPDATE SET version = EXCLUDED.version, hash = EXCLUDED.hash, reported_at = now()`,
+    [assetId, f.site.code, f.gateway.id, override.version ?? asset.configVersion, override.hash ?? configHash(asset.config)],
+  );
+}
+
+/** Deployed and reported back: what commissioning needs. */
+export async function deployAndReport(h: LifecycleHarness, f: SiteFixture, assetId: string): Promise<void> {
+  await markDeployed(h.api, assetId);
+  await report(h, f, assetId);
+}
+
+/** Installs, commissions and activates a device at `assetId`. */
+export async function bringIntoService(h: LifecycleHarness, f: SiteFixture, device: Device, assetId: string): Promise<Device> {
+  await walk(h.api, device, [['install', { assetId }]]);
+  await deployAndReport(h, f, assetId);
+  return walk(h.api, device, ['commission', 'activate']);
+}
+
+/** Audit events of one device, newest first. */
+export async function auditOfDevice(api: Api, deviceId: string, filter: Record<string, string> = {}): Promise<Array<AuditEvent & { scope: string }>> {
+  const qs = new URLSearchParams({ entityId: deviceId, limit: '1000', ...filter });
+  return expectStatus(await api<Page<AuditEvent & { scope: string }>>('GET', `/v1/audit?${qs}`), 200, 'audit query').items;
+}

@@ -1,0 +1,22 @@
+import { it } from 'vitest';
+import { createTestDatabase } from '../../src/db/test-database.ts';
+import { closeMqtt, connectMqtt, waitForConnection } from '../../src/mqtt/client.ts';
+import { startRema, clearRetained } from './deployments-fixture.ts';
+it('probe', async () => {
+  let t = Date.now();
+  const db = await createTestDatabase();
+  console.log('db', Date.now() - t); t = Date.now();
+  const r = await startRema(db.url);
+  console.log('start', Date.now() - t); t = Date.now();
+  await r.server.close();
+  console.log('close', Date.now() - t); t = Date.now();
+  await db.drop();
+  console.log('drop', Date.now() - t); t = Date.now();
+  await clearRetained('XYZ');
+  console.log('clear', Date.now() - t); t = Date.now();
+  const c = connectMqtt('mqtt://127.0.0.1:1883');
+  await waitForConnection(c, 2000);
+  console.log('conn', Date.now() - t); t = Date.now();
+  await closeMqtt(c);
+  console.log('closeMqtt', Date.now() - t); t = Date.now();
+});
