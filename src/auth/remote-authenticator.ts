@@ -4,6 +4,7 @@ import { looksLikeJwt, tokenHash, type Authenticator } from './authenticator.ts'
 import { JWT_ALG, JWT_AUDIENCE, JWT_ISSUER, principalFromClaims } from './jwt-claims.ts';
 import type { Principal } from './principal.ts';
 import { isRole } from './role-bindings.ts';
+import { ApiError } from '../http/errors.ts';
 
 export interface RemoteAuthenticatorOptions {
   /** Base URL of the admin service, e.g. `http://admin.internal:8080`. */
@@ -31,6 +32,22 @@ export interface RemoteAuthenticator extends Authenticator {
   syncEvents(): Promise<number>;
   close(): Promise<void>;
 }
+
+/** jose's codes for a token that is bad (as opposed to a key set that could not be fetched). */
+const TOKEN_ERRORS = new Set([
+  'ERR_JWT_EXPIRED',
+  'ERR_JWT_CLAIM_VALIDATION_FAILED',
+  'ERR_JWT_INVALID',
+  'ERR_JWS_INVALID',
+  'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+  'ERR_JWKS_NO_MATCHING_KEY',
+  'ERR_JWKS_MULTIPLE_MATCHING_KEYS',
+  'ERR_JOSE_ALG_NOT_ALLOWED',
+  'ERR_JOSE_NOT_SUPPORTED',
+]);
+
+const unavailable = (cause: unknown) =>
+  new ApiError('SERVICE_UNAVAILABLE', 'The admin service, which checks tokens, is unreachable; retry shortly.', { headers: { 'retry-after': '2' }, cause });
 
 const CUT_OFF_TOPICS = new Set(['admin.user.disabled', 'admin.user.deleted', 'admin.user.roles-changed']);
 const MAX_CACHE_ENTRIES = 10_000;
@@ -95,8 +112,8 @@ export function createRemoteAuthenticator(opts: RemoteAuthenticatorOptions): Rem
       ({ payload } = await jwtVerify(bearer, jwks, { issuer: JWT_ISSUER, audience: JWT_AUDIENCE, algorithms: [JWT_ALG], clockTolerance: tolerance, requiredClaims: ['exp', 'iat', 'sub'] }));
     } catch (err) {
       // A bad token is not an error; an unreachable JWKS is (it surfaces as 503).
-      if ((err as { code?: string }).code === 'ERR_JWKS_TIMEOUT' || err instanceof TypeError) throw err;
-      return undefined;
+      if (TOKEN_ERRORS.has(String((err as { code?: unknown }).code))) return undefined;
+      throw unavailable(err);
     }
     const principal = principalFromClaims(payload);
     if (!principal) return undefined;
@@ -110,13 +127,18 @@ export function createRemoteAuthenticator(opts: RemoteAuthenticatorOptions): Rem
     const now = Date.now();
     const hit = cache.get(key);
     if (hit && hit.until > now) return hit.principal;
-    const res = await doFetch(new URL('/v1/auth/introspect', opts.adminUrl), {
-      method: 'POST',
-      headers: { authorization: `Bearer ${await opts.serviceToken()}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ token: bearer }),
-    });
-    if (!res.ok) throw new Error(`introspection answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
-    const body = (await res.json()) as { active: boolean; principal?: Principal };
+    let body: { active: boolean; principal?: Principal };
+    try {
+      const res = await doFetch(new URL('/v1/auth/introspect', opts.adminUrl), {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await opts.serviceToken()}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ token: bearer }),
+      });
+      if (!res.ok) throw new Error(`introspection answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+      body = (await res.json()) as typeof body;
+    } catch (err) {
+      throw unavailable(err);
+    }
     const principal = body.active ? checked(body.principal) : undefined;
     cache.set(key, { principal, until: now + (principal ? cacheTtl : negativeTtl) });
     prune(now);

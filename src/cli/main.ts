@@ -27,6 +27,9 @@ program
   .option('--url <url>', 'rema API base URL (env REMA_URL)', process.env.REMA_URL ?? 'http://127.0.0.1:8080')
   .option('--token <token>', 'API token (env REMA_TOKEN, else ./data/api-token)')
   .option('--concurrency <n>', 'change sets in flight', int('concurrency'), 8)
+  .option('--seed <n>', 'seed of the generated fleet: same seed, same fleet', int('seed'), 1)
+  .option('--prefix <tag>', 'seed a second fleet beside the first (site codes <TAG>-S0001, own serials and ids)')
+  .addHelpText('after', '\nRe-running is idempotent: complete sites are skipped, interrupted ones resumed.')
   .action(async (opts) => {
     const { seedCommand } = await import('./seed.ts');
     await seedCommand(opts);

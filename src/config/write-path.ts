@@ -19,6 +19,7 @@ import { rules as builtinRules } from '../core/rules/registry.ts';
 import { withTransaction } from '../db/tx.ts';
 import { enqueueOutbox } from '../events/outbox.ts';
 import { ApiError, type FieldError } from '../http/errors.ts';
+import { constraintViolation } from '../http/db-errors.ts';
 import { etagOf } from '../http/etag.ts';
 import { ConfigSchemaCheck } from './config-schema-check.ts';
 import { loadSiteGraph, lockSite, SiteGraphCache } from './site-store.ts';
@@ -166,6 +167,20 @@ export function createWritePath(deps: WritePathDeps) {
         throw new ApiError('CONFLICT_RULES', describeRefusal(err.violations), { extra: { violations: err.violations, changesetId } });
       }
       cache.delete(req.siteId);
+      const facts = constraintViolation(err);
+      if (facts) {
+        // A race the rules could not see (e.g. one serial claimed in two sites at once): the
+        // database refused it. Record the refusal like any other; the error handler answers 409.
+        const violation: Violation = {
+          rule: 'database-constraint',
+          code: 'CONSTRAINT_VIOLATED',
+          message: `The database refused the change (${facts.constraint ?? facts.sqlState}${facts.detail ? `: ${facts.detail}` : ''}).`,
+          assetIds: [],
+          severity: 'error',
+        };
+        const site = await deps.pool.query<{ org_id: string; revision: number }>(`SELECT org_id, revision FROM config.sites WHERE id = $1`, [req.siteId]);
+        if (site.rows[0]) await recordRefusal(changesetId, req, ctx, new Refused([violation], Number(site.rows[0].revision), site.rows[0].org_id));
+      }
       throw err;
     }
     // Only a committed graph may be cached: set once the transaction has resolved.

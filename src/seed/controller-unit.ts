@@ -93,7 +93,7 @@ function pickRoles(template: readonly SensorRole[], inputs: PortSpec[], count: n
   return readable.length === 0 ? [] : Array.from({ length: Math.max(0, count) }, (_, i) => readable[i % readable.length]);
 }
 
-export const canRead = (input: PortSpec | undefined, sensor: DeviceModel) =>
+const canRead = (input: PortSpec | undefined, sensor: DeviceModel) =>
   (sensor.sensor?.outputs ?? []).some((o) => (input?.signals ?? []).some((s) => s === o));
 
 /** A loop for each sensor whose role drives something, on a free output of the wanted kind. */

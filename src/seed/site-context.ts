@@ -35,10 +35,6 @@ export class IpPool {
     }
     return undefined;
   }
-
-  get free(): number {
-    return 256 - this.used.size;
-  }
 }
 
 /** What the planners of one site share: its random stream, profile and allocators. */

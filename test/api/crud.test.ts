@@ -322,26 +322,26 @@ describe('connections over HTTP', () => {
 
 describe('unknown ids answer 404 problem+json', () => {
   const missing = randomUUID();
-  const cases: Array<[string, string, string?]> = [
-    ['GET', `/v1/sites/${missing}`],
-    ['GET', `/v1/sites/${missing}/graph`],
-    ['GET', `/v1/assets/${missing}`],
-    ['GET', `/v1/assets/${missing}/config`],
-    ['GET', `/v1/assets/${missing}/versions`],
-    ['GET', `/v1/assets/${missing}/versions/1`],
-    ['GET', `/v1/connections/${missing}`],
-    ['GET', `/v1/changesets/${missing}`],
-    ['GET', `/v1/sites/${missing}/changesets`],
-    ['POST', `/v1/sites/${missing}/validate`],
-    ['PATCH', `/v1/assets/${missing}`, etagOf('asset', { id: missing, version: 1 })],
-    ['DELETE', `/v1/assets/${missing}`, etagOf('asset', { id: missing, version: 1 })],
-    ['PATCH', `/v1/connections/${missing}`, etagOf('connection', { id: missing, version: 1 })],
-    ['PATCH', `/v1/sites/${missing}`, etagOf('site', { id: missing, version: 1 })],
-    ['DELETE', `/v1/sites/${missing}`, etagOf('site', { id: missing, version: 1 })],
+  const asset = etagOf('asset', { id: missing, version: 1 });
+  const cases: Array<{ method: 'GET' | 'POST' | 'PATCH' | 'DELETE'; url: string; ifMatch?: string; body?: object }> = [
+    { method: 'GET', url: `/v1/sites/${missing}` },
+    { method: 'GET', url: `/v1/sites/${missing}/graph` },
+    { method: 'GET', url: `/v1/assets/${missing}` },
+    { method: 'GET', url: `/v1/assets/${missing}/config` },
+    { method: 'GET', url: `/v1/assets/${missing}/versions` },
+    { method: 'GET', url: `/v1/assets/${missing}/versions/1` },
+    { method: 'GET', url: `/v1/connections/${missing}` },
+    { method: 'GET', url: `/v1/changesets/${missing}` },
+    { method: 'GET', url: `/v1/sites/${missing}/changesets` },
+    { method: 'POST', url: `/v1/sites/${missing}/validate` },
+    { method: 'PATCH', url: `/v1/assets/${missing}`, ifMatch: asset, body: { name: 'x' } },
+    { method: 'DELETE', url: `/v1/assets/${missing}`, ifMatch: asset },
+    { method: 'PATCH', url: `/v1/connections/${missing}`, ifMatch: etagOf('connection', { id: missing, version: 1 }), body: { label: 'x' } },
+    { method: 'PATCH', url: `/v1/sites/${missing}`, ifMatch: etagOf('site', { id: missing, version: 1 }), body: { name: 'x' } },
+    { method: 'DELETE', url: `/v1/sites/${missing}`, ifMatch: etagOf('site', { id: missing, version: 1 }) },
   ];
-  it.each(cases)('%s %s', async (method, url, ifMatch) => {
-    const body = method === 'PATCH' ? { name: 'x' } : undefined;
-    const res = await h.api<Problem>(method as 'GET', url, method === 'PATCH' && url.includes('connections') ? { label: 'x' } : body, ifMatch ? { 'if-match': ifMatch } : {});
+  it.each(cases)('$method $url', async ({ method, url, ifMatch, body }) => {
+    const res = await h.api<Problem>(method, url, body, ifMatch ? { 'if-match': ifMatch } : {});
     expect(res.status).toBe(404);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.body).toMatchObject({ status: 404, code: 'NOT_FOUND', type: 'https://rema.dev/problems/not-found' });

@@ -92,7 +92,10 @@ describe('a deployment to a simulated site', () => {
       const second = await api<Page<Deployment>>('GET', `/v1/deployments?siteId=${f.site.id}&status=succeeded&limit=2&cursor=${first.body.nextCursor}`);
       expect(second.body).toEqual({ items: [expect.objectContaining({ id: ids[0] })], nextCursor: null });
       expect((await api<Page<Deployment>>('GET', `/v1/deployments?siteId=${f.site.id}&status=aborted`)).body.items).toEqual([]);
-      expect((await api<Problem>('GET', '/v1/deployments?cursor=bm9wZQ')).body.code).toBe('INVALID_CURSOR');
+      for (const at of ['nope', '2026-02-30T00:00:00.000000Z', '0000-01-01T00:00:00.000000Z']) {
+        const cursor = Buffer.from(JSON.stringify({ at, id: ids[0] })).toString('base64url');
+        expect((await api<Problem>('GET', `/v1/deployments?cursor=${cursor}`)).body.code).toBe('INVALID_CURSOR');
+      }
     } finally {
       await sim.stop();
     }
@@ -124,6 +127,32 @@ describe('refused deployments', () => {
       expect(res.headers['retry-after']).toBe('5');
     } finally {
       await bare.server.close();
+    }
+  });
+});
+
+describe('who may deploy', () => {
+  it('a viewer of the site reads deployments but may not start or cancel one; someone bound to another site does not see them', async () => {
+    const f = await newSite({ meters: 1, sensors: 0 });
+    const elsewhere = await newSite({ meters: 1, sensors: 0 });
+    const sim = await simulate(api, f.site.code, { latencyMs: 60_000 });
+    try {
+      const d = await deploy(api, { siteId: f.site.id, timeoutMs: 60_000 });
+      const as = (token: string) => (method: 'GET' | 'POST', url: string, body?: unknown) => server.app.inject({ method, url, headers: { authorization: `Bearer ${token}` }, ...(body ? { payload: body as object } : {}) });
+      const viewer = as(await server.tokenFor([{ role: 'viewer', siteId: f.site.id }]));
+      expect((await viewer('GET', `/v1/deployments/${d.id}`)).statusCode).toBe(200);
+      expect((await viewer('POST', '/v1/deployments', { siteId: f.site.id })).json()).toMatchObject({ status: 403, code: 'FORBIDDEN' });
+      expect((await viewer('POST', `/v1/deployments/${d.id}/cancel`)).statusCode).toBe(403);
+
+      const stranger = as(await server.tokenFor([{ role: 'operator', siteId: elsewhere.site.id }]));
+      expect((await stranger('GET', `/v1/deployments/${d.id}`)).statusCode).toBe(404);
+      expect((await stranger('GET', `/v1/sites/${f.site.id}/drift`)).statusCode).toBe(404);
+      expect((await stranger('GET', `/v1/deployments?siteId=${f.site.id}`)).json()).toEqual({ items: [], nextCursor: null });
+
+      const operator = as(await server.tokenFor([{ role: 'operator', siteId: f.site.id }]));
+      expect((await operator('POST', `/v1/deployments/${d.id}/cancel`)).statusCode).toBe(200);
+    } finally {
+      await sim.stop();
     }
   });
 });
@@ -164,9 +193,9 @@ describe('a unit id stays taken until the device that held it acknowledges its n
 
       const takeFive = async () => {
         const current = await getAsset(api, b.id);
-        return api<Problem & Asset>('PATCH', `/v1/assets/${b.id}`, { config: { unitId: 5 } }, { 'if-match': etagOf('asset', current) });
+        return api<unknown>('PATCH', `/v1/assets/${b.id}`, { config: { unitId: 5 } }, { 'if-match': etagOf('asset', current) });
       };
-      const refused = await takeFive();
+      const refused = (await takeFive()) as { status: number; body: Problem };
       expect(refused.status).toBe(409);
       expect(refused.body.violations).toEqual([expect.objectContaining({ code: 'UNIT_ID_TAKEN', assetIds: [b.id, a1.id] })]);
       expect(refused.body.violations?.[0].message).toMatch(/M-A/);
@@ -174,7 +203,7 @@ describe('a unit id stays taken until the device that held it acknowledges its n
       const d = await settled(api, (await deploy(api, { siteId: f.site.id, assetIds: [a1.id] })).id);
       expect(d.status).toBe('succeeded');
       expect((await getAsset(api, a1.id)).deployedVersion).toBe(2);
-      const accepted = await takeFive();
+      const accepted = (await takeFive()) as { status: number; body: Asset };
       expect(accepted.status).toBe(200);
       expect(accepted.body.config.unitId).toBe(5);
     } finally {

@@ -518,3 +518,11 @@ describe('replacement (RMA swap)', () => {
     expect((await getAsset(h.api, gwAsset.id)).firmware).toBe('2.3.1');
   });
 });
+
+describe('the API description', () => {
+  it('documents the device and firmware routes in OpenAPI, with their error responses', async () => {
+    const doc = (await h.api<{ paths: Record<string, Record<string, { responses: Record<string, unknown> }>> }>('GET', '/openapi.json')).body;
+    for (const path of ['/v1/devices', '/v1/devices/{id}', '/v1/devices/{id}/transitions', '/v1/devices/{id}/replace', '/v1/firmware']) expect(doc.paths[path]).toBeDefined();
+    expect(Object.keys(doc.paths['/v1/devices/{id}/transitions'].post.responses)).toEqual(expect.arrayContaining(['200', '409', '412', '428']));
+  });
+});

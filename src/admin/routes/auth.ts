@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { appendAuditEvents } from '../../audit/append.ts';
@@ -34,10 +35,17 @@ export function authRoutes(app: HttpApp, deps: AdminDeps) {
   });
 
   /** One audit event per login attempt: on the user's organisation chain, or the global one for an unknown email. */
-  async function auditLogin(request: FastifyRequest, email: string, user: User | undefined, outcome: 'applied' | 'denied', comment: string, run?: (client: import('pg').PoolClient) => Promise<void>) {
+  async function auditLogin<T>(
+    request: FastifyRequest,
+    email: string,
+    user: User | undefined,
+    outcome: 'applied' | 'denied',
+    comment: string,
+    run?: (client: pg.PoolClient) => Promise<T>,
+  ): Promise<T | undefined> {
     const actor: AuditActor = user ? { type: 'user', id: user.id, name: user.name } : { type: 'user', id: 'unknown', name: email };
-    await withTransaction(pool, async (client) => {
-      await run?.(client);
+    return withTransaction(pool, async (client) => {
+      const result = await run?.(client);
       await appendAuditEvents(client, [
         {
           scope: user ? `org:${user.orgId}` : GLOBAL_AUTH_SCOPE,
@@ -54,6 +62,7 @@ export function authRoutes(app: HttpApp, deps: AdminDeps) {
           sourceIp: request.ip,
         },
       ]);
+      return result;
     });
   }
 
@@ -63,7 +72,8 @@ export function authRoutes(app: HttpApp, deps: AdminDeps) {
     async (request, reply) => {
       const email = normalizeEmail(request.body.email);
       const budget = await perAccount(request);
-      if (!budget.isAllowed) {
+      // isAllowed means "on the allow list"; the budget is spent when isExceeded.
+      if (!budget.isAllowed && budget.isExceeded) {
         throw new ApiError('RATE_LIMITED', `Too many login attempts for this account; retry in ${budget.ttlInSeconds} s.`, { headers: { 'retry-after': String(budget.ttlInSeconds) } });
       }
       const user = await findUserByEmail(pool, email);
@@ -76,13 +86,12 @@ export function authRoutes(app: HttpApp, deps: AdminDeps) {
       const passwordOk = await verifyPassword(user?.passwordHash ?? null, request.body.password);
       if (!user || !passwordOk || user.disabled) {
         const why = !user ? 'unknown account' : !passwordOk ? 'wrong password' : 'account disabled';
-        await auditLogin(request, email, user, 'denied', why, async (client) => void (await recordFailure(client, email, settings.lockout)));
+        await auditLogin(request, email, user, 'denied', why, (client) => recordFailure(client, email, settings.lockout));
         throw invalidCredentials();
       }
-      let session: { refreshToken: string; expiresIn: number } | undefined;
-      await auditLogin(request, email, user, 'applied', 'password', async (client) => {
+      const session = await auditLogin(request, email, user, 'applied', 'password', async (client) => {
         await clearFailures(client, email);
-        session = await createSession(client, user.id, settings.refreshTokenTtlSeconds);
+        return createSession(client, user.id, settings.refreshTokenTtlSeconds);
       });
       const access = await issueUserToken(deps.signer, user, settings.accessTokenTtlSeconds);
       reply.header('cache-control', 'no-store');

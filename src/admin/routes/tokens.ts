@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { authorize, principalOf } from '../../auth/install-auth.ts';
@@ -22,7 +23,7 @@ export const MAX_TOKEN_DAYS = 365;
 const TokenCursor = Type.Object({ createdAt: Type.String(), id: Type.String() });
 
 /** A token of the caller's organisation the caller may see: their own, or any for admins. */
-async function visibleToken(request: FastifyRequest, deps: AdminDeps, id: string, opts: { lock?: boolean; client?: import('pg').PoolClient } = {}): Promise<ApiToken> {
+async function visibleToken(request: FastifyRequest, deps: AdminDeps, id: string, opts: { lock?: boolean; client?: pg.PoolClient } = {}): Promise<ApiToken> {
   const orgId = callerOrg(request);
   const token = await loadApiToken(opts.client ?? deps.pool, id, { lock: opts.lock });
   const notFound = `API token ${id} does not exist.`;

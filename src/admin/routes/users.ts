@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { randomUUID } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
@@ -31,7 +32,7 @@ export const userNotFound = (id: string) => new ApiError('NOT_FOUND', `User ${id
  * A user of the caller's organisation the caller may see: themselves, or anyone when they
  * administer the organisation. Another organisation's user answers like a missing one.
  */
-export async function visibleUser(request: FastifyRequest, deps: AdminDeps, id: string, opts: { lock?: boolean; client?: import('pg').PoolClient } = {}): Promise<User> {
+export async function visibleUser(request: FastifyRequest, deps: AdminDeps, id: string, opts: { lock?: boolean; client?: pg.PoolClient } = {}): Promise<User> {
   const orgId = callerOrg(request);
   const user = await loadUser(opts.client ?? deps.pool, id, { lock: opts.lock });
   if (!user || user.orgId !== orgId) throw userNotFound(id);

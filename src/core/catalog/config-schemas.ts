@@ -5,7 +5,14 @@ import type { DeviceModel } from './types.ts';
  * Configuration documents, one shape per asset kind. The generic schemas give the TypeScript
  * types; `configSchemaFor(model)` narrows them to one model (its port names, its outputs).
  */
-const Baud = Type.Union([9600, 19200, 38400, 57600, 76800, 115200].map((b) => Type.Literal(b)));
+const Baud = Type.Union([
+  Type.Literal(9600),
+  Type.Literal(19200),
+  Type.Literal(38400),
+  Type.Literal(57600),
+  Type.Literal(76800),
+  Type.Literal(115200),
+]);
 const Parity = Type.Union([Type.Literal('none'), Type.Literal('even'), Type.Literal('odd')]);
 const StopBits = Type.Union([Type.Literal(1), Type.Literal(2)]);
 const Ipv4 = Type.String({ format: 'ipv4', description: 'IPv4 host address' });
@@ -13,12 +20,21 @@ const UnitId = Type.Integer({ minimum: 1, maximum: 247, description: 'Modbus uni
 const MstpMac = Type.Integer({ minimum: 0, maximum: 127, description: 'BACnet MS/TP master MAC address' });
 const BacnetInstance = Type.Integer({ minimum: 0, maximum: 4194302, description: 'BACnet device instance' });
 const PollIntervalMs = Type.Integer({ minimum: 100, maximum: 3_600_000, description: 'Poll interval in ms' });
-const SignalSchema = Type.Union(
-  ['4-20mA', '0-10V', 'ntc10k', 'pt1000', 'dry-contact', 'relay'].map((s) => Type.Literal(s)),
-);
-const ProtocolSchema = Type.Union(
-  ['modbus-rtu', 'modbus-tcp', 'bacnet-ip', 'bacnet-mstp', 'mqtt'].map((s) => Type.Literal(s)),
-);
+const SignalSchema = Type.Union([
+  Type.Literal('4-20mA'),
+  Type.Literal('0-10V'),
+  Type.Literal('ntc10k'),
+  Type.Literal('pt1000'),
+  Type.Literal('dry-contact'),
+  Type.Literal('relay'),
+]);
+const ProtocolSchema = Type.Union([
+  Type.Literal('modbus-rtu'),
+  Type.Literal('modbus-tcp'),
+  Type.Literal('bacnet-ip'),
+  Type.Literal('bacnet-mstp'),
+  Type.Literal('mqtt'),
+]);
 
 export const SerialSettings = Type.Object(
   { baud: Baud, parity: Parity, stopBits: StopBits },

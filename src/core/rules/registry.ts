@@ -24,6 +24,7 @@ import { nameUnique } from './name-unique.ts';
 import { deleteGuard } from './delete-guard.ts';
 import { retiredFrozen } from './retired-frozen.ts';
 import { cablePorts } from './cable-ports.ts';
+import { acknowledgedClaimsFree } from './acknowledged-claims-free.ts';
 
 /** Every built-in rule, in the order their violations are reported. */
 export const rules: readonly Rule[] = [
@@ -39,6 +40,7 @@ export const rules: readonly Rule[] = [
   busPollBudget,
   mstpAddressing,
   bacnetInstanceUnique,
+  acknowledgedClaimsFree,
   // site network
   ipInSubnet,
   ipUnique,

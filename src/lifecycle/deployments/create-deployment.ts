@@ -10,6 +10,12 @@ import { askConfig } from './config-errors.ts';
 import { auditDeployment, auditState, insertDeployment, loadDeployment, type DeploymentView } from './deployment-store.ts';
 import { planTargets } from './plan-targets.ts';
 
+/**
+ * The site's deployment lock: taken exclusively to create a deployment (which supersedes older
+ * targets), shared by the runner while it steps and publishes one.
+ */
+export const deployLockKey = (siteId: string) => `lifecycle.deploy:${siteId}`;
+
 export const DEPLOYMENT_DEFAULTS = { batchSize: 10, failureThreshold: 0.1, timeoutMs: 30_000 } as const;
 
 export interface CreateDeploymentDeps {
@@ -54,8 +60,9 @@ export async function createDeployment(deps: CreateDeploymentDeps, req: Deployme
   const id = randomUUID();
   const assetIds = plan.targets.map((t) => t.assetId);
   await withTransaction(deps.pool, async (client) => {
-    // Deployments of one site are created one at a time, so two cannot both claim an asset.
-    await client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`lifecycle.deploy:${req.siteId}`]);
+    // Deployments of one site are created one at a time, so two cannot both claim an asset, and
+    // not while a runner is publishing one of the site's deployments.
+    await client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [deployLockKey(req.siteId)]);
     await supersede(client, id, assetIds, ctx);
     await insertDeployment(
       client,

@@ -173,6 +173,8 @@ export interface ListFilter {
   status?: DeploymentStatus;
   after?: { at: string; id: string } | null;
   limit: number;
+  /** Only deployments in these organisations (a null site: all of its sites); null: every one. */
+  scopes?: Array<{ orgId: string; siteId: string | null }> | null;
 }
 
 /** Deployments newest first; fetches `limit + 1` rows so the caller can tell whether more exist. */
@@ -181,8 +183,11 @@ export async function listDeployments(db: Db, f: ListFilter): Promise<Array<Depl
     `${SUMMARY_SELECT}
       WHERE ($1::uuid IS NULL OR d.site_id = $1) AND ($2::text IS NULL OR d.status = $2)
         AND ($3::timestamptz IS NULL OR (d.created_at, d.id) < ($3::timestamptz, $4::uuid))
+        AND ($6::jsonb IS NULL OR EXISTS (
+              SELECT 1 FROM jsonb_to_recordset($6::jsonb) AS s("orgId" uuid, "siteId" uuid)
+               WHERE s."orgId" = d.org_id AND (s."siteId" IS NULL OR s."siteId" = d.site_id)))
       ORDER BY d.created_at DESC, d.id DESC LIMIT $5`,
-    [f.siteId ?? null, f.status ?? null, f.after?.at ?? null, f.after?.id ?? null, f.limit + 1],
+    [f.siteId ?? null, f.status ?? null, f.after?.at ?? null, f.after?.id ?? null, f.limit + 1, f.scopes ? JSON.stringify(f.scopes) : null],
   );
   return rows.map((r) => ({ ...deploymentView(r), cursorKey: r.created_key as string }));
 }

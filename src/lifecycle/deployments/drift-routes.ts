@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import type { Static } from 'typebox';
+import { authorize } from '../../auth/install-auth.ts';
 import type { AssetViewData } from '../../core/changes/views.ts';
 import { configHash } from '../../core/config-hash.ts';
 import type { HttpApp } from '../../http/app.ts';
@@ -61,11 +62,14 @@ export function driftRoutes(app: HttpApp, deps: LifecycleDeps) {
       },
     },
     async (request) => {
+      const notFound = `Asset ${request.params.id} does not exist.`;
       const found = await askConfig(() => deps.config.getAsset(request.params.id));
-      if (!found) throw new ApiError('NOT_FOUND', `Asset ${request.params.id} does not exist.`);
+      if (!found) throw new ApiError('NOT_FOUND', notFound);
       const { asset } = found;
-      const graph = asset.parentId ? await askConfig(() => deps.config.getSiteGraph(asset.siteId)) : undefined;
-      const byId = new Map((graph?.assets ?? [asset]).map((a) => [a.id, a]));
+      const graph = await askConfig(() => deps.config.getSiteGraph(asset.siteId));
+      if (!graph) throw new ApiError('NOT_FOUND', notFound);
+      authorize(request, 'read', { orgId: graph.site.orgId, siteId: graph.site.id }, notFound);
+      const byId = new Map(graph.assets.map((a) => [a.id, a]));
       const gateway = gatewayOf(asset, byId);
       const reported = (await reportedOf([asset.id])).get(asset.id);
       const { rows } = await deps.pool.query(
@@ -97,8 +101,10 @@ export function driftRoutes(app: HttpApp, deps: LifecycleDeps) {
       },
     },
     async (request) => {
+      const notFound = `Site ${request.params.id} does not exist.`;
       const graph = await askConfig(() => deps.config.getSiteGraph(request.params.id));
-      if (!graph) throw new ApiError('NOT_FOUND', `Site ${request.params.id} does not exist.`);
+      if (!graph) throw new ApiError('NOT_FOUND', notFound);
+      authorize(request, 'read', { orgId: graph.site.orgId, siteId: graph.site.id }, notFound);
       const byId = new Map(graph.assets.map((a) => [a.id, a]));
       const live = graph.assets.filter((a) => a.status !== 'retired').sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       const reported = await reportedOf(live.map((a) => a.id));

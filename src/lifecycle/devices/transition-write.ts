@@ -74,7 +74,7 @@ export async function transitionDevice(deps: LifecycleDeps, id: string, expected
     }
     if (LEAVES_SITE.includes(to)) Object.assign(change, { siteId: null, assetId: null });
 
-    const slotTaken = { rule: GUARD_RULE, code: 'SLOT_TAKEN', message: `Asset ${req.assetId} was filled by another device meanwhile.`, assetIds: [req.assetId ?? ''], severity: 'error' as const };
+    const slotTaken = { rule: GUARD_RULE, code: 'SLOT_TAKEN', message: `Asset ${req.assetId} was filled by another device meanwhile.`, assetIds: req.assetId ? [req.assetId] : [], severity: 'error' as const };
     const row = await refuseOnUnique(() => updateDevice(client, id, change), 'devices_one_per_slot', slotTaken, event);
     await recordApplied(client, [{ ...event, siteId: device.site_id ?? row.site_id, after: deviceView(row) }], ctx, 'lifecycle.device.transitioned');
     return row;

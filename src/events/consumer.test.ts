@@ -1,0 +1,142 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installAuth } from '../auth/install-auth.ts';
+import type { Principal } from '../auth/principal.ts';
+import { createTestDatabase, type TestDatabase } from '../db/test-database.ts';
+import { buildHttpApp, type HttpApp } from '../http/app.ts';
+import { httpFeedSource, memoryCursorStore, pgCursorStore, startConsumer, type FeedSource } from './consumer.ts';
+import { eventFeedRoutes, readOutbox } from './feed.ts';
+
+let db: TestDatabase;
+let app: HttpApp;
+let baseUrl: string;
+const service: Principal = { kind: 'service', id: 'consumer-test', name: 'consumer-test', orgId: null, bindings: [] };
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  await db.pool.query(`
+    CREATE SCHEMA producer;
+    CREATE TABLE producer.outbox (id bigserial PRIMARY KEY, topic text NOT NULL, key text NOT NULL, payload jsonb NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT now(), published_at timestamptz);
+    CREATE SCHEMA consumer;
+    CREATE TABLE consumer.seen (event_id bigint PRIMARY KEY, topic text NOT NULL);`);
+  app = await buildHttpApp();
+  installAuth(app, { authenticate: async (bearer) => (bearer === 'service-jwt' ? service : bearer === 'user-jwt' ? { ...service, kind: 'user', orgId: 'o' } : undefined) });
+  eventFeedRoutes(app, { service: 'producer', schema: 'producer', pool: db.pool });
+  baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
+});
+afterAll(async () => {
+  await app?.close();
+  await db?.drop();
+});
+
+async function produce(n: number, topic = 'producer.thing.happened'): Promise<void> {
+  await db.pool.query(`INSERT INTO producer.outbox (topic, key, payload) SELECT $1, 'k' || g, jsonb_build_object('n', g) FROM generate_series(1, $2) g`, [topic, n]);
+}
+
+const direct: FeedSource = (q) => readOutbox(db.pool, 'producer', q);
+
+describe('the event feed', () => {
+  it('serves a service its outbox in id order, after a position, and nobody else', async () => {
+    await produce(3, 'feed.check');
+    const source = httpFeedSource({ baseUrl, service: 'producer', token: () => 'service-jwt' });
+    const page = await source({ after: 0, limit: 2 });
+    expect(page.items.map((e) => e.topic)).toEqual(['feed.check', 'feed.check']);
+    expect(page.nextAfter).toBe(page.items[1].id);
+    const rest = await source({ after: page.nextAfter, limit: 100 });
+    expect(rest.items[0]).toMatchObject({ id: page.nextAfter + 1, key: 'k3', payload: { n: 3 } });
+    const denied = await fetch(`${baseUrl}/v1/internal/events/producer`, { headers: { authorization: 'Bearer user-jwt' } });
+    expect(denied.status).toBe(403);
+    await expect(httpFeedSource({ baseUrl, service: 'producer', token: () => 'nobody' })({ after: 0, limit: 1 })).rejects.toThrow(/401/);
+  });
+});
+
+describe('the polling consumer', () => {
+  it('hands every event once, in order, and keeps its position in its own schema across restarts', async () => {
+    const start = (await db.pool.query(`SELECT coalesce(max(id), 0)::bigint AS id FROM producer.outbox`)).rows[0].id as number;
+    await pgCursorStore(db.pool, { schema: 'consumer', consumer: 'orderly' }).load(); // creates its table and row
+    await db.pool.query(`UPDATE consumer.event_cursors SET position = $1 WHERE consumer = 'orderly'`, [start]);
+    await produce(5, 'orderly');
+    const seen: number[] = [];
+    const run = () =>
+      startConsumer({
+        source: direct,
+        cursor: pgCursorStore(db.pool, { schema: 'consumer', consumer: 'orderly' }),
+        handler: async (e) => void seen.push((e.payload as { n: number }).n),
+        batchSize: 2,
+        pollIntervalMs: 60_000,
+      });
+    const first = run();
+    expect(await first.pollOnce()).toBe(5);
+    await first.stop();
+    expect(seen).toEqual([1, 2, 3, 4, 5]);
+    await produce(2, 'orderly');
+    const second = run();
+    expect(await second.pollOnce()).toBe(2);
+    await second.stop();
+    expect(seen).toEqual([1, 2, 3, 4, 5, 1, 2]);
+    const { rows } = await db.pool.query(`SELECT position FROM consumer.event_cursors WHERE consumer = 'orderly'`);
+    expect(rows[0].position).toBe(start + 7);
+  });
+
+  it('retries a failed event on the next poll and never passes it', async () => {
+    const cursor = memoryCursorStore((await direct({ after: 0, limit: 500 })).nextAfter);
+    await produce(3, 'flaky');
+    const handled: number[] = [];
+    let failOnce = true;
+    const errors: unknown[] = [];
+    const consumer = startConsumer({
+      source: direct,
+      cursor,
+      pollIntervalMs: 60_000,
+      onError: (err) => errors.push(err),
+      handler: async (e) => {
+        const n = (e.payload as { n: number }).n;
+        if (n === 2 && failOnce) {
+          failOnce = false;
+          throw new Error('broker hiccup');
+        }
+        handled.push(n);
+      },
+    });
+    await expect(consumer.pollOnce()).rejects.toThrow('broker hiccup');
+    expect(handled).toEqual([1]);
+    expect(await consumer.pollOnce()).toBe(2);
+    expect(handled).toEqual([1, 2, 3]);
+    await consumer.stop();
+  });
+
+  it('lets two instances of one consumer share the work without handling an event twice', async () => {
+    const store = () => pgCursorStore(db.pool, { schema: 'consumer', consumer: 'shared' });
+    await store().load();
+    await db.pool.query(`UPDATE consumer.event_cursors SET position = (SELECT max(id) FROM producer.outbox) WHERE consumer = 'shared'`);
+    await produce(20, 'shared');
+    const make = () =>
+      startConsumer({
+        source: direct,
+        cursor: store(),
+        batchSize: 5,
+        pollIntervalMs: 60_000,
+        // Exactly once for database effects: the insert commits with the cursor move.
+        handler: async (e, tx) => void (await tx!.query(`INSERT INTO consumer.seen (event_id, topic) VALUES ($1, $2)`, [e.id, e.topic])),
+      });
+    const a = make();
+    const b = make();
+    const [na, nb] = await Promise.all([a.pollOnce(), b.pollOnce()]);
+    await Promise.all([a.stop(), b.stop()]);
+    expect(na + nb).toBe(20);
+    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM consumer.seen WHERE topic = 'shared'`);
+    expect(rows[0].n).toBe(20);
+  });
+
+  it('starts from a point in time when told to, instead of the beginning', async () => {
+    await produce(1, 'old');
+    await new Promise((r) => setTimeout(r, 50));
+    const since = new Date();
+    await produce(1, 'new');
+    const topics: string[] = [];
+    const consumer = startConsumer({ source: direct, cursor: memoryCursorStore(), since, pollIntervalMs: 60_000, handler: async (e) => void topics.push(e.topic) });
+    await consumer.pollOnce();
+    await consumer.stop();
+    expect(topics).toEqual(['new']);
+  });
+});

@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../db/test-database.ts';
+import { withTransaction } from '../../db/tx.ts';
+import { ConfigServiceError, type ConfigClient } from '../config-client.ts';
+import { migrateLifecycleSchema } from '../service.ts';
+import { enqueueAcked, hasUnrelayedAcks, relayAcks } from './ack-relay.ts';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+  await migrateLifecycleSchema(db.url);
+});
+afterAll(() => db?.drop());
+beforeEach(() => db.pool.query(`TRUNCATE lifecycle.outbox`));
+
+const log = { warn: () => {} };
+
+/** A configuration service that records what it is told and answers with `fail` when set. */
+function fakeConfig(fail?: () => Error) {
+  const recorded: Array<[string, number | null]> = [];
+  const client = {
+    async markDeployed(assetId: string, version: number | null) {
+      if (fail) throw fail();
+      recorded.push([assetId, version]);
+    },
+  } as unknown as ConfigClient;
+  return { client, recorded };
+}
+
+const queue = (deploymentId: string, assetId: string, version: number) =>
+  withTransaction(db.pool, (client) => enqueueAcked(client, { deploymentId, assetId, version, requestId: null }));
+
+describe('relayAcks', () => {
+  it('records each acknowledged version with the configuration service, then never again', async () => {
+    const [d, a, b] = [randomUUID(), randomUUID(), randomUUID()];
+    await queue(d, a, 2);
+    await queue(d, b, 5);
+    const config = fakeConfig();
+    expect(await hasUnrelayedAcks(db.pool, d)).toBe(true);
+    expect(await relayAcks(db.pool, config.client, log)).toBe(2);
+    expect(config.recorded).toEqual([[a, 2], [b, 5]]);
+    expect(await hasUnrelayedAcks(db.pool, d)).toBe(false);
+    expect(await relayAcks(db.pool, config.client, log)).toBe(0);
+    expect(config.recorded).toHaveLength(2);
+  });
+
+  it('records only the highest acknowledged version of an asset, whatever order the acks came in', async () => {
+    const a = randomUUID();
+    await queue(randomUUID(), a, 3);
+    await queue(randomUUID(), a, 2);
+    const config = fakeConfig();
+    await relayAcks(db.pool, config.client, log);
+    expect(config.recorded).toEqual([[a, 3]]);
+    await queue(randomUUID(), a, 1);
+    await relayAcks(db.pool, config.client, log);
+    expect(config.recorded).toEqual([[a, 3]]);
+  });
+
+  it('keeps an ack for later while the configuration service is down, and settles it once it answers', async () => {
+    const d = randomUUID();
+    await queue(d, randomUUID(), 1);
+    expect(await relayAcks(db.pool, fakeConfig(() => new ConfigServiceError(503, {})).client, log)).toBe(0);
+    expect(await hasUnrelayedAcks(db.pool, d)).toBe(true);
+    expect(await relayAcks(db.pool, fakeConfig().client, log)).toBe(1);
+  });
+
+  it('settles an ack the configuration service refuses for good (409, 404) instead of retrying forever', async () => {
+    const d = randomUUID();
+    await queue(d, randomUUID(), 1);
+    const refused = fakeConfig(() => new ConfigServiceError(409, { detail: 'unit id 5 is taken' }));
+    expect(await relayAcks(db.pool, refused.client, log)).toBe(1);
+    expect(await hasUnrelayedAcks(db.pool, d)).toBe(false);
+  });
+});
