@@ -22,6 +22,7 @@ export interface RemoteAuthenticatorOptions {
   maxTokenAgeSeconds?: number;
   /** Clock skew allowed against the admin's clock (default 5 s). */
   clockToleranceSeconds?: number;
+  /** Told when polling the admin feed fails (default: one warning per outage on stderr). */
   onError?: (err: unknown) => void;
 }
 
@@ -145,13 +146,26 @@ export function createRemoteAuthenticator(opts: RemoteAuthenticatorOptions): Rem
     return principal;
   }
 
+  // While the feed is unreachable the denylist goes stale: say so once per outage.
+  let failing = false;
+  const onError =
+    opts.onError ??
+    ((err: unknown) => {
+      if (!failing) console.warn(`rema: cannot read the admin event feed at ${opts.adminUrl}; disabled users' JWTs are not cut off until it is back: ${(err as Error).message}`);
+      failing = true;
+    });
+  const feed = httpFeedSource({ baseUrl: opts.adminUrl, service: 'admin', token: opts.serviceToken, fetch: doFetch });
   let consumer: EventConsumer | undefined = startConsumer({
-    source: httpFeedSource({ baseUrl: opts.adminUrl, service: 'admin', token: opts.serviceToken, fetch: doFetch }),
+    source: async (q) => {
+      const page = await feed(q);
+      failing = false;
+      return page;
+    },
     cursor: memoryCursorStore(),
     since: new Date(Date.now() - maxAgeMs - tolerance * 1000),
     handler: async (event) => handleEvent(event),
     pollIntervalMs: opts.pollIntervalMs ?? 1000,
-    onError: opts.onError,
+    onError,
   });
 
   return {

@@ -101,11 +101,13 @@ describe('the remote authenticator (a service in another process)', () => {
 
 describe('the remote authenticator without its admin service', () => {
   it('answers 503 (not 401, not 500) when the admin cannot be reached', async () => {
-    const down = createRemoteAuthenticator({ adminUrl: 'http://127.0.0.1:9', serviceToken: async () => 'unused', pollIntervalMs: 60_000 });
+    const feedErrors: unknown[] = [];
+    const down = createRemoteAuthenticator({ adminUrl: 'http://127.0.0.1:9', serviceToken: async () => 'unused', pollIntervalMs: 60_000, onError: (e) => feedErrors.push(e) });
     try {
       const jwt = await h.login(h.admin.email, h.admin.password);
       await expect(down.authenticate(jwt, ctx)).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE', status: 503 });
       await expect(down.authenticate('rema_some-api-token', ctx)).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+      await expect.poll(() => feedErrors.length).toBeGreaterThan(0); // and says its denylist is stale
     } finally {
       await down.close();
     }

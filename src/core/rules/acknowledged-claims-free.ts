@@ -61,7 +61,7 @@ export const acknowledgedClaimsFree: Rule = {
   severity: 'error',
   check(ctx) {
     const out: Violation[] = [];
-    const fresh: Array<{ asset: Asset; placement: AssetPlacement }> = [];
+    const fresh: Array<{ asset: Asset; placement: AssetPlacement & { version: number } }> = [];
     for (const id of ctx.touched.assets) {
       const asset = ctx.candidate.assets.get(id);
       const d = asset?.deployed;
