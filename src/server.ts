@@ -10,6 +10,7 @@ import type { ConfigDeps } from './config/routes/context.ts';
 import { builtinCatalog } from './core/catalog/catalog.ts';
 import { createPool } from './db/pool.ts';
 import { buildHttpApp, type HttpApp } from './http/app.ts';
+import { installIdempotency, migrateHttpSchema } from './http/idempotency.ts';
 import type { ReadyCheck } from './http/health.ts';
 import { httpConfigClient, injectTransport } from './lifecycle/config-client.ts';
 import { migrateLifecycleSchema, registerLifecycleService, type LifecycleService } from './lifecycle/service.ts';
@@ -70,6 +71,7 @@ export const DEFAULT_ORG_ID = PLATFORM_ORG_ID;
 export async function buildServer(opts: ServerOptions): Promise<Server> {
   if (opts.migrate !== false) {
     await migrateAuditSchema(opts.databaseUrl);
+    await migrateHttpSchema(opts.databaseUrl);
     await migrateAdminSchema(opts.databaseUrl);
     await migrateConfigSchema(opts.databaseUrl);
     await migrateLifecycleSchema(opts.databaseUrl);
@@ -94,6 +96,7 @@ export async function buildServer(opts: ServerOptions): Promise<Server> {
   }
   const app = await buildHttpApp({ logger: opts.logger ?? false, readyChecks, openapi: { title: 'rema', version: '0.1.0' } });
   installAuth(app, admin.authenticator);
+  installIdempotency(app, { pool });
   registerAdminService(app, admin);
   const catalog = builtinCatalog();
   const defaultOrgId = opts.defaultOrgId ?? DEFAULT_ORG_ID;

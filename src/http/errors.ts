@@ -30,6 +30,7 @@ export const errors = {
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   VALIDATION_FAILED: { status: 422, title: 'Request validation failed' },
+  IDEMPOTENCY_KEY_IN_USE: { status: 409, title: 'Idempotency key in use by a running request' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency key reused with another request' },
   ACCOUNT_LOCKED: { status: 423, title: 'Account temporarily locked' },
   PRECONDITION_REQUIRED: { status: 428, title: 'If-Match header required' },

@@ -1,0 +1,37 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSite, expectStatus, gatewayConfig, startHarness, type Asset, type Harness } from './helpers.ts';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(() => h.close());
+
+describe('Idempotency-Key on a real write', () => {
+  it('creates the asset once when a client retries the same POST', async () => {
+    const site = await createSite(h.api, { code: 'IDEM-1' });
+    const body = { siteId: site.id, kind: 'gateway', modelId: 'nexa-gw-200', name: 'GW-1', config: gatewayConfig('10.20.0.10') };
+    const first = await h.api<Asset>('POST', '/v1/assets', body, { 'idempotency-key': 'create-gw-1' });
+    const retry = await h.api<Asset>('POST', '/v1/assets', body, { 'idempotency-key': 'create-gw-1' });
+    const created = expectStatus(first, 201, 'first POST');
+    expect(retry.status).toBe(201);
+    expect(retry.body).toEqual(created);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+
+    const list = await h.api<{ items: Asset[] }>('GET', `/v1/assets?siteId=${site.id}`);
+    expect(list.body.items).toHaveLength(1);
+    const audit = await h.api<{ items: unknown[] }>('GET', `/v1/audit?siteId=${site.id}&entityType=asset`);
+    expect(audit.body.items).toHaveLength(1);
+  });
+
+  it('refuses the key with another body, storing nothing', async () => {
+    const site = await createSite(h.api, { code: 'IDEM-2' });
+    const body = { siteId: site.id, kind: 'gateway', modelId: 'nexa-gw-200', name: 'GW-1', config: gatewayConfig('10.20.0.10') };
+    expectStatus(await h.api('POST', '/v1/assets', body, { 'idempotency-key': 'k' }), 201, 'first POST');
+    const other = await h.api<{ code: string }>('POST', '/v1/assets', { ...body, name: 'GW-2' }, { 'idempotency-key': 'k' });
+    expect(other.status).toBe(422);
+    expect(other.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    const list = await h.api<{ items: Asset[] }>('GET', `/v1/assets?siteId=${site.id}`);
+    expect(list.body.items.map((a) => a.name)).toEqual(['GW-1']);
+  });
+});
