@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-port=${SMOKE_PORT:-18089}
+# A free port, unless one is given: several smokes may run on one machine.
+port=${SMOKE_PORT:-$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')}
 data=$(mktemp -d)
 chmod 755 "$data" # the embedded PostgreSQL runs as its own user and must reach its data dir
 log="$data/serve.log"
