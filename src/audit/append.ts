@@ -13,35 +13,77 @@ const OUTCOMES = new Set(['applied', 'refused', 'denied']);
  * takes the row lock and, under READ COMMITTED, returns the latest committed head even
  * after waiting for another appender — which is what keeps the chain from forking.
  */
-const LOCK_HEADS = `
+const lockHeads = (scopes: string) => `
   INSERT INTO audit.chain_heads AS h (scope, seq, hash)
-  SELECT s, 0, NULL FROM unnest($1::text[]) AS s ORDER BY s
+  ${scopes}
   ON CONFLICT (scope) DO UPDATE SET seq = h.seq
   RETURNING scope, seq, hash`;
+const LOCK_HEADS = lockHeads('SELECT s, 0, NULL FROM unnest($1::text[]) AS s ORDER BY s');
 
 /**
- * One round trip writes every event and moves every head. The events travel as a single
- * jsonb array: no bind-parameter limit for bulk imports, and one parse on the server.
+ * A WITH item `name AS (…)` that locks the chain head of the one scope `scopeSelect` yields
+ * (`SELECT <scope>, 0, NULL FROM …`), as {@link lockChainHeads} does, and returns
+ * `scope, seq, hash`: for a statement that locks its own rows and the head at once.
  */
-const INSERT_EVENTS = `
-  WITH ins AS (
+export const lockHeadCte = (name: string, scopeSelect: string) => `${name} AS (${lockHeads(scopeSelect)})`;
+
+/**
+ * The part of a statement that writes chained events (`audit_events`) and moves their heads
+ * (`audit_heads`), as WITH items. The events travel as a single jsonb array: no
+ * bind-parameter limit for bulk imports, and one parse on the server. The write path puts
+ * these into the one statement that also writes its rows.
+ *
+ * @example
+ *   `WITH ${auditInsertCtes('$1', '$2')} SELECT id, scope, seq FROM audit_events`
+ */
+export function auditInsertCtes(eventsParam: string, headsParam: string): string {
+  return `audit_events AS (
     INSERT INTO audit.events (scope, seq, at, actor, request_id, changeset_id, service, org_id, site_id,
       site_revision, entity_type, entity_id, action, outcome, before, after, diff, comment, source_ip,
       violations, prev_hash, hash)
     SELECT r.scope, r.seq, r.at, r.actor, r.request_id, r.changeset_id, r.service, r.org_id, r.site_id,
       r.site_revision, r.entity_type, r.entity_id, r.action, r.outcome, r.before, r.after, r.diff, r.comment,
       r.source_ip, r.violations, r.prev_hash, r.hash
-    FROM jsonb_to_recordset($1::jsonb) AS r(scope text, seq bigint, at timestamptz, actor jsonb,
+    FROM jsonb_to_recordset(${eventsParam}::jsonb) AS r(scope text, seq bigint, at timestamptz, actor jsonb,
       request_id text, changeset_id uuid, service text, org_id uuid, site_id uuid, site_revision bigint,
       entity_type text, entity_id text, action text, outcome text, before jsonb, after jsonb, diff jsonb,
       comment text, source_ip text, violations jsonb, prev_hash text, hash text)
     RETURNING id, scope, seq
-  ), heads AS (
+  ), audit_heads AS (
     UPDATE audit.chain_heads h SET seq = v.seq, hash = v.hash
-    FROM jsonb_to_recordset($2::jsonb) AS v(scope text, seq bigint, hash text)
+    FROM jsonb_to_recordset(${headsParam}::jsonb) AS v(scope text, seq bigint, hash text)
     WHERE h.scope = v.scope
-  )
-  SELECT id, scope, seq FROM ins`;
+  )`;
+}
+
+/** One round trip writes every event and moves every head. */
+const INSERT_EVENTS = `WITH ${auditInsertCtes('$1', '$2')}
+  SELECT id, scope, seq FROM audit_events`;
+
+/** The last link of a scope's chain, as locked by {@link lockChainHeads}. */
+export interface ChainHead {
+  seq: number;
+  hash: string | null;
+}
+
+/**
+ * Locks the heads of `scopes` until the caller's transaction ends (see LOCK_HEADS) and returns
+ * them. Appends to one scope queue here, across every instance.
+ */
+export async function lockChainHeads(client: pg.ClientBase, scopes: readonly string[]): Promise<Map<string, ChainHead>> {
+  const sorted = [...new Set(scopes)].sort();
+  const locked = await client.query<{ scope: string; seq: number | string; hash: string | null }>(LOCK_HEADS, [sorted]);
+  return new Map(locked.rows.map((r) => [r.scope, { seq: Number(r.seq), hash: r.hash }]));
+}
+
+/** Events chained onto locked heads: as they will be stored, and the two jsonb parameters that store them. */
+export interface ChainedEvents {
+  stored: Omit<AuditEvent, 'id'>[];
+  /** Parameter of `audit_events` in {@link auditInsertCtes}. */
+  rowsJson: string;
+  /** Parameter of `audit_heads` in {@link auditInsertCtes}. */
+  headsJson: string;
+}
 
 /** Stores values exactly as jsonb will hand them back, so the hash survives a round trip. */
 function toJson<T>(value: unknown): T | null {
@@ -71,15 +113,34 @@ export async function appendAuditEvents(
   events: readonly AuditEventInput[],
 ): Promise<AuditEvent[]> {
   if (events.length === 0) return [];
+  validate(events);
+  const heads = await lockChainHeads(client, events.map((e) => e.scope));
+  const chained = chainEvents(events, heads);
+  const inserted = await client.query<{ id: string; scope: string; seq: number | string }>(INSERT_EVENTS, [chained.rowsJson, chained.headsJson]);
+
+  const ids = new Map(inserted.rows.map((r) => [`${r.seq}:${r.scope}`, r.id]));
+  return chained.stored.map((e) => {
+    const id = ids.get(`${e.seq}:${e.scope}`);
+    if (id === undefined) throw new Error(`audit insert returned no id for ${e.scope} #${e.seq}`);
+    return { id, ...e };
+  });
+}
+
+function validate(events: readonly AuditEventInput[]) {
   for (const event of events) {
     if (!event.scope) throw new TypeError('audit event needs a scope');
     if (!OUTCOMES.has(event.outcome)) throw new TypeError(`invalid audit outcome: ${String(event.outcome)}`);
   }
+}
 
-  const scopes = [...new Set(events.map((e) => e.scope))].sort();
-  const locked = await client.query<{ scope: string; seq: number | string; hash: string | null }>(LOCK_HEADS, [scopes]);
-  const heads = new Map(locked.rows.map((r) => [r.scope, { seq: Number(r.seq), hash: r.hash }]));
-
+/**
+ * Chains `events` onto `heads` (locked by {@link lockChainHeads} in the caller's transaction,
+ * one for every scope the events name): consecutive `seq` numbers in input order, one time for
+ * all of them, the diff of each, and the hashes. Pure; `heads` is left as it was.
+ */
+export function chainEvents(events: readonly AuditEventInput[], locked: ReadonlyMap<string, ChainHead>): ChainedEvents {
+  validate(events);
+  const heads = new Map(locked);
   // Taken after the head locks: within a scope, a later seq never gets an earlier time
   // because it waited behind another appender.
   const at = new Date().toISOString();
@@ -124,16 +185,6 @@ export async function appendAuditEvents(
     comment: e.comment, source_ip: e.sourceIp, violations: e.violations,
     prev_hash: e.prevHash, hash: e.hash,
   }));
-  const newHeads = [...heads].map(([scope, head]) => ({ scope, seq: head.seq, hash: head.hash }));
-  const inserted = await client.query<{ id: string; scope: string; seq: number | string }>(INSERT_EVENTS, [
-    JSON.stringify(rows),
-    JSON.stringify(newHeads),
-  ]);
-
-  const ids = new Map(inserted.rows.map((r) => [`${r.seq}:${r.scope}`, r.id]));
-  return stored.map((e) => {
-    const id = ids.get(`${e.seq}:${e.scope}`);
-    if (id === undefined) throw new Error(`audit insert returned no id for ${e.scope} #${e.seq}`);
-    return { id, ...e };
-  });
+  const newHeads = [...heads].filter(([scope, head]) => locked.get(scope) !== head).map(([scope, head]) => ({ scope, seq: head.seq, hash: head.hash }));
+  return { stored, rowsJson: JSON.stringify(rows), headsJson: JSON.stringify(newHeads) };
 }

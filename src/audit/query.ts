@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { scopeCondition, type Scope } from '../auth/scopes.ts';
 import { EVENT_COLUMNS, rowToEvent, type EventRow } from './event-row.ts';
 import type { AuditEvent, AuditOutcome } from './types.ts';
 
@@ -18,6 +19,23 @@ export interface AuditEventFilter {
   from?: string;
   /** Exclusive upper bound on `at` (ISO 8601). */
   to?: string;
+  /**
+   * Only events the caller may see: those of these organisations and sites, and with `orgless`
+   * the events of no organisation (chain `auth:global`). Omitted: every event (services, the CLI).
+   */
+  visibleTo?: AuditVisibility;
+}
+
+/** Which events a caller may see (see {@link AuditEventFilter.visibleTo}). */
+export interface AuditVisibility {
+  scopes: readonly Scope[];
+  orgless: boolean;
+}
+
+/** The SQL condition of `v` on audit.events `e`. */
+export function visibilityCondition(v: AuditVisibility, bind: (value: unknown) => string): string {
+  const inScopes = scopeCondition(v.scopes, { org: 'e.org_id', site: 'e.site_id' }, bind);
+  return v.orgless ? `(${inScopes} OR e.org_id IS NULL)` : inScopes;
 }
 
 /** A page request: a filter, a page size (1–1000) and the cursor of the previous page. */
@@ -96,6 +114,7 @@ function whereClause(filter: AuditEventFilter, params: unknown[]): string[] {
   }
   if (filter.from !== undefined) where.push(`e.at >= ${bind(isoTime('from', filter.from))}::timestamptz`);
   if (filter.to !== undefined) where.push(`e.at < ${bind(isoTime('to', filter.to))}::timestamptz`);
+  if (filter.visibleTo !== undefined) where.push(visibilityCondition(filter.visibleTo, bind));
   return where;
 }
 

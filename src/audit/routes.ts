@@ -1,10 +1,14 @@
 import { Readable } from 'node:stream';
 import type pg from 'pg';
-import { Type, type Static } from 'typebox';
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { PLATFORM_ORG_ID } from '../admin/bootstrap.ts';
+import { scopesOf } from '../auth/install-auth.ts';
+import type { Permission } from '../auth/principal.ts';
 import type { HttpApp } from '../http/app.ts';
 import { ApiError } from '../http/errors.ts';
-import { AuditQueryError, MAX_AUDIT_PAGE, queryAuditEvents, streamAuditEvents, type AuditEventFilter } from './query.ts';
-import { verifyAuditChains } from './verify.ts';
+import { AuditQueryError, MAX_AUDIT_PAGE, queryAuditEvents, streamAuditEvents, type AuditEventFilter, type AuditVisibility } from './query.ts';
+import { chainsVisibleTo, verifyAuditChains } from './verify.ts';
 import type { AuditEvent } from './types.ts';
 
 const Uuid = Type.String({ format: 'uuid' });
@@ -24,6 +28,18 @@ const AuditFilter = Type.Object({
 const AuditEventView = Type.Object({}, { additionalProperties: true, description: 'An audit event (see docs/audit.md)' });
 
 const CSV_COLUMNS = ['at', 'scope', 'seq', 'service', 'actorType', 'actorId', 'actorName', 'requestId', 'changesetId', 'siteId', 'siteRevision', 'entityType', 'entityId', 'action', 'outcome', 'comment', 'sourceIp', 'diff', 'violations', 'hash'] as const;
+
+/**
+ * The events the caller may see with `permission`: those of the organisations and sites where
+ * it holds it; events of no organisation (failed logins of unknown accounts, refused
+ * service-token requests: chain `auth:global`) to org-wide holders in the platform organisation.
+ * Undefined for a service: every event. With `required`, 403 when it holds the permission nowhere.
+ */
+function visibility(request: FastifyRequest, permission: Permission, opts: { required?: boolean } = {}): AuditVisibility | undefined {
+  const scopes = scopesOf(request, permission, opts);
+  if (scopes === null) return undefined;
+  return { scopes, orgless: scopes.some((s) => s.orgId === PLATFORM_ORG_ID && s.siteId === null) };
+}
 
 /** The audit log: query, export (NDJSON, CSV), an entity's history and chain verification. */
 export function auditRoutes(app: HttpApp, deps: { pool: pg.Pool }) {
@@ -47,7 +63,8 @@ export function auditRoutes(app: HttpApp, deps: { pool: pg.Pool }) {
       },
     },
     async (request, reply) => {
-      const { limit, cursor, format, ...filter } = request.query;
+      const { limit, cursor, format, ...query } = request.query;
+      const filter: AuditEventFilter = { ...query, visibleTo: visibility(request, 'audit.read', { required: true }) };
       if (format === 'ndjson' || format === 'csv') {
         const lines = exportLines(deps.pool, filter, format);
         reply
@@ -75,11 +92,17 @@ export function auditRoutes(app: HttpApp, deps: { pool: pg.Pool }) {
       },
     },
     async (request) => {
+      // The asset's history is part of reading the asset (the console shows it to engineers): 'read' on its site, not audit.read.
+      const { limit, cursor } = request.query;
+      const visibleTo = visibility(request, 'read');
+      let page;
       try {
-        return await queryAuditEvents(deps.pool, { entityId: request.params.id, limit: request.query.limit, cursor: request.query.cursor });
+        page = await queryAuditEvents(deps.pool, { entityId: request.params.id, limit, cursor, visibleTo });
       } catch (err) {
         throw translate(err);
       }
+      if (page.items.length === 0 && cursor === undefined) throw new ApiError('NOT_FOUND', `Asset ${request.params.id} does not exist.`);
+      return page;
     },
   );
 
@@ -100,7 +123,13 @@ export function auditRoutes(app: HttpApp, deps: { pool: pg.Pool }) {
         },
       },
     },
-    async (request) => verifyAuditChains(deps.pool, request.query.siteId ? { scope: `site:${request.query.siteId}` } : {}),
+    async (request) => {
+      // The chains of the events the caller may audit; a site it may not audit verifies like a site with no events.
+      const { siteId } = request.query;
+      const visibleTo = visibility(request, 'audit.read', { required: true });
+      if (visibleTo === undefined) return verifyAuditChains(deps.pool, siteId ? { scope: `site:${siteId}` } : {});
+      return verifyAuditChains(deps.pool, { scopes: await chainsVisibleTo(deps.pool, visibleTo, siteId) });
+    },
   );
 }
 
@@ -109,9 +138,9 @@ function translate(err: unknown): unknown {
   return err;
 }
 
-async function* exportLines(pool: pg.Pool, filter: Static<typeof AuditFilter>, format: 'ndjson' | 'csv'): AsyncGenerator<string> {
+async function* exportLines(pool: pg.Pool, filter: AuditEventFilter, format: 'ndjson' | 'csv'): AsyncGenerator<string> {
   if (format === 'csv') yield `${CSV_COLUMNS.join(',')}\n`;
-  for await (const e of streamAuditEvents(pool, filter as AuditEventFilter)) {
+  for await (const e of streamAuditEvents(pool, filter)) {
     yield format === 'ndjson' ? `${JSON.stringify(e)}\n` : `${csvRow(e)}\n`;
   }
 }

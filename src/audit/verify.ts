@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { EVENT_COLUMNS, rowToEvent, type EventRow } from './event-row.ts';
 import { hashEvent } from './hash.ts';
+import { visibilityCondition, type AuditVisibility } from './query.ts';
 
 /** What verify found wrong with one event (or with the end of a chain). */
 export interface AuditChainProblem {
@@ -31,6 +32,8 @@ export interface AuditVerifyResult {
 export interface AuditVerifyOptions {
   /** Verify only this chain. */
   scope?: string;
+  /** Verify only these chains (`scope` wins when both are given). */
+  scopes?: Iterable<string> | AsyncIterable<string>;
   /** Events read per query. Defaults to 1 000. */
   batchSize?: number;
 }
@@ -52,7 +55,7 @@ type Queryable = Pick<pg.Pool, 'query'>;
 export async function verifyAuditChains(pool: Queryable, opts: AuditVerifyOptions = {}): Promise<AuditVerifyResult> {
   const batchSize = opts.batchSize ?? 1000;
   const result: AuditVerifyResult = { ok: true, scopes: 0, events: 0, problems: [] };
-  const scopes = opts.scope !== undefined ? [opts.scope] : allScopes(pool);
+  const scopes = opts.scope !== undefined ? [opts.scope] : (opts.scopes ?? allScopes(pool));
   for await (const scope of scopes) {
     const { events, problems } = await verifyScope(pool, scope, batchSize);
     if (events > 0 || problems.length > 0) result.scopes++;
@@ -146,4 +149,27 @@ async function verifyScope(
     });
   }
   return { events, problems };
+}
+
+/**
+ * The chains holding events `visibleTo` may see — with `siteId`, only that site's chain —
+ * plus the organisation chains of its org-wide scopes that have a head (so a chain whose every
+ * event was removed is still reported). A site chain stripped of every event has no event to
+ * tell its organisation: only a full verify (a service, `rema audit verify`) reports it.
+ *
+ * @example
+ * await verifyAuditChains(pool, { scopes: await chainsVisibleTo(pool, { scopes: [{ orgId, siteId: null }], orgless: false }) });
+ */
+export async function chainsVisibleTo(pool: Queryable, visibleTo: AuditVisibility, siteId?: string): Promise<string[]> {
+  const params: unknown[] = [];
+  const bind = (value: unknown) => `$${params.push(value)}`;
+  const only = siteId === undefined ? '' : ` AND e.scope = ${bind(`site:${siteId}`)}`;
+  const orgChains = siteId === undefined ? visibleTo.scopes.filter((s) => s.siteId === null).map((s) => `org:${s.orgId}`) : [];
+  const { rows } = await pool.query<{ scope: string }>(
+    `SELECT DISTINCT e.scope FROM audit.events e WHERE ${visibilityCondition(visibleTo, bind)}${only}
+     UNION SELECT scope FROM audit.chain_heads WHERE scope = ANY(${bind(orgChains)}::text[])
+     ORDER BY scope`,
+    params,
+  );
+  return rows.map((r) => r.scope);
 }

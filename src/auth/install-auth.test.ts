@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildHttpApp, type HttpApp } from '../http/app.ts';
 import type { Authenticator } from './authenticator.ts';
-import { authorize, installAuth, requireService } from './install-auth.ts';
+import { authorize, authorizeIfVisible, installAuth, requireService, scopesOf } from './install-auth.ts';
 import type { Principal } from './principal.ts';
 
 const ORG = '11111111-1111-4111-8111-111111111111';
@@ -24,6 +24,8 @@ beforeAll(async () => {
     authorize(request, 'config.write', { orgId: ORG, siteId: (request.params as { id: string }).id }, 'Site does not exist.');
     return { ok: true };
   });
+  app.get('/v1/sites/:id/usable', async (request) => ({ usable: authorizeIfVisible(request, 'config.write', { orgId: ORG, siteId: (request.params as { id: string }).id }) }));
+  app.get('/v1/audit-scopes', async (request) => ({ scopes: scopesOf(request, 'audit.read', { required: true }) }));
   app.get('/v1/internal/thing', async (request) => {
     requireService(request);
     return { ok: true };
@@ -93,5 +95,24 @@ describe('authorize', () => {
   it('keeps internal routes for services', async () => {
     expect((await get('/v1/internal/thing', 'viewer')).statusCode).toBe(403);
     expect((await get('/v1/internal/thing', 'service')).statusCode).toBe(200);
+  });
+});
+
+describe('authorizeIfVisible', () => {
+  const usable = (bearer: string, site = SITE) => get(`/v1/sites/${site}/usable`, bearer);
+
+  it('is true when allowed, false where authorize would answer 404, and still 403 when visible without the permission', async () => {
+    expect((await usable('siteEngineer')).json()).toEqual({ usable: true });
+    expect((await usable('stranger')).json()).toEqual({ usable: false });
+    expect((await usable('siteEngineer', '33333333-3333-4333-8333-333333333333')).json()).toEqual({ usable: false });
+    expect((await usable('viewer')).json()).toMatchObject({ status: 403, permission: 'config.write' });
+  });
+});
+
+describe('scopesOf', () => {
+  it('lists where the caller holds the permission, null for a service, and with required 403 when nowhere', async () => {
+    expect((await get('/v1/audit-scopes', 'stranger')).json()).toEqual({ scopes: [{ orgId: 'other', siteId: null }] });
+    expect((await get('/v1/audit-scopes', 'service')).json()).toEqual({ scopes: null });
+    expect((await get('/v1/audit-scopes', 'viewer')).json()).toMatchObject({ status: 403, code: 'FORBIDDEN', permission: 'audit.read' });
   });
 });

@@ -7,6 +7,7 @@ import type { AuditActor } from '../audit/types.ts';
 import { ApiError } from '../http/errors.ts';
 import type { Authenticator } from './authenticator.ts';
 import { actorOf, decide, type Permission, type Principal } from './principal.ts';
+import { grantedScopes, type Scope } from './scopes.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -131,4 +132,34 @@ export function can(request: FastifyRequest, permission: Permission, scope: { or
 /** Refuses (403) every principal but a service: internal routes, introspection, event feeds. */
 export function requireService(request: FastifyRequest): void {
   if (principalOf(request).kind !== 'service') throw new ApiError('FORBIDDEN', 'Only service principals may call this route.');
+}
+
+/**
+ * Like {@link authorize}, for a resource that the route treats as missing in its own way when
+ * the caller cannot see it (a 422 on the body field that names it, a guard violation): false
+ * where `authorize` would answer 404, 403 FORBIDDEN where it would, true when allowed.
+ *
+ * @example
+ * const fresh = locked.get(body.newDeviceId);
+ * if (!fresh || !authorizeIfVisible(request, 'lifecycle.write', deviceScope(fresh))) throw noSuchDevice();
+ */
+export function authorizeIfVisible(request: FastifyRequest, permission: Permission, scope: { orgId: string; siteId?: string | null }): boolean {
+  if (decide(principalOf(request), permission, scope) === 'not-found') return false;
+  authorize(request, permission, scope);
+  return true;
+}
+
+/**
+ * The scopes in which the caller holds `permission` (`null`: a service, everything), for lists
+ * filtered in SQL with `scopeCondition`. With `required`, 403 FORBIDDEN when it holds it nowhere.
+ *
+ * @example
+ * const scopes = scopesOf(request, 'audit.read', { required: true });
+ */
+export function scopesOf(request: FastifyRequest, permission: Permission, opts: { required?: boolean } = {}): Scope[] | null {
+  const scopes = grantedScopes(principalOf(request), permission);
+  if (opts.required && scopes !== null && scopes.length === 0) {
+    throw new ApiError('FORBIDDEN', `Permission ${permission} is missing: none of your roles grants it anywhere.`, { extra: { permission } });
+  }
+  return scopes;
 }

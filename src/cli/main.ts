@@ -1,5 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
-import { serve } from './serve.ts';
+import { Command, InvalidArgumentError, Option } from 'commander';
 
 const int = (name: string) => (v: string) => {
   const n = Number(v);
@@ -9,14 +8,33 @@ const int = (name: string) => (v: string) => {
 
 const program = new Command('rema').description('Configuration backend for physical IoT equipment').showHelpAfterError();
 
+const SERVICES = ['config', 'lifecycle', 'admin'] as const;
+
 program
   .command('serve')
-  .description('run every service in one process (embedded PostgreSQL unless DATABASE_URL is set)')
+  .description('run every service in one process (embedded PostgreSQL unless DATABASE_URL is set), or one with --only')
   .option('--port <port>', 'HTTP port (env PORT)', int('port'), Number(process.env.PORT ?? 8080))
   .option('--host <host>', 'address to listen on (env HOST)', process.env.HOST ?? '127.0.0.1')
   .option('--data-dir <dir>', 'where the embedded database and the API token live (env REMA_DATA_DIR)', process.env.REMA_DATA_DIR ?? './data')
-  .action(async (opts: { port: number; host: string; dataDir: string }) => {
+  .addOption(
+    new Option('--only <service>', 'run one service (needs DATABASE_URL, REMA_SERVICE_SECRET and the peers: REMA_ADMIN_URL, for lifecycle also REMA_CONFIG_URL)').choices(SERVICES),
+  )
+  .action(async (opts: { port: number; host: string; dataDir: string; only?: (typeof SERVICES)[number] }) => {
+    const { serve } = await import('./serve.ts');
     await serve(opts);
+  });
+
+program
+  .command('gateway')
+  .description('the public entry point: routes /v1/* to the config, lifecycle and admin services and merges their OpenAPI')
+  .option('--port <port>', 'HTTP port (env PORT)', int('port'), Number(process.env.PORT ?? 8080))
+  .option('--host <host>', 'address to listen on (env HOST)', process.env.HOST ?? '127.0.0.1')
+  .option('--config-url <url>', 'the configuration service (env REMA_CONFIG_URL)', process.env.REMA_CONFIG_URL)
+  .option('--lifecycle-url <url>', 'the lifecycle service (env REMA_LIFECYCLE_URL)', process.env.REMA_LIFECYCLE_URL)
+  .option('--admin-url <url>', 'the admin service (env REMA_ADMIN_URL)', process.env.REMA_ADMIN_URL)
+  .action(async (opts) => {
+    const { gatewayCommand } = await import('./gateway.ts');
+    await gatewayCommand(opts);
   });
 
 program
@@ -80,6 +98,6 @@ program
   });
 
 await program.parseAsync(process.argv);
-// `serve` keeps running on its listeners; every other command ends here with its exit code
-// (set explicitly: the embedded database's exit hooks would otherwise reset it to 0).
-if (program.args[0] !== 'serve') process.exit(process.exitCode ?? 0);
+// `serve` and `gateway` keep running on their listeners; every other command ends here with its
+// exit code (set explicitly: the embedded database's exit hooks would otherwise reset it to 0).
+if (program.args[0] !== 'serve' && program.args[0] !== 'gateway') process.exit(process.exitCode ?? 0);

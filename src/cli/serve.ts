@@ -3,26 +3,35 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync, rmSync }
 import path from 'node:path';
 import { startEmbeddedPostgres } from '../db/embedded.ts';
 import { startEmbeddedBroker } from '../mqtt/embedded-broker.ts';
-import { buildServer } from '../server.ts';
+import { buildServer, type ServiceName } from '../server.ts';
 import { brokerUrlFile } from './broker-url.ts';
 import { runningUrlFile } from './database-url.ts';
+import { trustProxyFromEnv } from './trust-proxy.ts';
 
 export interface ServeOptions {
   port: number;
   host: string;
   dataDir: string;
+  /** Run one service only (`--only`); the others are at REMA_CONFIG_URL, REMA_ADMIN_URL. */
+  only?: ServiceName;
 }
 
 /**
- * `rema serve`: every service in one process. Without DATABASE_URL it runs an embedded
- * PostgreSQL with its data under `dataDir`; without MQTT_URL an embedded MQTT broker (aedes);
- * the API token comes from REMA_TOKEN or is generated once and kept beside the data. On the first
- * start it prints the bootstrap admin's email and (generated) password, once.
+ * `rema serve`: every service in one process, or with `--only` one of them. Without
+ * DATABASE_URL it runs an embedded PostgreSQL with its data under `dataDir` (all services in one
+ * process only); without MQTT_URL an embedded MQTT broker (aedes); the API token comes from
+ * REMA_TOKEN or is generated once and kept beside the data. On the first start the admin
+ * service prints the bootstrap admin's email and (generated) password, once.
  */
 export async function serve(opts: ServeOptions): Promise<void> {
   mkdirSync(opts.dataDir, { recursive: true });
+  const runs = (s: ServiceName) => !opts.only || opts.only === s;
   let databaseUrl = process.env.DATABASE_URL;
   let stopDb: (() => Promise<void>) | undefined;
+  if (!databaseUrl && opts.only) {
+    // Three processes cannot share one embedded cluster's data folder; they share a real server.
+    throw new Error(`rema serve --only ${opts.only} needs DATABASE_URL: the services run apart on one shared PostgreSQL`);
+  }
   if (!databaseUrl) {
     const started = Date.now();
     const pg = await startEmbeddedPostgres({ dataDir: path.join(opts.dataDir, 'pg') });
@@ -36,7 +45,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   }
   let mqttUrl = process.env.MQTT_URL;
   let stopBroker: (() => Promise<void>) | undefined;
-  if (!mqttUrl) {
+  if (!mqttUrl && runs('lifecycle')) {
     const broker = await startEmbeddedBroker();
     mqttUrl = broker.url;
     writeFileSync(brokerUrlFile(opts.dataDir), `${broker.url}\n`);
@@ -45,9 +54,18 @@ export async function serve(opts: ServeOptions): Promise<void> {
       await broker.close();
     };
   }
-  let token = process.env.REMA_TOKEN ?? tokenFile(opts.dataDir);
-  const server = await buildServer({ databaseUrl, bootstrapToken: token, mqttUrl, logger: process.env.REMA_LOG === '1' });
-  if (!process.env.REMA_TOKEN && (await server.admin.ensureBootstrapToken(token)) === 'revoked') {
+  // The operator token is the admin service's: only where it runs.
+  let token = runs('admin') ? (process.env.REMA_TOKEN ?? tokenFile(opts.dataDir)) : undefined;
+  const server = await buildServer({
+    databaseUrl,
+    only: opts.only,
+    peers: { config: process.env.REMA_CONFIG_URL, lifecycle: process.env.REMA_LIFECYCLE_URL, admin: process.env.REMA_ADMIN_URL },
+    bootstrapToken: token,
+    mqttUrl,
+    logger: process.env.REMA_LOG === '1',
+    trustProxy: trustProxyFromEnv(process.env.REMA_TRUST_PROXY),
+  });
+  if (server.admin && token && !process.env.REMA_TOKEN && (await server.admin.ensureBootstrapToken(token)) === 'revoked') {
     // Someone revoked the saved operator token: make the CLI a new one.
     rmSync(path.join(opts.dataDir, 'api-token'), { force: true });
     token = tokenFile(opts.dataDir);
@@ -55,17 +73,17 @@ export async function serve(opts: ServeOptions): Promise<void> {
   }
   await server.app.listen({ port: opts.port, host: opts.host });
   const url = `http://${opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host}:${opts.port}`;
-  console.log(`rema is listening on ${url}`);
+  console.log(`rema ${opts.only ? `${opts.only} service ` : ''}is listening on ${url}`);
   console.log(`API docs:  ${url}/docs`);
-  console.log(`MQTT:      ${mqttUrl} (${stopBroker ? 'embedded broker' : 'from MQTT_URL'}${server.mqtt?.connected ? '' : ', not connected yet'})`);
-  console.log(`API token: ${process.env.REMA_TOKEN ? '(from REMA_TOKEN)' : token}`);
+  if (runs('lifecycle')) console.log(`MQTT:      ${mqttUrl} (${stopBroker ? 'embedded broker' : 'from MQTT_URL'}${server.mqtt?.connected ? '' : ', not connected yet'})`);
+  if (token) console.log(`API token: ${process.env.REMA_TOKEN ? '(from REMA_TOKEN)' : token}`);
   const admin = server.bootstrap;
-  if (admin.created) {
+  if (admin?.created) {
     // Printed on the first start only: rema keeps nothing but the Argon2id hash.
     console.log(`admin:     ${admin.email} / ${admin.password ?? '(password from REMA_ADMIN_PASSWORD)'}${admin.password ? '  (shown once: log in and change it)' : ''}`);
     console.log(`log in:    curl -X POST -H 'Content-Type: application/json' -d '{"email":"${admin.email}","password":"…"}' ${url}/v1/auth/login`);
   }
-  console.log(`try:       curl -H "Authorization: Bearer <token>" ${url}/v1/models`);
+  if (runs('config')) console.log(`try:       curl -H "Authorization: Bearer <token>" ${url}/v1/models`);
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -1,13 +1,40 @@
 import type pg from 'pg';
+import { auditInsertCtes, type ChainedEvents } from '../audit/append.ts';
 import type { AppliedChange } from '../core/changes/apply-operations.ts';
-import type { SiteGraph } from '../core/graph/types.ts';
+import { prepared } from '../db/pool.ts';
+
+/** What is recorded beside the rows of an applied change, in the same statement as the last of them. */
+export interface ChangeRecord {
+  changesetId: string;
+  /** The site revision the change produces (the locked site's revision + 1). */
+  revision: number;
+  changeset: { actor: object; requestId: string; comment: string | null; operations: object[] };
+  /** The change's audit events, chained onto the site's locked head. */
+  audit: ChainedEvents;
+}
+
+/** One statement of the row writes: `sql` with its one jsonb or uuid[] parameter at `p`. */
+interface RowStatement {
+  sql: (p: string) => string;
+  value: unknown;
+}
+
+const ASSET_RECORD = `x(id uuid, site_id uuid, kind text, model_id text, name text, serial text, status text, firmware text,
+    parent_id uuid, port text, config jsonb, config_version int, deployed_version int, version int)`;
+const CABLE_RECORD = `x(id uuid, site_id uuid, a_asset_id uuid, a_port text, b_asset_id uuid, b_port text, label text,
+    length_m double precision, version int)`;
 
 /**
- * Writes an applied, validated change: assets, configuration versions, cables and the site,
- * each kind in one statement (rows travel as a JSON array), so a 20-operation change set costs
- * the same round trips as a single PATCH.
+ * Writes an applied, validated change: assets, cables, configuration versions, the site, the
+ * change-set row and the audit events. Each kind of row is one statement (rows travel as a JSON
+ * array), run in the order below because unique indexes see them in that order; the last of
+ * them shares one statement with everything that does not depend on that order (versions, the
+ * site, the change set, the audit events). So a single-asset write is one statement, and a
+ * 20-operation change set costs the same round trips as a single PATCH.
+ *
+ * @returns the site revision after the change.
  */
-export async function persistChange(client: pg.PoolClient, applied: AppliedChange, changesetId: string): Promise<void> {
+export async function persistChange(client: pg.PoolClient, applied: AppliedChange, record: ChangeRecord): Promise<number> {
   const { candidate } = applied;
   const created = new Set(applied.changes.filter((c) => c.action === 'create').map((c) => c.entityId));
   const inserts: object[] = [];
@@ -37,7 +64,7 @@ export async function persistChange(client: pg.PoolClient, applied: AppliedChang
       version: a.version,
     });
     if (applied.newConfigVersions.has(id)) {
-      versions.push({ asset_id: a.id, version: a.configVersion, site_id: a.siteId, parent_id: a.parentId, port: a.port, config: a.config, changeset_id: changesetId });
+      versions.push({ asset_id: a.id, version: a.configVersion, site_id: a.siteId, parent_id: a.parentId, port: a.port, config: a.config, changeset_id: record.changesetId });
     }
   }
 
@@ -61,66 +88,74 @@ export async function persistChange(client: pg.PoolClient, applied: AppliedChang
       });
   }
 
+  const rows: RowStatement[] = [];
+  const json = (list: object[]) => JSON.stringify(list);
   // Cables go before the assets they hang on are deleted; foreign keys are deferred anyway.
-  if (cableDeletes.length) await client.query(`DELETE FROM config.connections WHERE id = ANY($1::uuid[])`, [cableDeletes]);
-  const assetRecord = `x(id uuid, site_id uuid, kind text, model_id text, name text, serial text, status text, firmware text,
-    parent_id uuid, port text, config jsonb, config_version int, deployed_version int, version int)`;
+  if (cableDeletes.length) rows.push({ sql: (p) => `DELETE FROM config.connections WHERE id = ANY(${p}::uuid[])`, value: cableDeletes });
   if (inserts.length) {
     // A plain INSERT: an id that exists anywhere (even in another site) is a conflict, never an overwrite.
-    await client.query(
-      `INSERT INTO config.assets (id, site_id, kind, model_id, name, serial, status, firmware, parent_id, port, config,
+    rows.push({
+      sql: (p) => `INSERT INTO config.assets (id, site_id, kind, model_id, name, serial, status, firmware, parent_id, port, config,
                                   config_version, deployed_version, version)
        SELECT id, site_id, kind, model_id, name, serial, status, firmware, parent_id, port, config,
               config_version, deployed_version, version
-         FROM jsonb_to_recordset($1::jsonb) AS ${assetRecord}`,
-      [JSON.stringify(inserts)],
-    );
+         FROM jsonb_to_recordset(${p}::jsonb) AS ${ASSET_RECORD}`,
+      value: json(inserts),
+    });
   }
   if (updates.length) {
-    await client.query(
-      `UPDATE config.assets a SET name = x.name, serial = x.serial, status = x.status, firmware = x.firmware,
+    rows.push({
+      sql: (p) => `UPDATE config.assets a SET name = x.name, serial = x.serial, status = x.status, firmware = x.firmware,
               parent_id = x.parent_id, port = x.port, config = x.config, config_version = x.config_version,
               deployed_version = x.deployed_version, version = x.version, updated_at = now()
-         FROM jsonb_to_recordset($1::jsonb) AS ${assetRecord}
+         FROM jsonb_to_recordset(${p}::jsonb) AS ${ASSET_RECORD}
         WHERE a.id = x.id AND a.site_id = x.site_id`,
-      [JSON.stringify(updates)],
-    );
+      value: json(updates),
+    });
   }
-  if (versions.length) {
-    await client.query(
-      `INSERT INTO config.config_versions (asset_id, version, site_id, parent_id, port, config, changeset_id)
-       SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(asset_id uuid, version int, site_id uuid, parent_id uuid, port text, config jsonb, changeset_id uuid)`,
-      [JSON.stringify(versions)],
-    );
-  }
-  if (deletes.length) await client.query(`DELETE FROM config.assets WHERE id = ANY($1::uuid[])`, [deletes]);
-  const cableRecord = `x(id uuid, site_id uuid, a_asset_id uuid, a_port text, b_asset_id uuid, b_port text, label text,
-    length_m double precision, version int)`;
+  if (deletes.length) rows.push({ sql: (p) => `DELETE FROM config.assets WHERE id = ANY(${p}::uuid[])`, value: deletes });
   if (cableInserts.length) {
-    await client.query(
-      `INSERT INTO config.connections (id, site_id, a_asset_id, a_port, b_asset_id, b_port, label, length_m, version)
+    rows.push({
+      sql: (p) => `INSERT INTO config.connections (id, site_id, a_asset_id, a_port, b_asset_id, b_port, label, length_m, version)
        SELECT id, site_id, a_asset_id, a_port, b_asset_id, b_port, label, length_m, version
-         FROM jsonb_to_recordset($1::jsonb) AS ${cableRecord}`,
-      [JSON.stringify(cableInserts)],
-    );
+         FROM jsonb_to_recordset(${p}::jsonb) AS ${CABLE_RECORD}`,
+      value: json(cableInserts),
+    });
   }
   if (cableUpdates.length) {
-    await client.query(
-      `UPDATE config.connections c SET label = x.label, length_m = x.length_m, version = x.version, updated_at = now()
-         FROM jsonb_to_recordset($1::jsonb) AS ${cableRecord}
+    rows.push({
+      sql: (p) => `UPDATE config.connections c SET label = x.label, length_m = x.length_m, version = x.version, updated_at = now()
+         FROM jsonb_to_recordset(${p}::jsonb) AS ${CABLE_RECORD}
         WHERE c.id = x.id AND c.site_id = x.site_id`,
-      [JSON.stringify(cableUpdates)],
-    );
+      value: json(cableUpdates),
+    });
   }
-}
 
-/** Bumps the site's revision (and its own fields when the change updated the site). */
-export async function bumpSite(client: pg.PoolClient, graph: SiteGraph): Promise<number> {
-  const s = graph.site;
-  const { rows } = await client.query<{ revision: string }>(
-    `UPDATE config.sites SET revision = revision + 1, name = $2, timezone = $3, network = $4, version = $5, updated_at = now()
-      WHERE id = $1 RETURNING revision`,
-    [s.id, s.name, s.timezone, JSON.stringify(s.network), s.version],
-  );
-  return Number(rows[0].revision);
+  const last = rows.pop();
+  for (const r of rows) await client.query(prepared(r.sql('$1'), [r.value]));
+
+  const values: unknown[] = [];
+  const param = (value: unknown) => {
+    values.push(value);
+    return `$${values.length}`;
+  };
+  const items: string[] = [];
+  if (last) items.push(`row_writes AS (${last.sql(param(last.value))})`);
+  if (versions.length) {
+    items.push(`versions AS (INSERT INTO config.config_versions (asset_id, version, site_id, parent_id, port, config, changeset_id)
+       SELECT * FROM jsonb_to_recordset(${param(json(versions))}::jsonb) AS x(asset_id uuid, version int, site_id uuid, parent_id uuid, port text, config jsonb, changeset_id uuid))`);
+  }
+  // The site's revision moves by one under its lock; its own fields change when the change updated the site.
+  const s = candidate.site;
+  items.push(`site AS (UPDATE config.sites SET revision = revision + 1, name = ${param(s.name)}, timezone = ${param(s.timezone)}, network = ${param(JSON.stringify(s.network))},
+       version = ${param(s.version)}, updated_at = now() WHERE id = ${param(s.id)} RETURNING revision)`);
+  const cs = record.changeset;
+  items.push(`changeset AS (INSERT INTO config.changesets (id, site_id, site_revision, actor, request_id, comment, operations, outcome, violations)
+     VALUES (${param(record.changesetId)}, ${param(s.id)}, ${param(record.revision)}, ${param(JSON.stringify(cs.actor))}, ${param(cs.requestId)}, ${param(cs.comment)},
+             ${param(JSON.stringify(cs.operations))}, 'applied', NULL))`);
+  items.push(auditInsertCtes(param(record.audit.rowsJson), param(record.audit.headsJson)));
+  const { rows: out } = await client.query<{ revision: number | string }>(prepared(`WITH ${items.join(',\n  ')}\n  SELECT revision FROM site`, values));
+  const revision = Number(out[0]?.revision);
+  if (revision !== record.revision) throw new Error(`site ${s.id} moved to revision ${revision}, not ${record.revision}: written without its lock`);
+  return revision;
 }

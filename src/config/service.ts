@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import type { Catalog } from '../core/catalog/catalog.ts';
 import { migrateSchema } from '../db/migrate.ts';
+import { eventFeedRoutes } from '../events/feed.ts';
 import type { HttpApp } from '../http/app.ts';
 import { assetRoutes } from './routes/assets.ts';
 import { catalogRoutes } from './routes/catalog.ts';
@@ -21,7 +22,8 @@ export function migrateConfigSchema(databaseUrl: string) {
 
 /**
  * The configuration service: sites, assets, cables, change sets, the catalog and the rules,
- * every write on one write path.
+ * every write on one write path; its event feed (`/v1/internal/events/config`: every change
+ * of a site, asset or cable, e.g. `config.asset.updated`).
  */
 export function registerConfigService(app: HttpApp, opts: { pool: pg.Pool; catalog: Catalog; defaultOrgId: string }): ConfigDeps {
   const deps: ConfigDeps = { ...opts, writePath: createWritePath({ pool: opts.pool, catalog: opts.catalog }) };
@@ -31,5 +33,6 @@ export function registerConfigService(app: HttpApp, opts: { pool: pg.Pool; catal
   connectionRoutes(app, deps);
   changesetRoutes(app, deps);
   deployedRoutes(app, deps);
+  eventFeedRoutes(app, { service: 'config', schema: 'config', pool: opts.pool, order: 'sequenced' });
   return deps;
 }

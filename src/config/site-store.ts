@@ -1,4 +1,6 @@
 import type pg from 'pg';
+import { lockHeadCte, type ChainHead } from '../audit/append.ts';
+import { prepared } from '../db/pool.ts';
 import type { AssetKind } from '../core/catalog/types.ts';
 import type { Asset, AssetPlacement, AssetStatus, ConfigDoc, Connection, Site, SiteGraph, SiteNetwork } from '../core/graph/types.ts';
 
@@ -33,6 +35,22 @@ export async function lockSite(client: Queryable, siteId: string): Promise<Site 
     [siteId],
   );
   return rows[0] && siteFromRow(rows[0]);
+}
+
+const LOCK_FOR_WRITE = `WITH site AS (
+    SELECT id, org_id, code, name, timezone, network, revision, version FROM config.sites WHERE id = $1 FOR UPDATE
+  ), ${lockHeadCte('head', `SELECT 'site:' || id, 0, NULL FROM site`)}
+  SELECT site.*, head.seq AS head_seq, head.hash AS head_hash FROM site LEFT JOIN head ON true`;
+
+/**
+ * {@link lockSite} for a write that will be audited: in the same round trip it locks the head
+ * of the site's audit chain (site first, then head: the order every appender to the site's
+ * chain keeps), so the write's events can be chained without another one.
+ */
+export async function lockSiteForWrite(client: Queryable, siteId: string): Promise<{ site: Site; auditHead: ChainHead } | undefined> {
+  const { rows } = await client.query<SiteRow & { head_seq: number | string; head_hash: string | null }>(prepared(LOCK_FOR_WRITE, [siteId]));
+  const r = rows[0];
+  return r && { site: siteFromRow(r), auditHead: { seq: Number(r.head_seq), hash: r.head_hash } };
 }
 
 interface AssetRow {

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import jsonPatch from 'fast-json-patch';
 
 const { compare } = jsonPatch;
-import { appendAuditEvents } from '../audit/append.ts';
+import { appendAuditEvents, chainEvents } from '../audit/append.ts';
 import type { AuditActor, AuditEventInput } from '../audit/types.ts';
 import type { Catalog } from '../core/catalog/catalog.ts';
 import { applyOperations, type AppliedChange, type EntityChange } from '../core/changes/apply-operations.ts';
@@ -16,14 +16,15 @@ import { siteView } from '../core/changes/views.ts';
 import { hasErrors, runRules } from '../core/rules/run-rules.ts';
 import type { Rule, Violation } from '../core/rules/types.ts';
 import { rules as builtinRules } from '../core/rules/registry.ts';
+import { prepared } from '../db/pool.ts';
 import { withTransaction } from '../db/tx.ts';
 import { enqueueOutbox } from '../events/outbox.ts';
 import { ApiError, type FieldError } from '../http/errors.ts';
 import { constraintViolation } from '../http/db-errors.ts';
 import { etagOf } from '../http/etag.ts';
 import { ConfigSchemaCheck } from './config-schema-check.ts';
-import { loadSiteGraph, lockSite, SiteGraphCache } from './site-store.ts';
-import { persistChange, bumpSite } from './persist-change.ts';
+import { loadSiteGraph, lockSite, lockSiteForWrite, SiteGraphCache } from './site-store.ts';
+import { persistChange } from './persist-change.ts';
 
 /** Who asks for a change, and from where. */
 export interface WriteContext {
@@ -43,7 +44,16 @@ export interface ChangeRequest {
    * single-resource routes pass {@link singleOperationPointer}.
    */
   pointer?: FieldPointer;
+  /**
+   * The route's authorisation on the site, called under the site lock before anything else
+   * (the site row the lock reads carries the organisation, so it costs no round trip). Throws
+   * to refuse: 404 exactly like a missing site, or 403.
+   */
+  authorize?: SiteCheck;
 }
+
+/** Refuses (throws) unless the caller may make this change on `site`. */
+export type SiteCheck = (site: Site) => void;
 
 export interface PlannedChange extends EntityChange {
   diff: ReturnType<typeof compare>;
@@ -106,8 +116,10 @@ export function createWritePath(deps: WritePathDeps) {
     let outcome: ChangeOutcome;
     try {
       outcome = await withTransaction(deps.pool, async (client) => {
-        const site = await lockSite(client, req.siteId);
-        if (!site) throw new ApiError('NOT_FOUND', `Site ${req.siteId} does not exist.`);
+        const locked = await lockSiteForWrite(client, req.siteId);
+        if (!locked) throw new ApiError('NOT_FOUND', `Site ${req.siteId} does not exist.`);
+        const { site, auditHead } = locked;
+        req.authorize?.(site);
         const before = cache.get(site) ?? (await loadSiteGraph(client, site));
         const versions = await loadDeployedPlacements(client, req.operations);
 
@@ -138,8 +150,8 @@ export function createWritePath(deps: WritePathDeps) {
           return { changesetId, dryRun: false, siteRevision: site.revision, changes, impacted, violations, graph: before };
         }
 
-        await persistChange(client, applied, changesetId);
-        const revision = await bumpSite(client, applied.candidate);
+        // The site row is locked: the revision this change produces is the next one.
+        const revision = site.revision + 1;
         applied.candidate.site.revision = revision;
         // The site's view carries its revision: record the site as it now reads, not as it read before the bump.
         for (const c of changes) {
@@ -147,15 +159,23 @@ export function createWritePath(deps: WritePathDeps) {
           c.after = siteView(applied.candidate.site);
           c.diff = compare(c.before ?? {}, c.after);
         }
-        await recordChangeset(client, changesetId, req, ctx, revision, 'applied', null);
-        await appendAuditEvents(client, changes.map((c) => auditEvent(c, site.orgId, site.id, revision, changesetId, req, ctx)));
+        const audit = chainEvents(
+          changes.map((c) => auditEvent(c, site.orgId, site.id, revision, changesetId, req, ctx)),
+          new Map([[`site:${site.id}`, auditHead]]),
+        );
+        await persistChange(client, applied, {
+          changesetId,
+          revision,
+          changeset: { actor: ctx.actor, requestId: ctx.requestId, comment: req.comment ?? null, operations: req.operations },
+          audit,
+        });
         await enqueueOutbox(
           client,
           'config',
           changes.map((c) => ({
             topic: `config.${c.entityType}.${c.action}d`,
             key: c.entityId,
-            payload: { siteId: site.id, orgId: site.orgId, changesetId, siteRevision: revision, entityId: c.entityId, before: c.before, after: c.after },
+            payload: { siteId: site.id, orgId: site.orgId, changesetId, siteRevision: revision, entityId: c.entityId, before: c.before, after: c.after, requestId: ctx.requestId, actor: ctx.actor },
           })),
         );
         done.graph = applied.candidate;
@@ -246,11 +266,12 @@ export function createWritePath(deps: WritePathDeps) {
     return created;
   }
 
-  /** Deletes an empty site under its lock; a site with assets or cables is refused. */
-  async function deleteSite(siteId: string, expectedVersion: number, ctx: WriteContext): Promise<void> {
+  /** Deletes an empty site under its lock (after `authorize`, as in {@link ChangeRequest}); a site with assets or cables is refused. */
+  async function deleteSite(siteId: string, expectedVersion: number, ctx: WriteContext, authorize?: SiteCheck): Promise<void> {
     await withTransaction(deps.pool, async (client) => {
       const site = await lockSite(client, siteId);
       if (!site) throw new ApiError('NOT_FOUND', `Site ${siteId} does not exist.`);
+      authorize?.(site);
       if (site.version !== expectedVersion) {
         const etag = etagOf('site', site.id, site.version);
         throw new ApiError('PRECONDITION_FAILED', `Site ${site.code} is at version ${site.version}, not ${expectedVersion}.`, { extra: { currentEtag: etag }, headers: { ETag: etag } });
@@ -335,9 +356,11 @@ async function loadDeployedPlacements(client: pg.PoolClient, ops: Operation[]): 
   const out = new Map<string, AssetPlacement>();
   if (wanted.length === 0) return out;
   const { rows } = await client.query<{ asset_id: string; version: number; parent_id: string | null; port: string | null; config: Record<string, unknown> }>(
-    `SELECT v.asset_id, v.version, v.parent_id, v.port, v.config
-       FROM config.config_versions v JOIN jsonb_to_recordset($1::jsonb) AS w(id uuid, v int) ON v.asset_id = w.id AND v.version = w.v`,
-    [JSON.stringify(wanted)],
+    prepared(
+      `SELECT v.asset_id, v.version, v.parent_id, v.port, v.config
+         FROM config.config_versions v JOIN jsonb_to_recordset($1::jsonb) AS w(id uuid, v int) ON v.asset_id = w.id AND v.version = w.v`,
+      [JSON.stringify(wanted)],
+    ),
   );
   for (const r of rows) out.set(`${r.asset_id}@${r.version}`, { parentId: r.parent_id, port: r.port, config: r.config });
   return out;
@@ -353,8 +376,7 @@ async function lookupSerials(client: pg.PoolClient, applied: AppliedChange, site
   const out = new Map<string, string>();
   if (serials.size === 0) return out;
   const { rows } = await client.query<{ id: string; serial: string }>(
-    `SELECT id, serial FROM config.assets WHERE lower(btrim(serial)) = ANY($1::text[]) AND site_id <> $2`,
-    [[...serials], siteId],
+    prepared(`SELECT id, serial FROM config.assets WHERE lower(btrim(serial)) = ANY($1::text[]) AND site_id <> $2`, [[...serials], siteId]),
   );
   for (const r of rows) out.set(r.serial, r.id);
   return out;

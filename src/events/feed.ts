@@ -1,11 +1,23 @@
 /**
  * A service's outbox, readable by other services: `GET /v1/internal/events/{service}`. Events
- * come in id order; a consumer passes the last id it handled as `after` (see consumer.ts).
+ * come in feed order; a consumer passes the position of the last one it handled as `after`
+ * (see consumer.ts). A feed must never skip an event, also not one whose transaction took a
+ * lower id but committed after a higher one was read. Two orders guarantee it:
  *
- * The feed is gap-free when the outbox's writers commit ids in order — the admin service takes
- * an advisory lock before it inserts (publishAdminEvents). A service whose outbox has
- * concurrent writers must do the same, or a reader may pass an id whose transaction commits
- * later.
+ * - `id` (the admin feed): the writers hold an advisory lock from their insert to their commit
+ *   (publishAdminEvents), so ids commit in order. Fine for rare writes; it would serialise the
+ *   commits of every configuration write.
+ * - `sequenced` (config, lifecycle): writers insert freely; the reader gives committed,
+ *   not-yet-sequenced rows the next feed positions (`feed_seq`) in a transaction of its own,
+ *   one sequencer at a time ({@link sequenceOutbox}). A row's position is given only once it is
+ *   visible, and later sequencers only hand out higher positions, so positions become visible
+ *   in order. Writers stay fully parallel; the cost is one UPDATE per event, made by the
+ *   reader. Rows of a topic in `excludeTopics` (a service's own relays, like the lifecycle's
+ *   acknowledged versions) are never sequenced, so never served.
+ *
+ * Why not "only ids below the oldest running transaction's xmin": a transaction can take an id
+ * before an older one does, so id order and transaction order differ; ordering by the writer's
+ * transaction id works but needs a two-part cursor (and still stalls behind any long writer).
  */
 import type pg from 'pg';
 import { Type } from 'typebox';
@@ -29,19 +41,90 @@ export interface FeedPage {
 
 export const MAX_FEED_PAGE = 500;
 
+/** How a feed orders its outbox: see the top of this file. */
+export interface OutboxOrder {
+  order: 'id' | 'sequenced';
+  /** Topics a `sequenced` feed leaves out (rows kept in the outbox for the service's own relays). */
+  excludeTopics?: readonly string[];
+}
+
+const TOPIC = /^[a-z0-9._-]+$/;
+const schemaName = (schema: string) => {
+  if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name: ${schema}`);
+  return schema;
+};
+
 /**
- * Reads events of `<schema>.outbox` after id `after` (and, when given, created at or after
- * `since`), oldest first.
+ * The SQL condition of rows a sequenced feed serves, besides being committed. Literal (no
+ * parameters) so that it matches the partial index `<schema>.outbox (id) WHERE feed_seq IS NULL
+ * AND <this>` of the schema's migration.
+ */
+export function servedTopicsSql(excludeTopics: readonly string[] = []): string {
+  for (const t of excludeTopics) if (!TOPIC.test(t)) throw new Error(`invalid topic: ${t}`);
+  return excludeTopics.map((t) => ` AND topic <> '${t}'`).join('');
+}
+
+/**
+ * Gives the committed rows of `<schema>.outbox` that have no feed position yet the next ones,
+ * in id order, at most `batch` of them, in a transaction of its own. One sequencer at a time:
+ * another one running means this call does nothing (the other gives the positions).
+ *
+ * @returns how many rows got a position.
+ */
+export async function sequenceOutbox(pool: pg.Pool, schema: string, opts: { excludeTopics?: readonly string[]; batch?: number } = {}): Promise<number> {
+  const table = `${schemaName(schema)}.outbox`;
+  const served = servedTopicsSql(opts.excludeTopics);
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const { rows: lock } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtext('rema:' || $1::text || ':outbox-feed')) AS ok`, [schema]);
+    if (!lock[0].ok) {
+      await client.query('ROLLBACK');
+      return 0;
+    }
+    // Each statement reads what is committed when it starts: rows of transactions still running
+    // are not seen, and get their positions in a later round — after these.
+    const { rows } = await client.query<{ id: number }>(`SELECT id FROM ${table} WHERE feed_seq IS NULL${served} ORDER BY id LIMIT $1`, [opts.batch ?? 1000]);
+    if (rows.length > 0) {
+      await client.query(
+        `UPDATE ${table} o SET feed_seq = m.top + x.ord
+           FROM unnest($1::bigint[]) WITH ORDINALITY AS x(id, ord), (SELECT coalesce(max(feed_seq), 0) AS top FROM ${table}) m
+          WHERE o.id = x.id`,
+        [rows.map((r) => r.id)],
+      );
+    }
+    await client.query('COMMIT');
+    return rows.length;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * Reads events of `<schema>.outbox` after position `after` (and, when given, created at or
+ * after `since`), oldest first. A sequenced feed first gives positions to what committed since
+ * the last read; its events' `id` is that position.
  *
  * @example
  * const page = await readOutbox(pool, 'admin', { after: 0, limit: 100 });
+ * const events = await readOutbox(pool, 'config', { after: 0, limit: 100 }, { order: 'sequenced' });
  */
-export async function readOutbox(pool: pg.Pool, schema: string, q: { after: number; limit: number; since?: string }): Promise<FeedPage> {
-  if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name: ${schema}`);
+export async function readOutbox(pool: pg.Pool, schema: string, q: { after: number; limit: number; since?: string }, order: OutboxOrder = { order: 'id' }): Promise<FeedPage> {
+  const table = `${schemaName(schema)}.outbox`;
+  const limit = Math.min(q.limit, MAX_FEED_PAGE);
+  let position = 'id';
+  if (order.order === 'sequenced') {
+    // Sequence what the page may need (a backlog is worked off a few batches per read).
+    for (let round = 0; round < 5; round++) if ((await sequenceOutbox(pool, schema, { excludeTopics: order.excludeTopics })) < 1000) break;
+    position = 'feed_seq';
+  }
   const { rows } = await pool.query<{ id: number; topic: string; key: string; payload: unknown; created_at: Date }>(
-    `SELECT id, topic, key, payload, created_at FROM ${schema}.outbox
-      WHERE id > $1 AND ($2::timestamptz IS NULL OR created_at >= $2) ORDER BY id LIMIT $3`,
-    [q.after, q.since ?? null, Math.min(q.limit, MAX_FEED_PAGE)],
+    `SELECT ${position} AS id, topic, key, payload, created_at FROM ${table}
+      WHERE ${position} > $1 AND ($2::timestamptz IS NULL OR created_at >= $2) ORDER BY ${position} LIMIT $3`,
+    [q.after, q.since ?? null, limit],
   );
   const items = rows.map((r) => ({ id: r.id, topic: r.topic, key: r.key, payload: r.payload, createdAt: r.created_at.toISOString() }));
   return { items, nextAfter: items.length > 0 ? items[items.length - 1].id : q.after };
@@ -62,7 +145,7 @@ const FeedEventSchema = Type.Object({
  * @example
  * eventFeedRoutes(app, { service: 'admin', schema: 'admin', pool });
  */
-export function eventFeedRoutes(app: HttpApp, opts: { service: string; schema: string; pool: pg.Pool }): void {
+export function eventFeedRoutes(app: HttpApp, opts: { service: string; schema: string; pool: pg.Pool } & Partial<OutboxOrder>): void {
   app.get(
     `/v1/internal/events/${opts.service}`,
     {
@@ -70,7 +153,7 @@ export function eventFeedRoutes(app: HttpApp, opts: { service: string; schema: s
         tags: ['internal'],
         summary: `Events of the ${opts.service} service's outbox, oldest first (service principals only)`,
         querystring: Type.Object({
-          after: Type.Integer({ minimum: 0, default: 0, description: 'The last id you handled' }),
+          after: Type.Integer({ minimum: 0, default: 0, description: 'The id (feed position) of the last event you handled' }),
           limit: Type.Integer({ minimum: 1, maximum: MAX_FEED_PAGE, default: 100 }),
           since: Type.Optional(Type.String({ format: 'date-time', description: 'Only events created at or after this time' })),
         }),
@@ -79,7 +162,7 @@ export function eventFeedRoutes(app: HttpApp, opts: { service: string; schema: s
     },
     async (request) => {
       requireService(request);
-      return readOutbox(opts.pool, opts.schema, request.query);
+      return readOutbox(opts.pool, opts.schema, request.query, { order: opts.order ?? 'id', excludeTopics: opts.excludeTopics });
     },
   );
 }

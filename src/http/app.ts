@@ -22,6 +22,7 @@ import { installJsonBodyParser, MAX_JSON_DEPTH } from './json-body.ts';
 import { installRequestIdEcho, requestIdOptions } from './request-id.ts';
 import { buildValidator } from './validation.ts';
 import { registerOpenApi } from './openapi.ts';
+import { ProblemSchema } from './problem.ts';
 import { registerHealthRoutes } from './health.ts';
 import type { ReadyCheck } from './health.ts';
 import { registerMetrics } from './metrics.ts';
@@ -55,7 +56,11 @@ export interface HttpAppOptions {
   metricsRegistry?: Registry;
   /** Trust `X-Forwarded-*` from a load balancer (for client IPs in logs and rate limits). */
   trustProxy?: boolean | string;
-  openapi?: { title?: string; version?: string };
+  /**
+   * Title and version of the app's OpenAPI document (`/openapi.json`, `/docs`), or `false` for
+   * none (the gateway serves the merged documents of the services instead).
+   */
+  openapi?: { title?: string; version?: string } | false;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -94,7 +99,8 @@ export async function buildHttpApp(opts: HttpAppOptions = {}): Promise<HttpApp> 
         : new ApiError('RATE_LIMITED', `Rate limit of ${context.max} requests exceeded; retry in ${context.after}.`),
   });
 
-  await registerOpenApi(app, opts.openapi);
+  if (opts.openapi === false) app.addSchema(ProblemSchema); // routes still $ref it
+  else await registerOpenApi(app, opts.openapi);
   registerMetrics(app, { registry: opts.metricsRegistry });
   registerHealthRoutes(app, { readyChecks: opts.readyChecks, checkTimeoutMs: opts.readyCheckTimeoutMs });
   return app;

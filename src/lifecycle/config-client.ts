@@ -1,3 +1,4 @@
+import { ON_BEHALF_OF_HEADER } from '../auth/install-auth.ts';
 import type { AssetViewData, ConnectionViewData, SiteViewData } from '../core/changes/views.ts';
 
 /** The configuration service as the lifecycle service sees it: its HTTP API, nothing else. */
@@ -5,8 +6,11 @@ export interface ConfigClient {
   getAsset(id: string): Promise<{ asset: AssetViewData; etag: string } | undefined>;
   getSite(id: string): Promise<SiteViewData | undefined>;
   getSiteGraph(siteId: string): Promise<{ site: SiteViewData; assets: AssetViewData[]; connections: ConnectionViewData[] } | undefined>;
-  /** Records the configuration version a device acknowledged (through the config write path). */
-  markDeployed(assetId: string, configVersion: number | null, requestId?: string): Promise<void>;
+  /**
+   * Records the configuration version a device acknowledged (through the config write path),
+   * on behalf of the user who asked for the deployment when there is one.
+   */
+  markDeployed(assetId: string, configVersion: number | null, requestId?: string, onBehalfOf?: { id: string; name: string }): Promise<void>;
   /** Sets the firmware the asset's device runs (a PATCH through the config write path). */
   setFirmware(assetId: string, firmware: string | null, requestId?: string): Promise<void>;
 }
@@ -25,11 +29,13 @@ export class ConfigServiceError extends Error {
 
 /**
  * A ConfigClient over HTTP. `token` authenticates the lifecycle service to the configuration
- * service; `requestId` carries the original request's id into the audit events written there.
+ * service (a service JWT: in one process from the admin service directly, apart from
+ * `serviceTokenClient`); `requestId` carries the original request's id into the audit events
+ * written there.
  */
-export function httpConfigClient(transport: Transport, token: () => string): ConfigClient {
+export function httpConfigClient(transport: Transport, token: () => string | Promise<string>): ConfigClient {
   const call = async (method: string, url: string, body?: unknown, extra: Record<string, string> = {}) => {
-    const headers: Record<string, string> = { authorization: `Bearer ${token()}`, ...extra };
+    const headers: Record<string, string> = { authorization: `Bearer ${await token()}`, ...extra };
     if (body !== undefined) headers['content-type'] = 'application/json';
     return transport({ method, url, headers, body });
   };
@@ -52,8 +58,9 @@ export function httpConfigClient(transport: Transport, token: () => string): Con
     async getSiteGraph(siteId) {
       return ok(await call('GET', `/v1/sites/${siteId}/graph`));
     },
-    async markDeployed(assetId, configVersion, requestId) {
-      const res = await call('PUT', `/v1/internal/assets/${assetId}/deployed`, { configVersion }, rid(requestId));
+    async markDeployed(assetId, configVersion, requestId, onBehalfOf) {
+      const behalf: Record<string, string> = onBehalfOf ? { [ON_BEHALF_OF_HEADER]: JSON.stringify({ id: onBehalfOf.id, name: onBehalfOf.name }) } : {};
+      const res = await call('PUT', `/v1/internal/assets/${assetId}/deployed`, { configVersion }, { ...rid(requestId), ...behalf });
       if (res.status >= 300) throw new ConfigServiceError(res.status, res.body);
     },
     async setFirmware(assetId, firmware, requestId) {
@@ -79,10 +86,16 @@ export function injectTransport(app: { inject: (opts: { method: string; url: str
   };
 }
 
-/** A transport to a configuration service at `baseUrl`. */
-export function fetchTransport(baseUrl: string): Transport {
+/** A transport to a service at `baseUrl` (e.g. `REMA_CONFIG_URL`); `url` is a path such as `/v1/assets/…`. */
+export function fetchTransport(baseUrl: string, opts: { timeoutMs?: number } = {}): Transport {
   return async ({ method, url, headers, body }) => {
-    const res = await fetch(new URL(url, baseUrl), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(new URL(url, baseUrl), {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      // A hung peer must not hold a deployment step or a device write forever.
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000),
+    });
     const text = await res.text();
     return { status: res.status, body: text ? JSON.parse(text) : null, headers: Object.fromEntries(res.headers.entries()) };
   };

@@ -3,8 +3,12 @@ import type pg from 'pg';
 import type { MqttClient } from 'mqtt';
 import type { Catalog } from '../core/catalog/catalog.ts';
 import { migrateSchema } from '../db/migrate.ts';
+import type { EventConsumer, FeedSource } from '../events/consumer.ts';
+import { eventFeedRoutes } from '../events/feed.ts';
 import type { HttpApp } from '../http/app.ts';
 import type { ConfigClient } from './config-client.ts';
+import { startConfigEvents } from './config-events.ts';
+import { ACKED_TOPIC } from './deployments/ack-relay.ts';
 import { createDeployment } from './deployments/create-deployment.ts';
 import { driftRoutes } from './deployments/drift-routes.ts';
 import { createMqttBridge } from './deployments/mqtt-bridge.ts';
@@ -31,19 +35,31 @@ export interface LifecycleServiceOptions {
   defaultOrgId: string;
   /** Pause between deployment runner rounds (default 500 ms). */
   runnerIntervalMs?: number;
+  /**
+   * The configuration service's event feed (retired and deleted assets unbind their devices),
+   * read from `start()` on; without it no events are consumed.
+   */
+  configEvents?: { source: FeedSource; pollIntervalMs?: number };
 }
 
 export interface LifecycleService {
   deps: LifecycleDeps;
-  /** Starts the deployment runner and the MQTT bridge (acks, reported states). */
+  /**
+   * Starts the background work: the deployment runner and the MQTT bridge (acks, reported
+   * states) when there is a broker, the consumer of the configuration events when given.
+   */
   start(): void;
-  /** Stops both and waits for the work in hand; the MQTT client stays open (its owner closes it). */
+  /** Stops it all and waits for the work in hand; the MQTT client stays open (its owner closes it). */
   stop(): Promise<void>;
+  /** Handles every configuration event available now (tests); 0 without a consumer. */
+  syncConfigEvents(): Promise<number>;
 }
 
 /**
  * The device lifecycle service: physical devices and firmware, deployments of configuration
- * to devices over MQTT, reported state and drift.
+ * to devices over MQTT, reported state and drift; its event feed
+ * (`/v1/internal/events/lifecycle`, without the acknowledged versions its ack relay keeps in
+ * the same outbox).
  *
  * @example
  *   const lifecycle = registerLifecycleService(app, { pool, catalog, config, mqtt, defaultOrgId });
@@ -70,21 +86,31 @@ export function registerLifecycleService(app: HttpApp, opts: LifecycleServiceOpt
   driftRoutes(app, deps);
   deviceRoutes(app, deps);
   firmwareRoutes(app, deps);
+  eventFeedRoutes(app, { service: 'lifecycle', schema: 'lifecycle', pool: opts.pool, order: 'sequenced', excludeTopics: [ACKED_TOPIC] });
 
   let started = false;
+  let consumer: EventConsumer | undefined;
   return {
     deps,
     start() {
       if (started) return;
       started = true;
-      bridge?.start();
-      runner.start();
+      if (opts.mqtt) {
+        bridge?.start();
+        runner.start();
+      }
+      if (opts.configEvents) consumer = startConfigEvents({ pool: opts.pool, ...opts.configEvents, log });
     },
     async stop() {
       if (!started) return;
       started = false;
-      await runner.stop();
-      await bridge?.stop();
+      await consumer?.stop();
+      consumer = undefined;
+      if (opts.mqtt) {
+        await runner.stop();
+        await bridge?.stop();
+      }
     },
+    syncConfigEvents: () => consumer?.pollOnce() ?? Promise.resolve(0),
   };
 }

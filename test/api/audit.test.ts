@@ -55,6 +55,7 @@ async function expectAudited(
   touched: Array<{ type: Entity; id: string; action: 'create' | 'update' | 'delete' }>,
   write: (headers: Record<string, string>) => Promise<{ status: number; headers: Record<string, unknown> }>,
   expectedStatus: number,
+  actor: object = { type: 'token', id: actorIdOf(TOKEN) },
 ): Promise<AuditEvent[]> {
   const requestId = `req-${randomUUID()}`;
   const before = await Promise.all(touched.map((t) => read(t.type, t.id)));
@@ -69,7 +70,7 @@ async function expectAudited(
     touched.map((t, i) => ({ entityType: t.type, entityId: t.id, action: t.action, before: before[i], after: after[i] })).sort(byEntity),
   );
   for (const e of events) {
-    expect(e.actor).toMatchObject({ type: 'token', id: actorIdOf(TOKEN) });
+    expect(e.actor).toMatchObject(actor);
     expect(e).toMatchObject({ requestId, outcome: 'applied', service: 'config', sourceIp: '127.0.0.1' });
     expect(e.siteId).toBe(touched.find((t) => t.type === 'site')?.id ?? f.site.id);
   }
@@ -136,8 +137,10 @@ describe('every kind of write is audited with before and after as GET shows them
 
   it('recording a deployed configuration version', async () => {
     const meter = f.meters[1];
-    await expectAudited([{ type: 'asset', id: meter.id, action: 'update' }], (headers) => h.api('PUT', `/v1/internal/assets/${meter.id}/deployed`, { configVersion: 1 }, headers), 200);
-    await expectAudited([{ type: 'asset', id: meter.id, action: 'update' }], (headers) => h.api('PUT', `/v1/internal/assets/${meter.id}/deployed`, { configVersion: null }, headers), 200);
+    // An internal route: the lifecycle service records it, as itself.
+    const lifecycle = { type: 'system', id: 'lifecycle' };
+    await expectAudited([{ type: 'asset', id: meter.id, action: 'update' }], (headers) => h.service('PUT', `/v1/internal/assets/${meter.id}/deployed`, { configVersion: 1 }, headers), 200, lifecycle);
+    await expectAudited([{ type: 'asset', id: meter.id, action: 'update' }], (headers) => h.service('PUT', `/v1/internal/assets/${meter.id}/deployed`, { configVersion: null }, headers), 200, lifecycle);
   });
 
   it('deleting an asset', async () => {

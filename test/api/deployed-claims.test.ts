@@ -9,7 +9,8 @@ beforeAll(async () => {
 });
 afterAll(() => h?.close());
 
-const markDeployed = (id: string, configVersion: number | null) => h.api<Asset>('PUT', `/v1/internal/assets/${id}/deployed`, { configVersion });
+// Only services record what a device acknowledged: the lifecycle service does, with its service token.
+const markDeployed = (id: string, configVersion: number | null) => h.service<Asset>('PUT', `/v1/internal/assets/${id}/deployed`, { configVersion });
 const setUnitId = <T = Asset>(a: Asset, unitId: number) => h.api<T>('PATCH', `/v1/assets/${a.id}`, { config: { unitId } }, { 'if-match': etagOf('asset', a) });
 
 describe('a unit id still deployed on a device stays taken', () => {
@@ -66,7 +67,7 @@ describe('a unit id still deployed on a device stays taken', () => {
   });
 
   it('refuses to record a configuration version the asset never had', async () => {
-    const res = await h.api<Problem>('PUT', `/v1/internal/assets/${f.meters[0].id}/deployed`, { configVersion: 9 });
+    const res = await h.service<Problem>('PUT', `/v1/internal/assets/${f.meters[0].id}/deployed`, { configVersion: 9 });
     expect(res.status).toBe(422);
     expect(res.body.errors?.[0].path).toBe('/configVersion');
   });

@@ -51,6 +51,8 @@ export interface Harness {
   api: Api;
   /** The same API with another Authorization header (or none, for `null`). */
   apiAs(token: string | null): Api;
+  /** The API as the lifecycle service (a service JWT): for the internal routes only services may call. */
+  service: Api;
   close(): Promise<void>;
 }
 
@@ -86,6 +88,7 @@ export async function startHarness(): Promise<Harness> {
     db,
     api: apiAs(TOKEN),
     apiAs,
+    service: apiAs(await server.admin.serviceToken('lifecycle')),
     async close() {
       await server.close();
       await db.drop();

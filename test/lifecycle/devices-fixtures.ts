@@ -37,10 +37,12 @@ export async function walk(api: Api, device: { id: string }, steps: Array<Transi
   return last;
 }
 
-/** Marks the asset's desired configuration as acknowledged by its device (configuration service). */
-export async function markDeployed(api: Api, assetId: string): Promise<void> {
-  const asset = await getAsset(api, assetId);
-  expectStatus(await api('PUT', `/v1/internal/assets/${assetId}/deployed`, { configVersion: asset.configVersion }), 200, `mark ${assetId} deployed`);
+/** Marks the asset's desired configuration as acknowledged by its device (configuration service; an internal route, so as the lifecycle service). */
+export async function markDeployed(h: LifecycleHarness, assetId: string): Promise<void> {
+  const asset = await getAsset(h.api, assetId);
+  const token = await h.server.admin.serviceToken('lifecycle');
+  const res = await h.server.app.inject({ method: 'PUT', url: `/v1/internal/assets/${assetId}/deployed`, headers: { authorization: `Bearer ${token}` }, payload: { configVersion: asset.configVersion } });
+  if (res.statusCode !== 200) throw new Error(`mark ${assetId} deployed: expected 200, got ${res.statusCode}: ${res.body}`);
 }
 
 /** Records what the asset's gateway reported: by default exactly its desired configuration. */
@@ -55,7 +57,7 @@ export async function report(h: LifecycleHarness, f: SiteFixture, assetId: strin
 
 /** Deployed and reported back: what commissioning needs. */
 export async function deployAndReport(h: LifecycleHarness, f: SiteFixture, assetId: string): Promise<void> {
-  await markDeployed(h.api, assetId);
+  await markDeployed(h, assetId);
   await report(h, f, assetId);
 }
 

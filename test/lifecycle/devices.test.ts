@@ -288,7 +288,7 @@ describe('commission, activate, maintenance', () => {
     expect(codesOf(nothing.body)).toEqual(['CONFIG_NOT_DEPLOYED', 'REPORTED_DIFFERS']);
     expect(nothing.body.violations?.every((v) => v.assetIds.includes(meter))).toBe(true);
 
-    await markDeployed(h.api, meter);
+    await markDeployed(h, meter);
     expect(codesOf((await transition<Problem>(h.api, d, 'commission')).body)).toEqual(['REPORTED_DIFFERS']);
     await report(h, s, meter, { hash: 'sha256:0000' });
     expect(codesOf((await transition<Problem>(h.api, d, 'commission')).body)).toEqual(['REPORTED_DIFFERS']);

@@ -26,7 +26,9 @@ export interface LifecycleHarness {
  */
 export async function startLifecycleHarness(): Promise<LifecycleHarness> {
   const db = await createTestDatabase();
-  const server = await buildServer({ databaseUrl: db.url, token: TOKEN });
+  // Without the consumer of configuration events: these tests retire assets under installed
+  // devices to see the guards refuse, which the consumer would soon undo (test/lifecycle/asset-events.test.ts).
+  const server = await buildServer({ databaseUrl: db.url, token: TOKEN, events: false });
   const deployCalls: DeploymentRequest[] = [];
   server.lifecycle.deps.deploy = async (req) => {
     deployCalls.push(req);

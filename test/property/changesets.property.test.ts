@@ -19,6 +19,8 @@ const ANSWERS = new Set([200, 201, 204, 404, 409, 412, 422]);
 let db: TestDatabase;
 let server: Server;
 let api: SiteApi;
+/** As the lifecycle service: recording what a device acknowledged is an internal, service-only route. */
+let service: SiteApi;
 let runs = 0;
 const seen = new Map<number, number>();
 
@@ -26,6 +28,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   server = await buildServer({ databaseUrl: db.url, token: TOKEN });
   api = siteApi(server.app, TOKEN);
+  service = siteApi(server.app, await server.admin.serviceToken('lifecycle'));
 });
 
 afterAll(async () => {
@@ -35,7 +38,7 @@ afterAll(async () => {
 
 async function send(siteId: string, req: WriteRequest): Promise<Reply> {
   if (req.t === 'changeset') return api.call('POST', `/v1/sites/${siteId}/changesets`, { operations: req.operations });
-  return api.call(req.method, req.url, req.body, req.ifMatch ? { 'if-match': req.ifMatch } : {});
+  return (req.url.startsWith('/v1/internal/') ? service : api).call(req.method, req.url, req.body, req.ifMatch ? { 'if-match': req.ifMatch } : {});
 }
 
 /** One line per write for the failure report: what was sent and what came back. */

@@ -1,5 +1,9 @@
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import jsonPatch from 'fast-json-patch';
+import { authorize, scopesOf } from '../../auth/install-auth.ts';
+import type { Permission } from '../../auth/principal.ts';
+import { scopeCondition } from '../../auth/scopes.ts';
 
 const { compare } = jsonPatch;
 import { assetView } from '../../core/changes/views.ts';
@@ -11,8 +15,8 @@ import { decodeCursor, Page, pageQueryProperties, toPage } from '../../http/pagi
 import { AssetCreate, AssetPatch, AssetView, ConfigDoc, IdParams, Uuid } from '../api-schemas.ts';
 import { ASSET_SELECT, assetFromRow } from '../site-store.ts';
 import { assetEtag, type ConfigDeps, writeContext } from './context.ts';
-import { singleOperationPointer } from '../write-path.ts';
-import { escapeLike } from './sites.ts';
+import { singleOperationPointer, type SiteCheck } from '../write-path.ts';
+import { escapeLike, siteNotFound } from './sites.ts';
 
 const AssetCursor = Type.Object({ id: Type.String() });
 const VersionView = Type.Object({
@@ -30,8 +34,8 @@ export function assetRoutes(app: HttpApp, deps: ConfigDeps) {
   const tags = ['assets'];
 
   /** Runs one operation on the asset's site and answers with the asset as it now is. */
-  async function writeOne(request: Parameters<typeof writeContext>[0], siteId: string, op: Operation, id: string) {
-    const outcome = await deps.writePath.execute({ siteId, operations: [op], pointer: singleOperationPointer }, writeContext(request));
+  async function writeOne(request: FastifyRequest, siteId: string, op: Operation, id: string, authorize?: SiteCheck) {
+    const outcome = await deps.writePath.execute({ siteId, operations: [op], pointer: singleOperationPointer, authorize }, writeContext(request));
     const asset = outcome.graph.assets.get(id);
     return { asset: asset && assetView(asset), outcome };
   }
@@ -39,7 +43,9 @@ export function assetRoutes(app: HttpApp, deps: ConfigDeps) {
   app.post('/v1/assets', { schema: { tags, summary: 'Create an asset', body: AssetCreate, response: { 201: AssetView } } }, async (request, reply) => {
     const { siteId, ...fields } = request.body;
     const id = fields.id ?? crypto.randomUUID();
-    const { asset } = await writeOne(request, siteId, { op: 'createAsset', asset: { ...fields, id } }, id);
+    const { asset } = await writeOne(request, siteId, { op: 'createAsset', asset: { ...fields, id } }, id, (site) =>
+      authorize(request, 'config.write', { orgId: site.orgId, siteId: site.id }, siteNotFound(site.id)),
+    );
     if (!asset) throw new Error('created asset missing from the committed graph');
     reply.code(201).header('ETag', assetEtag(asset)).header('Location', `/v1/assets/${id}`);
     return asset;
@@ -67,6 +73,8 @@ export function assetRoutes(app: HttpApp, deps: ConfigDeps) {
     async (request) => {
       const q = request.query;
       const after = q.cursor ? decodeCursor(q.cursor, AssetCursor) : null;
+      const params: unknown[] = [q.siteId ?? null, q.kind ?? null, q.modelId ?? null, q.parentId ?? null, q.status ?? null, q.serial ?? null, q.q ? escapeLike(q.q) : null, after?.id ?? null, q.limit + 1];
+      const visible = scopeCondition(scopesOf(request, 'read'), { org: 's.org_id', site: 's.id' }, (v) => `$${params.push(v)}`);
       const { rows } = await deps.pool.query(
         `${ASSET_SELECT}
           WHERE ($1::uuid IS NULL OR a.site_id = $1) AND ($2::text IS NULL OR a.kind = $2) AND ($3::text IS NULL OR a.model_id = $3)
@@ -74,8 +82,9 @@ export function assetRoutes(app: HttpApp, deps: ConfigDeps) {
             AND ($6::text IS NULL OR lower(btrim(a.serial)) = lower(btrim($6)))
             AND ($7::text IS NULL OR a.name ILIKE '%' || $7 || '%' OR a.serial ILIKE '%' || $7 || '%')
             AND ($8::uuid IS NULL OR a.id > $8)
+            AND a.site_id IN (SELECT s.id FROM config.sites s WHERE ${visible})
           ORDER BY a.id LIMIT $9`,
-        [q.siteId ?? null, q.kind ?? null, q.modelId ?? null, q.parentId ?? null, q.status ?? null, q.serial ?? null, q.q ? escapeLike(q.q) : null, after?.id ?? null, q.limit + 1],
+        params,
       );
       const page = toPage(rows.map(assetFromRow), q.limit, (a) => ({ id: a.id }));
       return { items: page.items.map(assetView), nextCursor: page.nextCursor };
@@ -83,7 +92,7 @@ export function assetRoutes(app: HttpApp, deps: ConfigDeps) {
   );
 
   app.get('/v1/assets/:id', { schema: { tags, summary: 'Get an asset', params: IdParams, response: { 200: AssetView } } }, async (request, reply) => {
-    const asset = await getAsset(deps, request.params.id);
+    const asset = await getAsset(deps, request.params.id, request, 'read');
     reply.header('ETag', assetEtag(asset));
     return assetView(asset);
   });
@@ -102,7 +111,7 @@ export function assetRoutes(app: HttpApp, deps: ConfigDeps) {
     async (request, reply) => {
       const id = request.params.id;
       const expected = parseIfMatch(request.headers['if-match'], { kind: 'asset', id });
-      const current = await getAsset(deps, id);
+      const current = await getAsset(deps, id, request, 'config.write');
       const { config, ...rest } = request.body;
       const patch = { ...rest, ...(config !== undefined ? { config: config ?? {} } : {}) };
       const { asset } = await writeOne(request, current.siteId, { op: 'updateAsset', id, expectedVersion: expected, patch }, id);
@@ -115,7 +124,7 @@ export function assetRoutes(app: HttpApp, deps: ConfigDeps) {
   app.delete('/v1/assets/:id', { schema: { tags, summary: 'Delete an asset (If-Match required)', params: IdParams } }, async (request, reply) => {
     const id = request.params.id;
     const expected = parseIfMatch(request.headers['if-match'], { kind: 'asset', id });
-    const current = await getAsset(deps, id);
+    const current = await getAsset(deps, id, request, 'config.write');
     await writeOne(request, current.siteId, { op: 'deleteAsset', id, expectedVersion: expected }, id);
     reply.code(204);
   });
@@ -124,7 +133,7 @@ export function assetRoutes(app: HttpApp, deps: ConfigDeps) {
     '/v1/assets/:id/config',
     { schema: { tags, summary: "The asset's desired configuration", params: IdParams, response: { 200: Type.Object({ configVersion: Type.Integer(), config: ConfigDoc }) } } },
     async (request, reply) => {
-      const asset = await getAsset(deps, request.params.id);
+      const asset = await getAsset(deps, request.params.id, request, 'read');
       reply.header('ETag', assetEtag(asset));
       return { configVersion: asset.configVersion, config: asset.config };
     },
@@ -136,7 +145,7 @@ export function assetRoutes(app: HttpApp, deps: ConfigDeps) {
     async (request, reply) => {
       const id = request.params.id;
       const expected = parseIfMatch(request.headers['if-match'], { kind: 'asset', id });
-      const current = await getAsset(deps, id);
+      const current = await getAsset(deps, id, request, 'config.write');
       const { asset } = await writeOne(request, current.siteId, { op: 'setConfig', id, expectedVersion: expected, config: request.body }, id);
       if (!asset) throw new ApiError('NOT_FOUND', `Asset ${id} does not exist.`);
       reply.header('ETag', assetEtag(asset));
@@ -158,12 +167,16 @@ export function assetRoutes(app: HttpApp, deps: ConfigDeps) {
     async (request) => {
       const { limit, cursor } = request.query;
       const before = cursor ? decodeCursor(cursor, Type.Object({ v: Type.Integer() })).v : null;
+      // Versions outlive their asset: they are read on the site they were written in, whose organisation is the sites row's.
+      const params: unknown[] = [request.params.id, before, limit + 1];
+      const visible = scopeCondition(scopesOf(request, 'read'), { org: 's.org_id', site: 'v.site_id' }, (v) => `$${params.push(v)}`);
       const { rows } = await deps.pool.query(
-        `SELECT asset_id, version, parent_id, port, config, changeset_id, created_at FROM config.config_versions
-          WHERE asset_id = $1 AND ($2::int IS NULL OR version < $2) ORDER BY version DESC LIMIT $3`,
-        [request.params.id, before, limit + 1],
+        `SELECT v.asset_id, v.version, v.parent_id, v.port, v.config, v.changeset_id, v.created_at
+           FROM config.config_versions v LEFT JOIN config.sites s ON s.id = v.site_id
+          WHERE v.asset_id = $1 AND ($2::int IS NULL OR v.version < $2) AND ${visible} ORDER BY v.version DESC LIMIT $3`,
+        params,
       );
-      if (rows.length === 0 && before === null) await getAssetOrHistory(deps, request.params.id);
+      if (rows.length === 0 && before === null) throw new ApiError('NOT_FOUND', `Asset ${request.params.id} does not exist.`);
       const page = toPage(rows.map(versionView), limit, (v) => ({ v: v.version }));
       return page;
     },
@@ -173,7 +186,7 @@ export function assetRoutes(app: HttpApp, deps: ConfigDeps) {
     '/v1/assets/:id/versions/:version',
     { schema: { tags, summary: 'One configuration version', params: Type.Object({ id: Uuid, version: Type.Integer({ minimum: 1 }) }), response: { 200: VersionView } } },
     async (request) => {
-      const v = await getVersion(deps, request.params.id, request.params.version);
+      const v = await getVersion(deps, request, request.params.id, request.params.version);
       return v;
     },
   );
@@ -193,7 +206,7 @@ export function assetRoutes(app: HttpApp, deps: ConfigDeps) {
     },
     async (request) => {
       const { from, to } = request.query;
-      const [a, b] = await Promise.all([getVersion(deps, request.params.id, from), getVersion(deps, request.params.id, to)]);
+      const [a, b] = await Promise.all([getVersion(deps, request, request.params.id, from), getVersion(deps, request, request.params.id, to)]);
       const placement = (v: typeof a) => ({ parentId: v.parentId, port: v.port, config: v.config });
       return { assetId: request.params.id, from, to, diff: compare(placement(a), placement(b)) };
     },
@@ -204,22 +217,29 @@ function versionView(r: { asset_id: string; version: number; parent_id: string |
   return { assetId: r.asset_id, version: r.version, parentId: r.parent_id, port: r.port, config: r.config, changesetId: r.changeset_id, createdAt: r.created_at.toISOString() };
 }
 
-async function getVersion(deps: ConfigDeps, id: string, version: number) {
+/** One configuration version the caller may read (on its site); 404 alike when it does not exist or they may not. */
+async function getVersion(deps: ConfigDeps, request: FastifyRequest, id: string, version: number) {
+  const params: unknown[] = [id, version];
+  const visible = scopeCondition(scopesOf(request, 'read'), { org: 's.org_id', site: 'v.site_id' }, (v) => `$${params.push(v)}`);
   const { rows } = await deps.pool.query(
-    `SELECT asset_id, version, parent_id, port, config, changeset_id, created_at FROM config.config_versions WHERE asset_id = $1 AND version = $2`,
-    [id, version],
+    `SELECT v.asset_id, v.version, v.parent_id, v.port, v.config, v.changeset_id, v.created_at
+       FROM config.config_versions v LEFT JOIN config.sites s ON s.id = v.site_id
+      WHERE v.asset_id = $1 AND v.version = $2 AND ${visible}`,
+    params,
   );
   if (!rows[0]) throw new ApiError('NOT_FOUND', `Asset ${id} has no configuration version ${version}.`);
   return versionView(rows[0]);
 }
 
-async function getAssetOrHistory(deps: ConfigDeps, id: string) {
-  const { rows } = await deps.pool.query(`SELECT 1 FROM config.config_versions WHERE asset_id = $1 LIMIT 1`, [id]);
-  if (!rows[0]) throw new ApiError('NOT_FOUND', `Asset ${id} does not exist.`);
-}
-
-export async function getAsset(deps: ConfigDeps, id: string) {
-  const { rows } = await deps.pool.query(`${ASSET_SELECT} WHERE a.id = $1`, [id]);
-  if (!rows[0]) throw new ApiError('NOT_FOUND', `Asset ${id} does not exist.`);
+/**
+ * The asset, read with its site's organisation in one query, when it exists and the caller may
+ * `permission` on its site; 404 exactly like a missing asset otherwise (403 when only the
+ * permission is missing).
+ */
+export async function getAsset(deps: ConfigDeps, id: string, request: FastifyRequest, permission: Permission) {
+  const { rows } = await deps.pool.query(`SELECT q.*, s.org_id FROM (${ASSET_SELECT} WHERE a.id = $1) q JOIN config.sites s ON s.id = q.site_id`, [id]);
+  const notFound = `Asset ${id} does not exist.`;
+  if (!rows[0]) throw new ApiError('NOT_FOUND', notFound);
+  authorize(request, permission, { orgId: rows[0].org_id, siteId: rows[0].site_id }, notFound);
   return assetFromRow(rows[0]);
 }

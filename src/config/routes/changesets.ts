@@ -1,11 +1,13 @@
 import { Type } from 'typebox';
+import { authorize } from '../../auth/install-auth.ts';
+import { NO_ORG } from '../../auth/scopes.ts';
 import type { HttpApp } from '../../http/app.ts';
 import { ApiError } from '../../http/errors.ts';
 import { decodeCursor, Page, pageQueryProperties, toPage } from '../../http/pagination.ts';
 import { ChangesetRequest, ChangesetResult, DryRunQuery, IdParams, SiteIdParams, Uuid, ViolationSchema } from '../api-schemas.ts';
 import type { ChangeOutcome } from '../write-path.ts';
 import { type ConfigDeps, etagOfEntity, writeContext } from './context.ts';
-import { getSite } from './sites.ts';
+import { getSite, siteNotFound } from './sites.ts';
 
 const ChangesetRecord = Type.Object({
   id: Uuid,
@@ -51,8 +53,20 @@ export function changesetRoutes(app: HttpApp, deps: ConfigDeps) {
       },
     },
     async (request, reply) => {
+      const { operations } = request.body;
       const outcome = await deps.writePath.execute(
-        { siteId: request.params.siteId, operations: request.body.operations, comment: request.body.comment ?? null, dryRun: request.query.dryRun ?? false },
+        {
+          siteId: request.params.siteId,
+          operations,
+          comment: request.body.comment ?? null,
+          dryRun: request.query.dryRun ?? false,
+          authorize: (site) => {
+            const scope = { orgId: site.orgId, siteId: site.id };
+            authorize(request, 'config.write', scope, siteNotFound(site.id));
+            // The site's own fields are the site manager's, also inside a change set (as PATCH /v1/sites/{id}).
+            if (operations.some((o) => o.op === 'updateSite')) authorize(request, 'sites.manage', scope, siteNotFound(site.id));
+          },
+        },
         writeContext(request),
       );
       reply.code(outcome.dryRun ? 200 : 201);
@@ -72,7 +86,7 @@ export function changesetRoutes(app: HttpApp, deps: ConfigDeps) {
       },
     },
     async (request) => {
-      await getSite(deps, request.params.siteId);
+      await getSite(deps, request.params.siteId, request, 'read');
       const { limit, cursor, outcome } = request.query;
       const after = cursor ? decodeCursor(cursor, Type.Object({ at: Type.String(), id: Type.String() })) : null;
       // The cursor keeps created_at to the microsecond: a millisecond ISO string would skip the
@@ -90,8 +104,14 @@ export function changesetRoutes(app: HttpApp, deps: ConfigDeps) {
   );
 
   app.get('/v1/changesets/:id', { schema: { tags, summary: 'One change set', params: IdParams, response: { 200: ChangesetRecord } } }, async (request) => {
-    const { rows } = await deps.pool.query(`SELECT * FROM config.changesets WHERE id = $1`, [request.params.id]);
-    if (!rows[0]) throw new ApiError('NOT_FOUND', `Change set ${request.params.id} does not exist.`);
+    const notFound = `Change set ${request.params.id} does not exist.`;
+    // The organisation is the site's; a change set of a deleted site has none any more and is seen by services only.
+    const { rows } = await deps.pool.query(
+      `SELECT c.*, s.org_id FROM config.changesets c LEFT JOIN config.sites s ON s.id = c.site_id WHERE c.id = $1`,
+      [request.params.id],
+    );
+    if (!rows[0]) throw new ApiError('NOT_FOUND', notFound);
+    authorize(request, 'read', { orgId: rows[0].org_id ?? NO_ORG, siteId: rows[0].site_id }, notFound);
     return changesetRecord(rows[0]);
   });
 }

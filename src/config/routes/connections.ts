@@ -1,4 +1,8 @@
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { authorize, scopesOf } from '../../auth/install-auth.ts';
+import type { Permission } from '../../auth/principal.ts';
+import { scopeCondition } from '../../auth/scopes.ts';
 import { connectionView } from '../../core/changes/views.ts';
 import type { Operation } from '../../core/changes/operations.ts';
 import { ApiError } from '../../http/errors.ts';
@@ -8,14 +12,15 @@ import { decodeCursor, Page, pageQueryProperties, toPage } from '../../http/pagi
 import { ConnectionCreate, ConnectionPatch, ConnectionView, IdParams, Uuid } from '../api-schemas.ts';
 import { CONNECTION_COLUMNS, connectionFromRow } from '../site-store.ts';
 import { type ConfigDeps, connectionEtag, writeContext } from './context.ts';
-import { singleOperationPointer } from '../write-path.ts';
+import { singleOperationPointer, type SiteCheck } from '../write-path.ts';
+import { siteNotFound } from './sites.ts';
 
 /** Cables between ports of two assets of one site. */
 export function connectionRoutes(app: HttpApp, deps: ConfigDeps) {
   const tags = ['connections'];
 
-  async function writeOne(request: Parameters<typeof writeContext>[0], siteId: string, op: Operation, id: string) {
-    const outcome = await deps.writePath.execute({ siteId, operations: [op], pointer: singleOperationPointer }, writeContext(request));
+  async function writeOne(request: FastifyRequest, siteId: string, op: Operation, id: string, authorize?: SiteCheck) {
+    const outcome = await deps.writePath.execute({ siteId, operations: [op], pointer: singleOperationPointer, authorize }, writeContext(request));
     const c = outcome.graph.connections.get(id);
     return c && connectionView(c);
   }
@@ -23,7 +28,9 @@ export function connectionRoutes(app: HttpApp, deps: ConfigDeps) {
   app.post('/v1/connections', { schema: { tags, summary: 'Connect two ports with a cable', body: ConnectionCreate, response: { 201: ConnectionView } } }, async (request, reply) => {
     const { siteId, ...fields } = request.body;
     const id = fields.id ?? crypto.randomUUID();
-    const c = await writeOne(request, siteId, { op: 'connect', connection: { ...fields, id } }, id);
+    const c = await writeOne(request, siteId, { op: 'connect', connection: { ...fields, id } }, id, (site) =>
+      authorize(request, 'config.write', { orgId: site.orgId, siteId: site.id }, siteNotFound(site.id)),
+    );
     if (!c) throw new Error('created connection missing from the committed graph');
     reply.code(201).header('ETag', connectionEtag(c)).header('Location', `/v1/connections/${id}`);
     return c;
@@ -42,12 +49,15 @@ export function connectionRoutes(app: HttpApp, deps: ConfigDeps) {
     async (request) => {
       const q = request.query;
       const after = q.cursor ? decodeCursor(q.cursor, Type.Object({ id: Type.String() })) : null;
+      const params: unknown[] = [q.siteId ?? null, q.assetId ?? null, after?.id ?? null, q.limit + 1];
+      const visible = scopeCondition(scopesOf(request, 'read'), { org: 's.org_id', site: 's.id' }, (v) => `$${params.push(v)}`);
       const { rows } = await deps.pool.query(
         `SELECT ${CONNECTION_COLUMNS} FROM config.connections
           WHERE ($1::uuid IS NULL OR site_id = $1) AND ($2::uuid IS NULL OR a_asset_id = $2 OR b_asset_id = $2)
             AND ($3::uuid IS NULL OR id > $3)
+            AND site_id IN (SELECT s.id FROM config.sites s WHERE ${visible})
           ORDER BY id LIMIT $4`,
-        [q.siteId ?? null, q.assetId ?? null, after?.id ?? null, q.limit + 1],
+        params,
       );
       const page = toPage(rows.map(connectionFromRow), q.limit, (c) => ({ id: c.id }));
       return { items: page.items.map(connectionView), nextCursor: page.nextCursor };
@@ -55,7 +65,7 @@ export function connectionRoutes(app: HttpApp, deps: ConfigDeps) {
   );
 
   app.get('/v1/connections/:id', { schema: { tags, summary: 'Get a cable', params: IdParams, response: { 200: ConnectionView } } }, async (request, reply) => {
-    const c = await getConnection(deps, request.params.id);
+    const c = await getConnection(deps, request.params.id, request, 'read');
     reply.header('ETag', connectionEtag(c));
     return connectionView(c);
   });
@@ -66,7 +76,7 @@ export function connectionRoutes(app: HttpApp, deps: ConfigDeps) {
     async (request, reply) => {
       const id = request.params.id;
       const expected = parseIfMatch(request.headers['if-match'], { kind: 'connection', id });
-      const current = await getConnection(deps, id);
+      const current = await getConnection(deps, id, request, 'config.write');
       const c = await writeOne(request, current.siteId, { op: 'updateConnection', id, expectedVersion: expected, patch: request.body }, id);
       if (!c) throw new ApiError('NOT_FOUND', `Connection ${id} does not exist.`);
       reply.header('ETag', connectionEtag(c));
@@ -77,14 +87,17 @@ export function connectionRoutes(app: HttpApp, deps: ConfigDeps) {
   app.delete('/v1/connections/:id', { schema: { tags, summary: 'Disconnect a cable (If-Match required)', params: IdParams } }, async (request, reply) => {
     const id = request.params.id;
     const expected = parseIfMatch(request.headers['if-match'], { kind: 'connection', id });
-    const current = await getConnection(deps, id);
+    const current = await getConnection(deps, id, request, 'config.write');
     await writeOne(request, current.siteId, { op: 'disconnect', id, expectedVersion: expected }, id);
     reply.code(204);
   });
 }
 
-async function getConnection(deps: ConfigDeps, id: string) {
-  const { rows } = await deps.pool.query(`SELECT ${CONNECTION_COLUMNS} FROM config.connections WHERE id = $1`, [id]);
-  if (!rows[0]) throw new ApiError('NOT_FOUND', `Connection ${id} does not exist.`);
+/** The cable, read with its site's organisation, when it exists and the caller may `permission` on its site; 404 exactly like a missing cable otherwise. */
+async function getConnection(deps: ConfigDeps, id: string, request: FastifyRequest, permission: Permission) {
+  const notFound = `Connection ${id} does not exist.`;
+  const { rows } = await deps.pool.query(`SELECT ${CONNECTION_COLUMNS}, (SELECT org_id FROM config.sites s WHERE s.id = c.site_id) AS org_id FROM config.connections c WHERE id = $1`, [id]);
+  if (!rows[0]) throw new ApiError('NOT_FOUND', notFound);
+  authorize(request, permission, { orgId: rows[0].org_id, siteId: rows[0].site_id }, notFound);
   return connectionFromRow(rows[0]);
 }

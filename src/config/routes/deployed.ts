@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { requireService } from '../../auth/install-auth.ts';
 import { assetView } from '../../core/changes/views.ts';
 import type { HttpApp } from '../../http/app.ts';
 import { AssetView, IdParams } from '../api-schemas.ts';
@@ -10,6 +11,7 @@ import { getAsset } from './assets.ts';
  * Records which configuration version an asset's device has acknowledged. Until it moves, the
  * resources that version claims (unit id, IP, channel) stay taken. Called by the device
  * lifecycle side when an acknowledgement arrives; it goes through the write path like any write.
+ * Service principals only: no user or token may declare what a device runs.
  */
 export function deployedRoutes(app: HttpApp, deps: ConfigDeps) {
   app.put(
@@ -24,7 +26,8 @@ export function deployedRoutes(app: HttpApp, deps: ConfigDeps) {
       },
     },
     async (request, reply) => {
-      const current = await getAsset(deps, request.params.id);
+      requireService(request);
+      const current = await getAsset(deps, request.params.id, request, 'config.write');
       const outcome = await deps.writePath.execute(
         { siteId: current.siteId, operations: [{ op: 'markDeployed', id: current.id, configVersion: request.body.configVersion }], pointer: singleOperationPointer },
         writeContext(request),

@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { authorize, principalOf, scopesOf } from '../../auth/install-auth.ts';
+import { scopeCondition } from '../../auth/scopes.ts';
+import type { Permission } from '../../auth/principal.ts';
+import type { Site } from '../../core/graph/types.ts';
 import { siteView } from '../../core/changes/views.ts';
 import { GraphIndex } from '../../core/graph/graph-index.ts';
 import { runRules } from '../../core/rules/run-rules.ts';
@@ -23,9 +28,11 @@ export function siteRoutes(app: HttpApp, deps: ConfigDeps) {
 
   app.post('/v1/sites', { schema: { tags, summary: 'Create a site', body: SiteCreate, response: { 201: SiteView } } }, async (request, reply) => {
     const body = request.body;
+    const orgId = body.orgId ?? principalOf(request).orgId ?? deps.defaultOrgId;
+    authorize(request, 'sites.manage', { orgId }, `Organisation ${orgId} does not exist.`);
     validateNetwork(body.network, '/network');
     const site = await deps.writePath.createSite(
-      { id: randomUUID(), orgId: body.orgId ?? deps.defaultOrgId, code: body.code, name: body.name, timezone: body.timezone, network: body.network },
+      { id: randomUUID(), orgId, code: body.code, name: body.name, timezone: body.timezone, network: body.network },
       writeContext(request),
     );
     reply.header('ETag', siteEtag(site)).header('Location', `/v1/sites/${site.id}`).code(201);
@@ -45,13 +52,16 @@ export function siteRoutes(app: HttpApp, deps: ConfigDeps) {
     async (request) => {
       const { code, q, limit, cursor } = request.query;
       const after = cursor ? decodeCursor(cursor, SiteCursor) : null;
+      const params: unknown[] = [code ?? null, q ? escapeLike(q) : null, after?.code ?? null, after?.id ?? null, limit + 1];
+      const visible = scopeCondition(scopesOf(request, 'read'), { org: 'org_id', site: 'id' }, (v) => `$${params.push(v)}`);
       const { rows } = await deps.pool.query(
         `SELECT id, org_id, code, name, timezone, network, revision, version FROM config.sites
           WHERE ($1::text IS NULL OR code = $1)
             AND ($2::text IS NULL OR name ILIKE '%' || $2 || '%' OR code ILIKE '%' || $2 || '%')
             AND ($3::text IS NULL OR (code, id) > ($3, $4::uuid))
+            AND ${visible}
           ORDER BY code, id LIMIT $5`,
-        [code ?? null, q ? escapeLike(q) : null, after?.code ?? null, after?.id ?? null, limit + 1],
+        params,
       );
       const page = toPage(rows.map(siteFromRow), limit, (s) => ({ code: s.code, id: s.id }));
       return { items: page.items.map(siteView), nextCursor: page.nextCursor };
@@ -59,7 +69,7 @@ export function siteRoutes(app: HttpApp, deps: ConfigDeps) {
   );
 
   app.get('/v1/sites/:id', { schema: { tags, summary: 'Get a site', params: IdParams, response: { 200: SiteView } } }, async (request, reply) => {
-    const site = await getSite(deps, request.params.id);
+    const site = await getSite(deps, request.params.id, request, 'read');
     reply.header('ETag', siteEtag(site));
     return siteView(site);
   });
@@ -71,7 +81,12 @@ export function siteRoutes(app: HttpApp, deps: ConfigDeps) {
       const expected = parseIfMatch(request.headers['if-match'], { kind: 'site', id: request.params.id });
       if (request.body.network) validateNetwork(request.body.network, '/network', true);
       const outcome = await deps.writePath.execute(
-        { siteId: request.params.id, operations: [{ op: 'updateSite', expectedVersion: expected, patch: request.body }], pointer: singleOperationPointer },
+        {
+          siteId: request.params.id,
+          operations: [{ op: 'updateSite', expectedVersion: expected, patch: request.body }],
+          pointer: singleOperationPointer,
+          authorize: (site) => authorize(request, 'sites.manage', { orgId: site.orgId, siteId: site.id }, siteNotFound(site.id)),
+        },
         writeContext(request),
       );
       // The merged network is checked by the write path before it commits (see networkProblem).
@@ -83,7 +98,9 @@ export function siteRoutes(app: HttpApp, deps: ConfigDeps) {
 
   app.delete('/v1/sites/:id', { schema: { tags, summary: 'Delete an empty site (If-Match required)', params: IdParams } }, async (request, reply) => {
     const expected = parseIfMatch(request.headers['if-match'], { kind: 'site', id: request.params.id });
-    await deps.writePath.deleteSite(request.params.id, expected, writeContext(request));
+    await deps.writePath.deleteSite(request.params.id, expected, writeContext(request), (site) =>
+      authorize(request, 'sites.manage', { orgId: site.orgId, siteId: site.id }, siteNotFound(site.id)),
+    );
     reply.code(204);
   });
 
@@ -98,7 +115,7 @@ export function siteRoutes(app: HttpApp, deps: ConfigDeps) {
       },
     },
     async (request) => {
-      const site = await getSite(deps, request.params.id);
+      const site = await getSite(deps, request.params.id, request, 'read');
       const graph = await loadSiteGraph(deps.pool, site);
       return { site: siteView(site), assets: [...graph.assets.values()].map(assetView), connections: [...graph.connections.values()].map(connectionView) };
     },
@@ -115,7 +132,7 @@ export function siteRoutes(app: HttpApp, deps: ConfigDeps) {
       },
     },
     async (request) => {
-      const site = await getSite(deps, request.params.id);
+      const site = await getSite(deps, request.params.id, request, 'read');
       const graph = await loadSiteGraph(deps.pool, site);
       const violations = validateWholeSite(graph);
       return { siteId: site.id, revision: site.revision, valid: !violations.some((v) => v.severity === 'error'), violations };
@@ -136,13 +153,18 @@ export function validateWholeSite(graph: Awaited<ReturnType<typeof loadSiteGraph
   });
 }
 
-export async function getSite(deps: ConfigDeps, id: string) {
+export const siteNotFound = (id: string) => `Site ${id} does not exist.`;
+
+/** The site, when it exists and the caller may `permission` on it; 404 exactly like a missing site otherwise (403 when only the permission is missing). */
+export async function getSite(deps: ConfigDeps, id: string, request: FastifyRequest, permission: Permission): Promise<Site> {
   const { rows } = await deps.pool.query(
     `SELECT id, org_id, code, name, timezone, network, revision, version FROM config.sites WHERE id = $1`,
     [id],
   );
-  if (!rows[0]) throw new ApiError('NOT_FOUND', `Site ${id} does not exist.`);
-  return siteFromRow(rows[0]);
+  if (!rows[0]) throw new ApiError('NOT_FOUND', siteNotFound(id));
+  const site = siteFromRow(rows[0]);
+  authorize(request, permission, { orgId: site.orgId, siteId: site.id }, siteNotFound(id));
+  return site;
 }
 
 export const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);

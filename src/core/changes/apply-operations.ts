@@ -42,20 +42,38 @@ export interface ApplyOptions {
  *   applied.changes; // [{ entityType: 'asset', action: 'update', before, after }]
  */
 export function applyOperations(before: SiteGraph, ops: Operation[], opts: ApplyOptions): AppliedChange {
-  const candidate = structuredClone(before);
+  // Copy on write: the candidate shares every entity the operations leave alone with `before`
+  // (neither is ever mutated), and gets its own deep copy of an entity before changing it. So a
+  // change costs what it touches, not the size of the site.
+  const candidate: SiteGraph = {
+    site: { ...before.site, network: { ...before.site.network } },
+    assets: new Map(before.assets),
+    connections: new Map(before.connections),
+  };
+  const owned = { assets: new Set<string>(), connections: new Set<string>() };
   const touched = { assets: new Set<string>(), connections: new Set<string>() };
   let siteTouched = false;
   const newId = opts.newId ?? randomUUID;
 
   ops.forEach((op, i) => {
     const asset = (id: string) => {
-      const a = candidate.assets.get(id);
+      let a = candidate.assets.get(id);
       if (!a) throw new OperationError('not-found', i, `asset ${id} is not in site ${before.site.code}`);
+      if (!owned.assets.has(id)) {
+        a = structuredClone(a);
+        candidate.assets.set(id, a);
+        owned.assets.add(id);
+      }
       return a;
     };
     const cable = (id: string) => {
-      const c = candidate.connections.get(id);
+      let c = candidate.connections.get(id);
       if (!c) throw new OperationError('not-found', i, `connection ${id} is not in site ${before.site.code}`);
+      if (!owned.connections.has(id)) {
+        c = structuredClone(c);
+        candidate.connections.set(id, c);
+        owned.connections.add(id);
+      }
       return c;
     };
     const expect = (entity: 'asset' | 'connection' | 'site', id: string, current: number, expected: number) => {
@@ -76,6 +94,7 @@ export function applyOperations(before: SiteGraph, ops: Operation[], opts: Apply
         }
         const id = op.asset.id ?? newId();
         if (candidate.assets.has(id) || before.assets.has(id)) throw new OperationError('invalid', i, `asset ${id} already exists`, undefined, '/asset/id');
+        owned.assets.add(id);
         candidate.assets.set(id, {
           id,
           siteId: before.site.id,
@@ -140,6 +159,7 @@ export function applyOperations(before: SiteGraph, ops: Operation[], opts: Apply
       case 'connect': {
         const id = op.connection.id ?? newId();
         if (candidate.connections.has(id) || before.connections.has(id)) throw new OperationError('invalid', i, `connection ${id} already exists`, undefined, '/connection/id');
+        owned.connections.add(id);
         candidate.connections.set(id, {
           id,
           siteId: before.site.id,

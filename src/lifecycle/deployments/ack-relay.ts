@@ -6,6 +6,7 @@
  */
 import type pg from 'pg';
 import { withTransaction } from '../../db/tx.ts';
+import type { AuditActor } from '../../audit/types.ts';
 import { ConfigServiceError, type ConfigClient } from '../config-client.ts';
 
 export const ACKED_TOPIC = 'lifecycle.deployment.acked';
@@ -40,8 +41,10 @@ export async function relayAcks(pool: pg.Pool, config: ConfigClient, log: RelayL
   let settled = 0;
   while (settled < max) {
     const outcome = await withTransaction(pool, async (client) => {
-      const { rows } = await client.query<{ id: number; payload: AckedVersion; superseded: boolean }>(
-        `SELECT o.id, o.payload, EXISTS (
+      const { rows } = await client.query<{ id: number; payload: AckedVersion; superseded: boolean; requested_by: AuditActor | null }>(
+        `SELECT o.id, o.payload,
+                (SELECT d.actor FROM lifecycle.deployments d WHERE d.id::text = o.payload->>'deploymentId') AS requested_by,
+                EXISTS (
                   SELECT 1 FROM lifecycle.outbox n
                    WHERE n.topic = o.topic AND n.key = o.key AND n.id <> o.id
                      AND ((n.payload->>'version')::int > (o.payload->>'version')::int
@@ -56,7 +59,7 @@ export async function relayAcks(pool: pg.Pool, config: ConfigClient, log: RelayL
       const ack = row.payload;
       if (!row.superseded) {
         try {
-          await config.markDeployed(ack.assetId, ack.version, ack.requestId ?? undefined);
+          await config.markDeployed(ack.assetId, ack.version, ack.requestId ?? undefined, requestingUser(row.requested_by));
         } catch (err) {
           if (!(err instanceof ConfigServiceError) || err.status >= 500 || err.status === 401 || err.status === 403) throw new TransientFailure(err);
           const why = err.status === 404 ? 'the asset no longer exists' : `it answered ${err.status}: ${problemDetail(err.problem)}`;
@@ -95,6 +98,18 @@ export async function ackQueued(client: pg.PoolClient, deploymentId: string, ass
     [ACKED_TOPIC, assetId, deploymentId],
   );
   return rows.length > 0;
+}
+
+/**
+ * The user a deployment was asked for by — a user, or the creator an API token acts for —
+ * on whose behalf the deployed version is recorded, so the configuration service's audit event
+ * names them; none for a system.
+ */
+export function requestingUser(actor: AuditActor | null): { id: string; name: string } | undefined {
+  if (!actor) return undefined;
+  if (actor.type === 'user') return { id: actor.id, name: actor.name };
+  if (actor.onBehalfOf?.type === 'user') return { id: actor.onBehalfOf.id, name: actor.onBehalfOf.name };
+  return undefined;
 }
 
 class TransientFailure extends Error {

@@ -8,7 +8,7 @@ import { configWrite } from './config-calls.ts';
 import { DeviceRefusal, recordApplied, type DeviceEvent, type DeviceWriteContext } from './device-audit.ts';
 import { insertDevice, serialHolder, updateDevice, type DeviceChange } from './device-store.ts';
 import { deviceView, type DeviceRow } from './device-view.ts';
-import { deviceWrite, lockDevice, refuseOnUnique } from './device-write.ts';
+import { deviceWrite, lockDevice, refuseOnUnique, type DeviceAccess } from './device-write.ts';
 
 const SERIAL_RULE = 'device-serial-unique';
 
@@ -76,9 +76,9 @@ export interface DevicePatchBody {
  * in a slot is recorded on its asset through the configuration service, whose rules may refuse
  * it (a feature of the asset's configuration needs a later release): then the change is refused.
  */
-export async function patchDevice(deps: LifecycleDeps, id: string, expectedVersion: number, patch: DevicePatchBody, ctx: DeviceWriteContext): Promise<DeviceRow> {
+export async function patchDevice(deps: LifecycleDeps, id: string, expectedVersion: number, patch: DevicePatchBody, ctx: DeviceWriteContext, access?: DeviceAccess): Promise<DeviceRow> {
   return deviceWrite(deps.pool, ctx, `The change of device ${id}`, async (client, onFailure) => {
-    const device = await lockDevice(client, id, expectedVersion);
+    const device = await lockDevice(client, id, expectedVersion, access);
     const change: DeviceChange = {};
     if (patch.firmware !== undefined && patch.firmware !== device.firmware) {
       checkFirmware(modelOf(deps, device.model_id), patch.firmware);

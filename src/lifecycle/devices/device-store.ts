@@ -4,6 +4,7 @@
  * own schema: anything about assets comes from the configuration service's API.
  */
 import type pg from 'pg';
+import { scopeCondition, type Scope } from '../../auth/scopes.ts';
 import { SLOT_STATES, type DeviceState } from '../../core/lifecycle/device-states.ts';
 import type { DeviceRow } from './device-view.ts';
 
@@ -137,26 +138,33 @@ export interface DeviceFilter {
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-/** One page of devices in id order after `afterId`; fetches `limit + 1` rows for {@link toPage}. */
-export async function listDevices(db: Queryable, filter: DeviceFilter, afterId: string | null, limit: number): Promise<DeviceRow[]> {
+/**
+ * One page of devices in id order after `afterId`, inside `scopes` (null: all; a device in stock
+ * is in its organisation's scope only); fetches `limit + 1` rows for {@link toPage}.
+ */
+export async function listDevices(db: Queryable, filter: DeviceFilter, afterId: string | null, limit: number, scopes: readonly Scope[] | null): Promise<DeviceRow[]> {
+  const params: unknown[] = [filter.siteId ?? null, filter.assetId ?? null, filter.state ?? null, filter.modelId ?? null, filter.serial ?? null, filter.q ? escapeLike(filter.q) : null, afterId, limit + 1];
+  const visible = scopeCondition(scopes, { org: 'org_id', site: 'site_id' }, (v) => `$${params.push(v)}`);
   const { rows } = await db.query<DeviceRow>(
     `SELECT ${COLUMNS} FROM lifecycle.devices
       WHERE ($1::uuid IS NULL OR site_id = $1) AND ($2::uuid IS NULL OR asset_id = $2) AND ($3::text IS NULL OR state = $3)
         AND ($4::text IS NULL OR model_id = $4) AND ($5::text IS NULL OR lower(btrim(serial)) = lower(btrim($5)))
         AND ($6::text IS NULL OR serial ILIKE '%' || $6 || '%' OR firmware ILIKE '%' || $6 || '%')
-        AND ($7::uuid IS NULL OR id > $7)
+        AND ($7::uuid IS NULL OR id > $7) AND ${visible}
       ORDER BY id LIMIT $8`,
-    [filter.siteId ?? null, filter.assetId ?? null, filter.state ?? null, filter.modelId ?? null, filter.serial ?? null, filter.q ? escapeLike(filter.q) : null, afterId, limit + 1],
+    params,
   );
   return rows;
 }
 
-/** How many devices of `modelId` (or every model) run each firmware version. */
-export async function firmwareCounts(db: Queryable, modelId: string | undefined): Promise<Map<string, number>> {
+/** How many devices of `modelId` (or every model) inside `scopes` (null: all) run each firmware version. */
+export async function firmwareCounts(db: Queryable, modelId: string | undefined, scopes: readonly Scope[] | null): Promise<Map<string, number>> {
+  const params: unknown[] = [modelId ?? null];
+  const visible = scopeCondition(scopes, { org: 'org_id', site: 'site_id' }, (v) => `$${params.push(v)}`);
   const { rows } = await db.query<{ model_id: string; firmware: string; n: number }>(
     `SELECT model_id, firmware, count(*)::int AS n FROM lifecycle.devices
-      WHERE ($1::text IS NULL OR model_id = $1) AND state NOT IN ('decommissioned', 'rma') GROUP BY model_id, firmware`,
-    [modelId ?? null],
+      WHERE ($1::text IS NULL OR model_id = $1) AND state NOT IN ('decommissioned', 'rma') AND ${visible} GROUP BY model_id, firmware`,
+    params,
   );
   return new Map(rows.map((r) => [`${r.model_id}@${r.firmware}`, r.n]));
 }

@@ -39,10 +39,32 @@ export async function deviceWrite<T>(pool: pg.Pool, ctx: DeviceWriteContext, wha
   }
 }
 
-/** Locks one device row; 404 when it does not exist, 412 (with the current ETag) when it is not at `expectedVersion`. */
-export async function lockDevice(client: pg.PoolClient, id: string, expectedVersion: number | null): Promise<DeviceRow> {
+/**
+ * What the route allows, applied by a device write to the rows it locks (the route cannot know
+ * a device's site before the lock, and a check before it could race a transition).
+ */
+export interface DeviceAccess {
+  /** Throws unless the caller may change `device`: 404 exactly like a missing device, or 403. Called before its version is compared. */
+  device(device: DeviceRow): void;
+  /**
+   * Whether the caller may involve something else in the change — the site of an install's
+   * target asset, the replacement device: false hides it (the write treats it as missing); throws 403
+   * when the caller sees it without the permission.
+   */
+  other(scope: { orgId: string; siteId: string | null }): boolean;
+}
+
+/** The scope a device is authorised in: its organisation, and its site while it is at one (in stock: the organisation only). */
+export const deviceScope = (d: Pick<DeviceRow, 'org_id' | 'site_id'>) => ({ orgId: d.org_id, siteId: d.site_id });
+
+/**
+ * Locks one device row; 404 when it does not exist or `access` refuses it, 412 (with the
+ * current ETag) when it is not at `expectedVersion`.
+ */
+export async function lockDevice(client: pg.PoolClient, id: string, expectedVersion: number | null, access?: DeviceAccess): Promise<DeviceRow> {
   const device = (await lockDevices(client, [id])).get(id);
   if (!device) throw new ApiError('NOT_FOUND', `Device ${id} does not exist.`);
+  access?.device(device);
   if (expectedVersion !== null) checkVersion(device, expectedVersion);
   return device;
 }

@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { scopesOf } from '../../auth/install-auth.ts';
 import { compareFirmware } from '../../core/catalog/catalog.ts';
 import type { DeviceModel } from '../../core/catalog/types.ts';
 import type { HttpApp } from '../../http/app.ts';
@@ -12,10 +13,10 @@ const FirmwareView = Type.Object({
   version: Type.String(),
   latest: Type.Boolean({ description: 'The newest published release of the model' }),
   capabilities: Type.Array(Type.String(), { description: 'Features this release enables (the catalog capabilities whose minimum it meets)' }),
-  devices: Type.Integer({ description: 'Devices of the fleet running it (decommissioned and returned ones not counted)' }),
+  devices: Type.Integer({ description: 'Devices you may read that run it (decommissioned and returned ones not counted)' }),
 });
 
-/** The published firmware releases per device model, from the device-model catalog. */
+/** The published firmware releases per device model, from the device-model catalog: any authenticated caller; device counts only of the devices it may read. */
 export function firmwareRoutes(app: HttpApp, deps: LifecycleDeps) {
   app.get(
     '/v1/firmware',
@@ -30,7 +31,7 @@ export function firmwareRoutes(app: HttpApp, deps: LifecycleDeps) {
     async (request) => {
       const { modelId } = request.query;
       const models = modelId === undefined ? deps.catalog.models : deps.catalog.models.filter((m) => m.id === modelId);
-      const counts = await firmwareCounts(deps.pool, modelId);
+      const counts = await firmwareCounts(deps.pool, modelId, scopesOf(request, 'read'));
       return { items: models.flatMap((m) => releasesOf(m, counts)) };
     },
   );

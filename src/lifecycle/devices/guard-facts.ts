@@ -45,6 +45,11 @@ export async function loadTransitionFacts(
   return facts;
 }
 
+/** The facts of an install whose target asset the caller may not see: as if it did not exist. */
+export function hideTarget(facts: TransitionFacts): TransitionFacts {
+  return { device: facts.device, targetAssetId: facts.targetAssetId, asset: null };
+}
+
 export function guardAsset(a: AssetViewData): GuardAsset {
   return { id: a.id, siteId: a.siteId, kind: a.kind, modelId: a.modelId, name: a.name, status: a.status, firmware: a.firmware, config: a.config, configVersion: a.configVersion, deployedVersion: a.deployedVersion };
 }

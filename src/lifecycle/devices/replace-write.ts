@@ -6,7 +6,7 @@ import { configRead, configWrite } from './config-calls.ts';
 import { DeviceRefusal, recordApplied, type DeviceEvent, type DeviceWriteContext } from './device-audit.ts';
 import { lockDevices, lockSlot, slotHolder, updateDevice } from './device-store.ts';
 import { deviceView, guardDevice, type DeviceRow } from './device-view.ts';
-import { checkVersion, deviceWrite, refuseOnUnique } from './device-write.ts';
+import { checkVersion, deviceScope, deviceWrite, refuseOnUnique, type DeviceAccess } from './device-write.ts';
 import { guardAsset } from './guard-facts.ts';
 
 export interface Replacement {
@@ -22,12 +22,21 @@ export interface Replacement {
  * Swaps a device for another of the same model (an RMA swap) in one audited transaction: both
  * rows locked in id order, the new device (in stock) takes the old one's slot as `installed`,
  * the old one goes to `rma` (it left the site for the vendor), its firmware is recorded on the
- * asset. After the commit the asset's configuration is deployed to the new device.
+ * asset. After the commit the asset's configuration is deployed to the new device. With
+ * `access`, the caller must be allowed the old device, and a replacement it may not see is
+ * refused exactly like one that does not exist.
  *
  * @example
  *   const { deploymentId } = await replaceDevice(deps, oldId, 4, { newDeviceId }, ctx);
  */
-export async function replaceDevice(deps: LifecycleDeps, oldId: string, expectedVersion: number, req: { newDeviceId: string; comment?: string }, ctx: DeviceWriteContext): Promise<Replacement> {
+export async function replaceDevice(
+  deps: LifecycleDeps,
+  oldId: string,
+  expectedVersion: number,
+  req: { newDeviceId: string; comment?: string },
+  ctx: DeviceWriteContext,
+  access?: DeviceAccess,
+): Promise<Replacement> {
   if (req.newDeviceId === oldId) {
     throw new ApiError('VALIDATION_FAILED', 'A device cannot replace itself.', { extra: { errors: [{ in: 'body', path: '/newDeviceId', message: 'must name another device' }] } });
   }
@@ -35,9 +44,11 @@ export async function replaceDevice(deps: LifecycleDeps, oldId: string, expected
   const swapped = await deviceWrite(deps.pool, ctx, `The replacement of device ${oldId}`, async (client, onFailure) => {
     const locked = await lockDevices(client, [oldId, req.newDeviceId]);
     const old = locked.get(oldId);
-    const fresh = locked.get(req.newDeviceId);
+    const candidate = locked.get(req.newDeviceId);
     if (!old) throw new ApiError('NOT_FOUND', `Device ${oldId} does not exist.`);
+    access?.device(old);
     checkVersion(old, expectedVersion);
+    const fresh = candidate && (!access || access.other(deviceScope(candidate))) ? candidate : undefined;
     if (!fresh) {
       throw new ApiError('VALIDATION_FAILED', `Device ${req.newDeviceId} does not exist; register it first.`, { extra: { errors: [{ in: 'body', path: '/newDeviceId', message: 'no such device' }] } });
     }

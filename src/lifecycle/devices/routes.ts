@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import type { FastifyRequest } from 'fastify';
+import { authorize, authorizeIfVisible, principalOf, scopesOf } from '../../auth/install-auth.ts';
 import { judgeTransitions } from '../../core/lifecycle/device-guards.ts';
 import type { HttpApp } from '../../http/app.ts';
 import { ApiError } from '../../http/errors.ts';
@@ -24,7 +25,8 @@ import {
   TransitionVerdictView,
   Uuid,
 } from './device-view.ts';
-import { loadTransitionFacts } from './guard-facts.ts';
+import { deviceScope, type DeviceAccess } from './device-write.ts';
+import { hideTarget, loadTransitionFacts } from './guard-facts.ts';
 import { replaceDevice } from './replace-write.ts';
 import { transitionDevice } from './transition-write.ts';
 
@@ -33,6 +35,16 @@ const DeviceCursor = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
 const writeContext = (request: FastifyRequest): DeviceWriteContext => ({ actor: request.actor, requestId: String(request.id), sourceIp: request.ip });
 const ifMatch = (request: FastifyRequest, id: string) => parseIfMatch(request.headers['if-match'], { kind: 'device', id });
+const deviceNotFound = (id: string) => `Device ${id} does not exist.`;
+
+/**
+ * lifecycle.write on the device (checked by the write on the locked row), and on whatever else
+ * the change involves: the site of an install's target asset, the replacement device.
+ */
+const lifecycleWrite = (request: FastifyRequest): DeviceAccess => ({
+  device: (d) => authorize(request, 'lifecycle.write', deviceScope(d), deviceNotFound(d.id)),
+  other: (scope) => authorizeIfVisible(request, 'lifecycle.write', scope),
+});
 
 /**
  * Physical devices: registered in stock, moved through the lifecycle state machine by one
@@ -45,7 +57,10 @@ export function deviceRoutes(app: HttpApp, deps: LifecycleDeps) {
     '/v1/devices',
     { schema: { tags, summary: 'Register a device in stock', body: DeviceCreate, response: { 201: DeviceView, ...problemResponses(404, 409, 422) } } },
     async (request, reply) => {
-      const row = await registerDevice(deps, request.body, writeContext(request));
+      // A new device is in stock: it belongs to the organisation, not to a site yet.
+      const orgId = request.body.orgId ?? principalOf(request).orgId ?? deps.defaultOrgId;
+      authorize(request, 'lifecycle.write', { orgId }, `Organisation ${orgId} does not exist.`);
+      const row = await registerDevice(deps, { ...request.body, orgId }, writeContext(request));
       reply.code(201).header('ETag', deviceEtag(row)).header('Location', `/v1/devices/${row.id}`);
       return deviceView(row);
     },
@@ -72,14 +87,15 @@ export function deviceRoutes(app: HttpApp, deps: LifecycleDeps) {
     async (request) => {
       const { limit, cursor, ...filter } = request.query;
       const after = cursor ? decodeCursor(cursor, DeviceCursor) : null;
-      const page = toPage(await listDevices(deps.pool, filter, after?.id ?? null, limit), limit, (d) => ({ id: d.id }));
+      const page = toPage(await listDevices(deps.pool, filter, after?.id ?? null, limit, scopesOf(request, 'read')), limit, (d) => ({ id: d.id }));
       return { items: page.items.map(deviceView), nextCursor: page.nextCursor };
     },
   );
 
   app.get('/v1/devices/:id', { schema: { tags, summary: 'Get a device', params: IdParams, response: { 200: DeviceView, ...problemResponses(404) } } }, async (request, reply) => {
     const row = await getDevice(deps.pool, request.params.id);
-    if (!row) throw new ApiError('NOT_FOUND', `Device ${request.params.id} does not exist.`);
+    if (!row) throw new ApiError('NOT_FOUND', deviceNotFound(request.params.id));
+    authorize(request, 'read', deviceScope(row), deviceNotFound(row.id));
     reply.header('ETag', deviceEtag(row));
     return deviceView(row);
   });
@@ -96,7 +112,7 @@ export function deviceRoutes(app: HttpApp, deps: LifecycleDeps) {
       },
     },
     async (request, reply) => {
-      const row = await patchDevice(deps, request.params.id, ifMatch(request, request.params.id), request.body, writeContext(request));
+      const row = await patchDevice(deps, request.params.id, ifMatch(request, request.params.id), request.body, writeContext(request), lifecycleWrite(request));
       reply.header('ETag', deviceEtag(row));
       return deviceView(row);
     },
@@ -115,12 +131,16 @@ export function deviceRoutes(app: HttpApp, deps: LifecycleDeps) {
     },
     async (request, reply) => {
       const row = await getDevice(deps.pool, request.params.id);
-      if (!row) throw new ApiError('NOT_FOUND', `Device ${request.params.id} does not exist.`);
+      if (!row) throw new ApiError('NOT_FOUND', deviceNotFound(request.params.id));
+      authorize(request, 'read', deviceScope(row), deviceNotFound(row.id));
       const facts = await loadTransitionFacts(deps.pool, deps.config, row, { transitions: ['decommission', 'start_maintenance'] });
       const verdicts = judgeTransitions(facts);
       const target = request.query.assetId;
       if (target) {
-        const installFacts = await loadTransitionFacts(deps.pool, deps.config, row, { targetAssetId: target, transitions: ['install'] });
+        let installFacts = await loadTransitionFacts(deps.pool, deps.config, row, { targetAssetId: target, transitions: ['install'] });
+        // An asset the caller may not read is judged as a missing one.
+        const { asset, siteOrgId } = installFacts;
+        if (asset && !(siteOrgId && authorizeIfVisible(request, 'read', { orgId: siteOrgId, siteId: asset.siteId }))) installFacts = hideTarget(installFacts);
         const install = judgeTransitions(installFacts).find((v) => v.transition === 'install');
         if (install) verdicts.splice(verdicts.findIndex((v) => v.transition === 'install'), 1, install);
       }
@@ -141,7 +161,7 @@ export function deviceRoutes(app: HttpApp, deps: LifecycleDeps) {
       },
     },
     async (request, reply) => {
-      const row = await transitionDevice(deps, request.params.id, ifMatch(request, request.params.id), request.body, writeContext(request));
+      const row = await transitionDevice(deps, request.params.id, ifMatch(request, request.params.id), request.body, writeContext(request), lifecycleWrite(request));
       reply.header('ETag', deviceEtag(row));
       return deviceView(row);
     },
@@ -159,7 +179,7 @@ export function deviceRoutes(app: HttpApp, deps: LifecycleDeps) {
       },
     },
     async (request, reply) => {
-      const result = await replaceDevice(deps, request.params.id, ifMatch(request, request.params.id), request.body, writeContext(request));
+      const result = await replaceDevice(deps, request.params.id, ifMatch(request, request.params.id), request.body, writeContext(request), lifecycleWrite(request));
       reply.header('ETag', deviceEtag(result.old));
       return { ...result, old: deviceView(result.old), new: deviceView(result.new) };
     },

@@ -6,8 +6,8 @@ import { configWrite } from './config-calls.ts';
 import { DeviceRefusal, recordApplied, type DeviceEvent, type DeviceWriteContext } from './device-audit.ts';
 import { lockSiteService, lockSlot, updateDevice, type DeviceChange } from './device-store.ts';
 import { deviceView, type DeviceRow } from './device-view.ts';
-import { deviceWrite, lockDevice, refuseOnUnique } from './device-write.ts';
-import { loadTransitionFacts } from './guard-facts.ts';
+import { deviceWrite, lockDevice, refuseOnUnique, type DeviceAccess } from './device-write.ts';
+import { hideTarget, loadTransitionFacts } from './guard-facts.ts';
 
 export interface TransitionRequestBody {
   transition: Transition;
@@ -28,11 +28,13 @@ const LEAVES_SITE: readonly DeviceState[] = ['decommissioned', 'rma'];
  * check its version (If-Match), gather the facts and run the transition's guards, refuse with
  * every violation (audited, 409) or record the install's firmware on the asset through the
  * configuration service, write the device, its audit event and its outbox event, commit.
+ * With `access`, the caller must be allowed the device, and an install's target asset must be
+ * on a site it may install at: one it cannot see is refused exactly like a missing asset.
  *
  * @example
  *   const device = await transitionDevice(deps, id, 3, { transition: 'install', assetId }, ctx);
  */
-export async function transitionDevice(deps: LifecycleDeps, id: string, expectedVersion: number, req: TransitionRequestBody, ctx: DeviceWriteContext): Promise<DeviceRow> {
+export async function transitionDevice(deps: LifecycleDeps, id: string, expectedVersion: number, req: TransitionRequestBody, ctx: DeviceWriteContext, access?: DeviceAccess): Promise<DeviceRow> {
   const { transition } = req;
   if (transition === 'install' && !req.assetId) {
     throw new ApiError('VALIDATION_FAILED', 'An install names the asset (slot) the device is installed at.', { extra: { errors: [{ in: 'body', path: '/assetId', message: 'is required for install' }] } });
@@ -43,12 +45,15 @@ export async function transitionDevice(deps: LifecycleDeps, id: string, expected
     });
   }
   return deviceWrite(deps.pool, ctx, `The ${transition.replaceAll('_', ' ')} of device ${id}`, async (client, onFailure) => {
-    const device = await lockDevice(client, id, expectedVersion);
+    const device = await lockDevice(client, id, expectedVersion, access);
     if (req.assetId) await lockSlot(client, req.assetId);
     if (device.site_id && ENTER_SERVICE.includes(transition)) await lockSiteService(client, device.site_id, 'shared');
     if (device.site_id && LEAVE_SERVICE.includes(transition)) await lockSiteService(client, device.site_id, 'exclusive');
 
-    const facts = await loadTransitionFacts(client, deps.config, device, { targetAssetId: req.assetId, transitions: [transition] });
+    let facts = await loadTransitionFacts(client, deps.config, device, { targetAssetId: req.assetId, transitions: [transition] });
+    if (access && req.assetId && facts.asset && !(facts.siteOrgId && access.other({ orgId: facts.siteOrgId, siteId: facts.asset.siteId }))) {
+      facts = hideTarget(facts);
+    }
     const before = deviceView(device);
     const to = TRANSITIONS[transition].to;
     const event: DeviceEvent = {

@@ -1,0 +1,46 @@
+import { performance } from 'node:perf_hooks';
+import { summarize, type RunStats } from './stats.ts';
+
+export interface LoopOptions {
+  /** Workers, each with one operation in flight at a time. */
+  concurrency: number;
+  /** Measured time; the run stops at this or at `maxOps`, whichever comes first. */
+  durationMs: number;
+  /** Upper bound on measured operations (all workers together). */
+  maxOps: number;
+  /** Unmeasured operations before the clock starts (caches, connections, JIT). */
+  warmupMs?: number;
+}
+
+/**
+ * Runs `op(worker)` in a closed loop on `concurrency` workers and returns throughput and
+ * latency of the operations that succeeded (`op` resolves true) inside the measured window.
+ * Bounded in time and in count: it always stops by itself.
+ */
+export async function closedLoop(opts: LoopOptions, op: (worker: number) => Promise<boolean>): Promise<RunStats> {
+  const warmupEnd = performance.now() + (opts.warmupMs ?? 0);
+  while (performance.now() < warmupEnd) {
+    await Promise.all(Array.from({ length: opts.concurrency }, (_, w) => op(w).catch(() => false)));
+  }
+  const latencies: number[] = [];
+  let errors = 0;
+  let issued = 0;
+  const started = performance.now();
+  const deadline = started + opts.durationMs;
+  const worker = async (w: number) => {
+    while (issued < opts.maxOps && performance.now() < deadline) {
+      issued++;
+      const t0 = performance.now();
+      let ok = false;
+      try {
+        ok = await op(w);
+      } catch {
+        ok = false;
+      }
+      if (ok) latencies.push(performance.now() - t0);
+      else errors++;
+    }
+  };
+  await Promise.all(Array.from({ length: opts.concurrency }, (_, w) => worker(w)));
+  return summarize(latencies, errors, (performance.now() - started) / 1000);
+}

@@ -1,0 +1,84 @@
+import { spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import type pg from 'pg';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface SeedResult {
+  /** Wall time of the whole `rema seed` command, start-up and planning included. */
+  wallS: number;
+  /** What the command itself reports: time spent building, and its rate. */
+  elapsedS: number;
+  assets: number;
+  assetsPerS: number;
+  output: string;
+}
+
+/** Builds a fleet with `rema seed` (a process of its own, through the public API). */
+export async function seedFleet(opts: { url: string; token: string; sites: number; assets: number; prefix?: string; concurrency: number }): Promise<SeedResult> {
+  const args = ['bin/rema.mjs', 'seed', '--sites', String(opts.sites), '--assets', String(opts.assets), '--url', opts.url, '--token', opts.token, '--concurrency', String(opts.concurrency)];
+  if (opts.prefix) args.push('--prefix', opts.prefix);
+  const started = performance.now();
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: '1' } });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const wallS = (performance.now() - started) / 1000;
+  if (code !== 0) throw new Error(`rema seed exited with ${code}:\n${output.slice(-3000)}`);
+  const num = (re: RegExp) => Number((re.exec(output)?.[1] ?? 'NaN').replace(/[,\s]/g, ''));
+  return {
+    wallS,
+    elapsedS: num(/^elapsed\s+([\d.]+) s/m),
+    assets: num(/^assets\s+([\d,\s]+)$/m),
+    assetsPerS: num(/^rate\s+([\d,\s]+) assets\/s/m),
+    output,
+  };
+}
+
+export interface WriteTarget {
+  id: string;
+  siteId: string;
+  version: number;
+  serial: string | null;
+  calibrationOffset: number;
+}
+
+/**
+ * The assets the write scenarios change: sensors in service (a calibration offset is a
+ * configuration change every rule accepts), with their current row version.
+ */
+export async function writeTargets(pool: pg.Pool, opts: { sitePrefix?: string } = {}): Promise<WriteTarget[]> {
+  const { rows } = await pool.query<{ id: string; site_id: string; version: number; serial: string | null; offset: number }>(
+    `SELECT a.id, a.site_id, a.version, a.serial, (a.config->>'calibrationOffset')::float8 AS offset
+       FROM config.assets a JOIN config.sites s ON s.id = a.site_id
+      WHERE a.kind = 'sensor' AND a.status <> 'retired' AND ($1::text IS NULL OR s.code LIKE $1 || '%')
+      ORDER BY a.id`,
+    [opts.sitePrefix ?? null],
+  );
+  return rows.map((r) => ({ id: r.id, siteId: r.site_id, version: r.version, serial: r.serial, calibrationOffset: r.offset }));
+}
+
+/** Current row versions of `ids` (after another scenario changed them). */
+export async function refreshVersions(pool: pg.Pool, targets: WriteTarget[]): Promise<void> {
+  const { rows } = await pool.query<{ id: string; version: number }>(`SELECT id, version FROM config.assets WHERE id = ANY($1::uuid[])`, [targets.map((t) => t.id)]);
+  const v = new Map(rows.map((r) => [r.id, r.version]));
+  for (const t of targets) t.version = v.get(t.id) ?? t.version;
+}
+
+export interface SiteRef {
+  id: string;
+  code: string;
+  assets: number;
+}
+
+export async function sites(pool: pg.Pool): Promise<SiteRef[]> {
+  const { rows } = await pool.query<SiteRef>(
+    `SELECT s.id, s.code, count(a.id)::int AS assets FROM config.sites s LEFT JOIN config.assets a ON a.site_id = s.id GROUP BY s.id, s.code ORDER BY s.code`,
+  );
+  return rows;
+}
+
+/** Calibration offsets cycle through these: every write is a real change, always in range. */
+export const nextOffset = (current: number) => Math.round(((current + 0.1) % 5) * 10) / 10;

@@ -1,0 +1,244 @@
+/**
+ * `npm run bench`: rema against the database under it, in one run, on a fresh database.
+ * `npm run bench -- --quick` smokes every scenario in well under a minute.
+ *
+ * Options: --quick, --cpu-prof (profiles of the server under bench/results/prof), --skip a,b
+ * (scenarios: floor, writes, changesets, reads, rollout, scale), --wait-load X (wait up to 5 min
+ * for the 1-minute load average to drop to X before starting), --save-baseline, --keep-db;
+ * to try things out: --sites N --assets N --duration S --concurrency 1,16,64.
+ */
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import type { AuditActor } from '../src/audit/types.ts';
+import { createTestDatabase } from '../src/db/test-database.ts';
+import { closeMqtt, connectMqtt, waitForConnection } from '../src/mqtt/client.ts';
+import { Api } from './lib/http.ts';
+import { refreshVersions, seedFleet, sites as listSites, writeTargets, type SeedResult } from './lib/fleet.ts';
+import { loadavg1, machineInfo, waitForLowLoad } from './lib/machine.ts';
+import { currentRssMb, RssSampler, startServer } from './lib/server.ts';
+import type { RunStats } from './lib/stats.ts';
+import { changesetGroups, runChangesets } from './scenarios/changesets.ts';
+import { compareStatements, runFloor } from './scenarios/floor.ts';
+import { runReads, type ReadKind } from './scenarios/reads.ts';
+import { runRollout } from './scenarios/rollout.ts';
+import { runWrites } from './scenarios/writes.ts';
+import { printTable, type Row } from './lib/report.ts';
+
+const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
+const args = process.argv.slice(2);
+const flag = (name: string) => args.includes(`--${name}`);
+const option = (name: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const quick = flag('quick');
+const skip = new Set((option('skip') ?? '').split(',').filter(Boolean));
+const TOKEN = `rema_bench_${process.pid}_token_for_full_rights`;
+const MQTT_URL = process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883';
+
+const size = quick
+  ? { sites: 6, assets: 360, bigSites: 54, bigAssets: 3240, seedConcurrency: 4, warmupMs: 200, durationMs: 1000, readMs: 400, maxOps: 20_000, rolloutTimeoutS: 60 }
+  : { sites: 500, assets: 25_000, bigSites: 4_500, bigAssets: 225_000, seedConcurrency: 8, warmupMs: 2000, durationMs: 10_000, readMs: 4000, maxOps: 200_000, rolloutTimeoutS: 300 };
+if (option('sites')) size.sites = Number(option('sites'));
+if (option('assets')) size.assets = Number(option('assets'));
+if (option('duration')) size.durationMs = Number(option('duration')) * 1000;
+const CONCURRENCY = (option('concurrency') ?? '1,16,64').split(',').map(Number);
+
+const log = (msg: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
+
+async function main() {
+  const started = Date.now();
+  const waitLoad = option('wait-load');
+  if (waitLoad) await waitForLowLoad(Number(waitLoad), 300, log);
+  const rows: Row[] = [];
+  const raw: Record<string, unknown> = { machine: machineInfo(), quick, startedAt: new Date().toISOString(), loadAtStart: loadavg1() };
+  const baseline = !quick && existsSync(path.join(RESULTS, 'baseline.json')) ? (JSON.parse(readFileSync(path.join(RESULTS, 'baseline.json'), 'utf8')) as { rows: Row[] }) : undefined;
+  const baseOf = (key: string) => baseline?.rows.find((r) => r.key === key)?.value;
+  const add = (r: Omit<Row, 'baseline' | 'load'> & { load?: number }) => rows.push({ ...r, baseline: baseOf(r.key), load: r.load ?? loadavg1() });
+
+  await assertBroker();
+  const db = await createTestDatabase();
+  log(`database ${db.url.replace(/\/\/[^@]*@/, '//')}`);
+  const pg = await db.pool.query<{ server_version: string }>(`SHOW server_version`);
+  raw.postgres = pg.rows[0].server_version;
+  const cpuProfDir = flag('cpu-prof') ? path.join(RESULTS, 'prof') : undefined;
+  if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
+  const server = await startServer({ databaseUrl: db.url, mqttUrl: MQTT_URL, token: TOKEN, cpuProfDir });
+  log(`rema serve pid ${server.pid} on ${server.url} (log ${server.logFile}), RSS ${currentRssMb(server.pid).toFixed(0)} MB`);
+  const api = new Api(server.url, TOKEN, 64);
+  try {
+    // (5) The reference fleet through the write path.
+    let load = loadavg1();
+    const seedRss = new RssSampler(server.pid).start();
+    const seeded = await seedFleet({ url: server.url, token: TOKEN, sites: size.sites, assets: size.assets, concurrency: size.seedConcurrency });
+    raw.seed = { ...seeded, output: undefined, peakRssMb: seedRss.stop() };
+    log(`seeded ${seeded.assets} assets in ${seeded.wallS.toFixed(1)} s (${seeded.assetsPerS} assets/s while uploading)`);
+    add({ key: 'seed.wallS', id: '5', scenario: `rema seed: ${size.assets.toLocaleString('en')} assets, ${size.sites} sites`, metric: 'seconds (whole command)', value: seeded.wallS, goal: { max: 20 }, load });
+    add({ key: 'seed.assetsPerS', id: '5', scenario: '', metric: 'assets/s (whole command)', value: size.assets / seeded.wallS, load });
+
+    const targets = await writeTargets(db.pool);
+    const fleetSites = await listSites(db.pool);
+    const actor = (await db.pool.query<{ actor: AuditActor }>(`SELECT actor FROM audit.events WHERE service = 'config' AND entity_type = 'asset' LIMIT 1`)).rows[0].actor;
+    log(`${targets.length} sensors in service to write, ${fleetSites.length} sites`);
+
+    const statements = await compareStatements(db.url, targets[targets.length - 1], actor);
+    raw.statements = statements;
+    log(`floor statements ${statements.equal ? 'match' : 'DIFFER FROM'} rema's write transaction (${statements.rema.length} statements)`);
+    if (!statements.equal) {
+      log(`rema:  ${statements.rema.map((s) => s.slice(0, 60)).join('\n       ')}`);
+      log(`floor: ${statements.floor.map((s) => s.slice(0, 60)).join('\n       ')}`);
+    }
+
+    // (1) and (2), interleaved per concurrency so both see the same machine.
+    const writeRss = new RssSampler(server.pid);
+    let writePeak = 0;
+    const writeStats: Record<number, { floor?: RunStats; rema?: RunStats }> = {};
+    for (const c of CONCURRENCY) {
+      const loop = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs };
+      const entry: { floor?: RunStats; rema?: RunStats } = {};
+      if (!skip.has('floor')) {
+        load = loadavg1();
+        entry.floor = await runFloor(db.url, targets, actor, loop, c);
+        log(`floor   c=${c}: ${fmtStats(entry.floor)}`);
+        add({ key: `floor.c${c}.tps`, id: '1', scenario: `floor: write transaction via pg, ${c} client(s)`, metric: 'transactions/s', value: entry.floor.rate, load });
+        add({ key: `floor.c${c}.p99`, id: '1', scenario: '', metric: 'p99 ms', value: entry.floor.p99, load });
+      }
+      if (!skip.has('writes')) {
+        await refreshVersions(db.pool, targets);
+        load = loadavg1();
+        writeRss.start();
+        entry.rema = await runWrites(api, targets, loop, c);
+        writePeak = Math.max(writePeak, writeRss.stop());
+        log(`rema    c=${c}: ${fmtStats(entry.rema)}`);
+        const ratio = entry.floor ? entry.rema.rate / entry.floor.rate : NaN;
+        const hot = c >= 16;
+        add({ key: `writes.c${c}.rate`, id: '2', scenario: `rema PATCH + If-Match, ${c} client(s)`, metric: 'writes/s', value: entry.rema.rate, floor: entry.floor?.rate, goal: hot ? { min: 1000 } : undefined, load });
+        add({ key: `writes.c${c}.ratio`, id: '2', scenario: '', metric: 'ratio to floor', value: ratio, goal: hot ? { min: 0.5 } : undefined, load });
+        add({ key: `writes.c${c}.p50`, id: '2', scenario: '', metric: 'p50 ms', value: entry.rema.p50, floor: entry.floor?.p50, load });
+        add({ key: `writes.c${c}.p95`, id: '2', scenario: '', metric: 'p95 ms', value: entry.rema.p95, floor: entry.floor?.p95, load });
+        add({ key: `writes.c${c}.p99`, id: '2', scenario: '', metric: 'p99 ms', value: entry.rema.p99, floor: entry.floor?.p99, goal: c === 16 ? { max: 25 } : undefined, load });
+        if (entry.rema.errors) add({ key: `writes.c${c}.errors`, id: '2', scenario: '', metric: 'refused/failed', value: entry.rema.errors, load });
+      }
+      writeStats[c] = entry;
+    }
+    raw.writes = writeStats;
+    if (!skip.has('writes')) add({ key: 'memory.writes', id: '8', scenario: 'server peak RSS during (2)', metric: 'MB', value: writePeak, goal: { max: 300 } });
+
+    // (3) Change sets of 20 operations.
+    if (!skip.has('changesets')) {
+      await refreshVersions(db.pool, targets);
+      const groups = changesetGroups(targets);
+      raw.changesets = {};
+      for (const c of [1, 16]) {
+        load = loadavg1();
+        const s = await runChangesets(api, groups, { concurrency: Math.min(c, groups.length), durationMs: size.durationMs / 2, maxOps: size.maxOps, warmupMs: size.warmupMs / 2 }, c);
+        (raw.changesets as Record<number, RunStats>)[c] = s;
+        log(`changesets c=${c}: ${fmtStats(s)} (${groups.length} groups)`);
+        add({ key: `changesets.c${c}.rate`, id: '3', scenario: `change sets of 20 ops, ${c} client(s)`, metric: 'change sets/s', value: s.rate, load });
+        add({ key: `changesets.c${c}.p50`, id: '3', scenario: '', metric: 'p50 ms', value: s.p50, load });
+        add({ key: `changesets.c${c}.p99`, id: '3', scenario: '', metric: 'p99 ms', value: s.p99, load });
+      }
+    }
+
+    // (6) Reads.
+    if (!skip.has('reads')) {
+      raw.reads = {};
+      const labels: Record<ReadKind, string> = { asset: 'GET one asset', list: 'GET filtered list page (50)', graph: 'GET site graph' };
+      for (const kind of ['asset', 'list', 'graph'] as const) {
+        for (const c of [1, 16]) {
+          load = loadavg1();
+          const s = await runReads(api, kind, targets, fleetSites, { concurrency: c, durationMs: size.readMs, maxOps: size.maxOps, warmupMs: size.warmupMs / 4 }, c);
+          (raw.reads as Record<string, RunStats>)[`${kind}.c${c}`] = s;
+          log(`read ${kind} c=${c}: ${fmtStats(s)}`);
+          add({ key: `reads.${kind}.c${c}.p50`, id: '6', scenario: `${labels[kind]}, ${c} client(s)`, metric: 'p50 ms', value: s.p50, load });
+          add({ key: `reads.${kind}.c${c}.p99`, id: '6', scenario: '', metric: 'p99 ms', value: s.p99, goal: kind === 'asset' ? { max: 5 } : undefined, load });
+          add({ key: `reads.${kind}.c${c}.rate`, id: '6', scenario: '', metric: 'requests/s', value: s.rate, load });
+        }
+      }
+    }
+
+    // (7) Rollout to the whole reference fleet.
+    if (!skip.has('rollout')) {
+      load = loadavg1();
+      const rss = new RssSampler(server.pid).start();
+      const r = await runRollout({ api, pool: db.pool, mqttUrl: MQTT_URL, sites: fleetSites, latencyMs: 50, timeoutS: size.rolloutTimeoutS, log });
+      const peak = rss.stop();
+      raw.rollout = { ...r, peakRssMb: peak };
+      log(`rollout: ${JSON.stringify(r)}`);
+      add({ key: 'rollout.acked', id: '7', scenario: `rollout: ${r.targets.toLocaleString('en')} devices, ${r.gateways} gateways`, metric: 's until every device acked', value: r.devicesAckedS, load });
+      add({ key: 'rollout.recorded', id: '7', scenario: '', metric: 's until all recorded deployed', value: r.recordedS, goal: { max: 60 }, load });
+      add({ key: 'memory.rollout', id: '8', scenario: 'server peak RSS during (7)', metric: 'MB', value: peak, goal: { max: 300 } });
+    }
+
+    // (4) Fleet-size scaling: the same writes on a fleet ten times as large.
+    if (!skip.has('scale')) {
+      load = loadavg1();
+      const big: SeedResult = await seedFleet({ url: server.url, token: TOKEN, sites: size.bigSites, assets: size.bigAssets, prefix: 'B', concurrency: size.seedConcurrency });
+      raw.seedBig = { ...big, output: undefined };
+      log(`grew the fleet by ${big.assets} assets in ${big.wallS.toFixed(1)} s`);
+      add({ key: 'seed.big.assetsPerS', id: '5', scenario: `rema seed: +${size.bigAssets.toLocaleString('en')} assets (fleet of ${(size.assets + size.bigAssets).toLocaleString('en')})`, metric: 'assets/s (whole command)', value: size.bigAssets / big.wallS, load });
+      const all = await writeTargets(db.pool);
+      const c = 16;
+      const loop = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs };
+      load = loadavg1();
+      const floor = await runFloor(db.url, all, actor, loop, 1000 + c);
+      await refreshVersions(db.pool, all);
+      const rss = new RssSampler(server.pid).start();
+      const rema = await runWrites(api, all, loop, 1000 + c);
+      const peak = rss.stop();
+      raw.scale = { floor, rema, targets: all.length, peakRssMb: peak };
+      log(`scale floor c=${c}: ${fmtStats(floor)}`);
+      log(`scale rema  c=${c}: ${fmtStats(rema)}`);
+      const small = writeStats[c]?.rema;
+      add({ key: 'scale.rate', id: '4', scenario: `writes on ${(size.assets + size.bigAssets).toLocaleString('en')} assets, ${c} clients`, metric: 'writes/s', value: rema.rate, floor: floor.rate, load });
+      add({ key: 'scale.p50', id: '4', scenario: '', metric: 'p50 ms', value: rema.p50, floor: floor.p50, load });
+      add({ key: 'scale.p99', id: '4', scenario: '', metric: 'p99 ms', value: rema.p99, floor: floor.p99, load });
+      if (small) {
+        add({ key: 'scale.ratio.p50', id: '4', scenario: `latency ratio ${((size.assets + size.bigAssets) / 1000).toFixed(0)}k / ${(size.assets / 1000).toFixed(0)}k assets`, metric: 'p50 ratio', value: rema.p50 / small.p50, goal: { max: 1.2 }, load });
+        add({ key: 'scale.ratio.mean', id: '4', scenario: '', metric: 'mean latency ratio (1/throughput)', value: small.rate / rema.rate, goal: { max: 1.2 }, load });
+        add({ key: 'scale.ratio.p99', id: '4', scenario: '', metric: 'p99 ratio', value: rema.p99 / small.p99, load });
+      }
+      add({ key: 'memory.scale', id: '8', scenario: 'server peak RSS during (4)', metric: 'MB', value: peak });
+    }
+  } finally {
+    await api.close();
+    await server.stop();
+    if (flag('keep-db')) log(`kept database ${db.url}`);
+    else await db.drop();
+  }
+
+  raw.rows = rows;
+  raw.elapsedS = (Date.now() - started) / 1000;
+  raw.loadAtEnd = loadavg1();
+  printTable(rows, raw.machine as ReturnType<typeof machineInfo>, String(raw.postgres), quick);
+  mkdirSync(RESULTS, { recursive: true });
+  writeFileSync(path.join(RESULTS, quick ? 'latest-quick.json' : 'latest.json'), `${JSON.stringify(raw, null, 2)}\n`);
+  if (flag('save-baseline') && !quick) writeFileSync(path.join(RESULTS, 'baseline.json'), `${JSON.stringify({ rows, machine: raw.machine, startedAt: raw.startedAt }, null, 2)}\n`);
+  log(`done in ${(raw.elapsedS as number).toFixed(0)} s; results in bench/results/${quick ? 'latest-quick' : 'latest'}.json`);
+  const failed = rows.filter((r) => r.goal && !meets(r.value, r.goal));
+  if (failed.length) log(`goals missed: ${failed.map((r) => r.key).join(', ')}`);
+}
+
+export function meets(value: number, goal: { min?: number; max?: number }): boolean {
+  if (!Number.isFinite(value)) return false;
+  return (goal.min === undefined || value >= goal.min) && (goal.max === undefined || value <= goal.max);
+}
+
+const fmtStats = (s: RunStats) =>
+  `${s.rate.toFixed(0)}/s, p50 ${s.p50.toFixed(1)} ms, p95 ${s.p95.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms (${s.ok} ok, ${s.errors} errors, load ${loadavg1().toFixed(2)})`;
+
+async function assertBroker() {
+  const client = connectMqtt(MQTT_URL, { clientIdPrefix: 'rema-bench-probe' });
+  const ok = await waitForConnection(client, 3000);
+  await closeMqtt(client);
+  if (!ok) throw new Error(`no MQTT broker at ${MQTT_URL}: start Mosquitto (see README) or set MQTT_URL`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,85 @@
+import type pg from 'pg';
+import type { AuditActor } from '../../src/audit/types.ts';
+import { builtinCatalog } from '../../src/core/catalog/catalog.ts';
+import { createWritePath } from '../../src/config/write-path.ts';
+import { createPool } from '../../src/db/pool.ts';
+import { closedLoop, type LoopOptions } from '../lib/closed-loop.ts';
+import type { WriteTarget } from '../lib/fleet.ts';
+import { FloorWriter, normalizeSql } from '../lib/floor-tx.ts';
+import type { RunStats } from '../lib/stats.ts';
+import { perWorker } from './targets.ts';
+
+/**
+ * (1) The floor at `concurrency`: rema's write transaction through the driver alone, on a pool
+ * with rema's settings (`createPool`: the same size, the same type parsers).
+ */
+export async function runFloor(databaseUrl: string, targets: WriteTarget[], actor: AuditActor, loop: LoopOptions, seed: number): Promise<RunStats> {
+  const pool = createPool(databaseUrl);
+  try {
+    const writer = new FloorWriter(pool, actor);
+    await writer.load(targets);
+    const next = perWorker(targets, loop.concurrency, seed);
+    return await closedLoop(loop, async (w) => {
+      await writer.write(next(w).id);
+      return true;
+    });
+  } finally {
+    await pool.end();
+  }
+}
+
+/**
+ * The statements of one single-asset configuration write as rema's write path issues them (run
+ * in-process here, on a recording pool, with its graph cache warm) and as the floor issues
+ * them: the floor is only a floor while the two lists are equal.
+ */
+export async function compareStatements(databaseUrl: string, target: WriteTarget, actor: AuditActor): Promise<{ rema: string[]; floor: string[]; equal: boolean }> {
+  const pool = createPool(databaseUrl, { max: 2 });
+  const recorded: string[] = [];
+  let recording = false;
+  const connect = pool.connect.bind(pool) as (...args: unknown[]) => Promise<pg.PoolClient>;
+  // Only promise-style checkouts (the write path's) are recorded; pool.query passes a callback.
+  (pool as unknown as { connect: (...args: unknown[]) => unknown }).connect = (...args: unknown[]) => (args.length > 0 ? connect(...args) : recordingCheckout());
+  const patched = new WeakSet<pg.PoolClient>();
+  const recordingCheckout = async () => {
+    const client = await connect();
+    if (patched.has(client)) return client;
+    patched.add(client);
+    const query = client.query.bind(client) as (...args: unknown[]) => Promise<pg.QueryResult>;
+    (client as unknown as { query: (...args: unknown[]) => Promise<pg.QueryResult> }).query = (...args: unknown[]) => {
+      const first = args[0] as string | { text: string };
+      if (recording) recorded.push(normalizeSql(typeof first === 'string' ? first : first.text));
+      return query(...args);
+    };
+    return client;
+  };
+  try {
+    const writePath = createWritePath({ pool, catalog: builtinCatalog() });
+    const ctx = { actor, requestId: 'bench-statements', sourceIp: '127.0.0.1' };
+    const { rows } = await pool.query<{ version: number; offset: number }>(`SELECT version, (config->>'calibrationOffset')::float8 AS offset FROM config.assets WHERE id = $1`, [target.id]);
+    let version = rows[0].version;
+    let offset = rows[0].offset;
+    for (const record of [false, true]) {
+      offset = Math.round(((offset + 0.1) % 5) * 10) / 10;
+      recording = record;
+      const out = await writePath.execute(
+        { siteId: target.siteId, operations: [{ op: 'updateAsset', id: target.id, expectedVersion: version, patch: { config: { calibrationOffset: offset } } }] },
+        ctx,
+      );
+      recording = false;
+      version = out.graph.assets.get(target.id)?.version ?? version + 1;
+    }
+    const rema = [...recorded];
+    recorded.length = 0;
+    const writer = new FloorWriter(pool, actor);
+    await writer.load([target]);
+    await writer.write(target.id, (client, text, values) => {
+      recorded.push(normalizeSql(text));
+      return client.query(text, values);
+    });
+    const floor = [...recorded];
+    return { rema, floor, equal: rema.length === floor.length && rema.every((s, i) => s === floor[i]) };
+  } finally {
+    await pool.end();
+  }
+}

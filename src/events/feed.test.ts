@@ -1,0 +1,123 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../db/test-database.ts';
+import { readOutbox, sequenceOutbox } from './feed.ts';
+import { enqueueOutbox } from './outbox.ts';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+  await db.pool.query(`
+    CREATE SCHEMA shop;
+    CREATE TABLE shop.outbox (id bigserial PRIMARY KEY, topic text NOT NULL, key text NOT NULL, payload jsonb NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT now(), published_at timestamptz, feed_seq bigint UNIQUE);
+    CREATE INDEX ON shop.outbox (id) WHERE feed_seq IS NULL AND topic <> 'shop.internal';`);
+});
+afterAll(() => db?.drop());
+
+const ORDER = { order: 'sequenced' as const, excludeTopics: ['shop.internal'] };
+const read = (after: number) => readOutbox(db.pool, 'shop', { after, limit: 100 }, ORDER);
+/** The position after every event served so far. */
+async function end(): Promise<number> {
+  let cursor = 0;
+  for (let page = await read(0); page.items.length > 0; page = await read(cursor)) cursor = page.nextAfter;
+  return cursor;
+}
+const write = async (client: pg.PoolClient, topic: string) => enqueueOutbox(client, 'shop', [{ topic, key: topic, payload: {} }]);
+
+describe('a sequenced event feed', () => {
+  it('never skips an event whose transaction took a lower id but committed after a later one was read', async () => {
+    let cursor = await end();
+    const slow = await db.pool.connect();
+    const fast = await db.pool.connect();
+    try {
+      await slow.query('BEGIN');
+      await write(slow, 'slow'); // the lower id, committed last
+      await fast.query('BEGIN');
+      await write(fast, 'fast'); // the higher id, committed first — and read at once
+      await fast.query('COMMIT');
+      const first = await read(cursor);
+      expect(first.items.map((e) => e.topic)).toEqual(['fast']);
+      cursor = first.nextAfter;
+      await slow.query('COMMIT');
+      const second = await read(cursor);
+      expect(second.items.map((e) => e.topic)).toEqual(['slow']);
+      expect(second.items[0].id).toBeGreaterThan(first.items[0].id);
+      expect((await read(second.nextAfter)).items).toEqual([]);
+    } finally {
+      slow.release();
+      fast.release();
+    }
+  });
+
+  it('lets writers commit in parallel: no writer waits for another', async () => {
+    const a = await db.pool.connect();
+    const b = await db.pool.connect();
+    try {
+      await a.query('BEGIN');
+      await write(a, 'a');
+      await b.query('BEGIN');
+      const bDone = (async () => {
+        await write(b, 'b');
+        await b.query('COMMIT');
+        return 'b committed';
+      })();
+      expect(await Promise.race([bDone, sleep(1000).then(() => 'b waited')])).toBe('b committed');
+      await a.query('COMMIT');
+    } finally {
+      a.release();
+      b.release();
+    }
+  });
+
+  it('serves every event once, in the order they became visible, with one sequencer at a time', async () => {
+    const start = await end();
+    const writers = Array.from({ length: 8 }, (_, w) =>
+      (async () => {
+        for (let i = 0; i < 25; i++) {
+          const c = await db.pool.connect();
+          try {
+            await c.query('BEGIN');
+            await write(c, `w${w}-${i}`);
+            if (i % 3 === 0) await sleep(1);
+            await c.query('COMMIT');
+          } finally {
+            c.release();
+          }
+        }
+      })(),
+    );
+    // Readers race the writers (and each other) all along.
+    const seen: string[] = [];
+    let cursor = start;
+    let writing = true;
+    const all = Promise.all(writers).then(() => (writing = false));
+    while (writing) {
+      const [page] = await Promise.all([read(cursor), sequenceOutbox(db.pool, 'shop', ORDER)]);
+      seen.push(...page.items.map((e) => e.topic));
+      cursor = page.nextAfter;
+    }
+    await all;
+    for (let page = await read(cursor); page.items.length > 0; page = await read(cursor)) {
+      seen.push(...page.items.map((e) => e.topic));
+      cursor = page.nextAfter;
+    }
+    expect(seen).toHaveLength(200);
+    expect(new Set(seen).size).toBe(200);
+  });
+
+  it('leaves out the topics it excludes', async () => {
+    const start = await end();
+    const c = await db.pool.connect();
+    try {
+      await c.query('BEGIN');
+      await write(c, 'shop.internal');
+      await write(c, 'shop.thing');
+      await c.query('COMMIT');
+    } finally {
+      c.release();
+    }
+    expect((await read(start)).items.map((e) => e.topic)).toEqual(['shop.thing']);
+  });
+});
