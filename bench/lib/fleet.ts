@@ -3,7 +3,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The rema tree to run (REMA_BENCH_ROOT: another checkout, e.g. the code before a change, for a baseline). */
+const ROOT = process.env.REMA_BENCH_ROOT ?? fileURLToPath(new URL('../../', import.meta.url));
 
 export interface SeedResult {
   /** Wall time of the whole `rema seed` command, start-up and planning included. */

@@ -7,7 +7,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import { auditInsertCtes, lockHeadCte } from '../../src/audit/append.ts';
 import { hashEvent } from '../../src/audit/hash.ts';
+import { prepared } from '../../src/db/pool.ts';
 import type { AuditActor, JsonObject } from '../../src/audit/types.ts';
 import { nextOffset, type WriteTarget } from './fleet.ts';
 
@@ -32,45 +34,32 @@ interface AssetRow {
 const ASSET_RECORD = `x(id uuid, site_id uuid, kind text, model_id text, name text, serial text, status text, firmware text,
     parent_id uuid, port text, config jsonb, config_version int, deployed_version int, version int)`;
 
-export const FLOOR_SQL = {
-  begin: 'BEGIN ISOLATION LEVEL READ COMMITTED',
-  lockSite: `SELECT id, org_id, code, name, timezone, network, revision, version FROM config.sites WHERE id = $1 FOR UPDATE`,
-  serials: `SELECT id, serial FROM config.assets WHERE lower(btrim(serial)) = ANY($1::text[]) AND site_id <> $2`,
-  updateAssets: `UPDATE config.assets a SET name = x.name, serial = x.serial, status = x.status, firmware = x.firmware,
+const LOCK_SITE = `WITH site AS (
+    SELECT id, org_id, code, name, timezone, network, revision, version FROM config.sites WHERE id = $1 FOR UPDATE
+  ), ${lockHeadCte('head', `SELECT 'site:' || id, 0, NULL FROM site`)}
+  SELECT site.*, head.seq AS head_seq, head.hash AS head_hash FROM site LEFT JOIN head ON true`;
+
+/** The write statement: the asset row, its new version, the site's revision, the change set and the audit event at once. */
+const WRITE = `WITH row_writes AS (UPDATE config.assets a SET name = x.name, serial = x.serial, status = x.status, firmware = x.firmware,
               parent_id = x.parent_id, port = x.port, config = x.config, config_version = x.config_version,
               deployed_version = x.deployed_version, version = x.version, updated_at = now()
          FROM jsonb_to_recordset($1::jsonb) AS ${ASSET_RECORD}
-        WHERE a.id = x.id AND a.site_id = x.site_id`,
-  insertVersions: `INSERT INTO config.config_versions (asset_id, version, site_id, parent_id, port, config, changeset_id)
-       SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(asset_id uuid, version int, site_id uuid, parent_id uuid, port text, config jsonb, changeset_id uuid)`,
-  bumpSite: `UPDATE config.sites SET revision = revision + 1, name = $2, timezone = $3, network = $4, version = $5, updated_at = now()
-      WHERE id = $1 RETURNING revision`,
-  changeset: `INSERT INTO config.changesets (id, site_id, site_revision, actor, request_id, comment, operations, outcome, violations)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-  lockHeads: `
-  INSERT INTO audit.chain_heads AS h (scope, seq, hash)
-  SELECT s, 0, NULL FROM unnest($1::text[]) AS s ORDER BY s
-  ON CONFLICT (scope) DO UPDATE SET seq = h.seq
-  RETURNING scope, seq, hash`,
-  insertEvents: `
-  WITH ins AS (
-    INSERT INTO audit.events (scope, seq, at, actor, request_id, changeset_id, service, org_id, site_id,
-      site_revision, entity_type, entity_id, action, outcome, before, after, diff, comment, source_ip,
-      violations, prev_hash, hash)
-    SELECT r.scope, r.seq, r.at, r.actor, r.request_id, r.changeset_id, r.service, r.org_id, r.site_id,
-      r.site_revision, r.entity_type, r.entity_id, r.action, r.outcome, r.before, r.after, r.diff, r.comment,
-      r.source_ip, r.violations, r.prev_hash, r.hash
-    FROM jsonb_to_recordset($1::jsonb) AS r(scope text, seq bigint, at timestamptz, actor jsonb,
-      request_id text, changeset_id uuid, service text, org_id uuid, site_id uuid, site_revision bigint,
-      entity_type text, entity_id text, action text, outcome text, before jsonb, after jsonb, diff jsonb,
-      comment text, source_ip text, violations jsonb, prev_hash text, hash text)
-    RETURNING id, scope, seq
-  ), heads AS (
-    UPDATE audit.chain_heads h SET seq = v.seq, hash = v.hash
-    FROM jsonb_to_recordset($2::jsonb) AS v(scope text, seq bigint, hash text)
-    WHERE h.scope = v.scope
-  )
-  SELECT id, scope, seq FROM ins`,
+        WHERE a.id = x.id AND a.site_id = x.site_id),
+  versions AS (INSERT INTO config.config_versions (asset_id, version, site_id, parent_id, port, config, changeset_id)
+       SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(asset_id uuid, version int, site_id uuid, parent_id uuid, port text, config jsonb, changeset_id uuid)),
+  site AS (UPDATE config.sites SET revision = revision + 1, name = $3, timezone = $4, network = $5,
+       version = $6, updated_at = now() WHERE id = $7 RETURNING revision),
+  changeset AS (INSERT INTO config.changesets (id, site_id, site_revision, actor, request_id, comment, operations, outcome, violations)
+     VALUES ($8, $9, $10, $11, $12, $13,
+             $14, 'applied', NULL)),
+  ${auditInsertCtes('$15', '$16')}
+  SELECT revision FROM site`;
+
+export const FLOOR_SQL = {
+  begin: 'BEGIN ISOLATION LEVEL READ COMMITTED',
+  lockSite: LOCK_SITE,
+  serials: `SELECT id, serial FROM config.assets WHERE lower(btrim(serial)) = ANY($1::text[]) AND site_id <> $2`,
+  write: WRITE,
   outbox: `INSERT INTO config.outbox (topic, key, payload)
      SELECT topic, key, payload FROM jsonb_to_recordset($1::jsonb) AS x(topic text, key text, payload jsonb)`,
   commit: 'COMMIT',
@@ -94,6 +83,10 @@ const view = (a: AssetRow) => ({
   version: a.version,
 });
 
+/** Runs one statement; `named` ones are prepared per connection, as rema prepares them. */
+export type FloorQuery = (client: pg.PoolClient, text: string, values?: unknown[], named?: boolean) => Promise<pg.QueryResult>;
+const run: FloorQuery = (client, text, values, named) => (named ? client.query(prepared(text, values ?? [])) : client.query(text, values));
+
 /** The floor's writer: keeps the rows it writes, so each write is a real change of the current row. */
 export class FloorWriter {
   private readonly rows = new Map<string, AssetRow>();
@@ -113,7 +106,7 @@ export class FloorWriter {
   }
 
   /** One single-asset configuration write: the statements of rema's write transaction, nothing else. */
-  async write(assetId: string, query: (client: pg.PoolClient, text: string, values?: unknown[]) => Promise<pg.QueryResult> = (c, t, v) => c.query(t, v)): Promise<void> {
+  async write(assetId: string, query: FloorQuery = run): Promise<void> {
     const was = this.rows.get(assetId);
     if (!was) throw new Error(`floor: asset ${assetId} not loaded`);
     const offset = nextOffset(Number(was.config.calibrationOffset ?? 0));
@@ -123,17 +116,13 @@ export class FloorWriter {
     const client = await this.pool.connect();
     try {
       await query(client, FLOOR_SQL.begin);
-      const site = (await query(client, FLOOR_SQL.lockSite, [was.site_id])).rows[0] as { id: string; org_id: string; name: string; timezone: string; network: object; version: number };
-      if (was.serial) await query(client, FLOOR_SQL.serials, [[was.serial.trim().toLowerCase()], was.site_id]);
-      await query(client, FLOOR_SQL.updateAssets, [JSON.stringify([now])]);
-      await query(client, FLOOR_SQL.insertVersions, [
-        JSON.stringify([{ asset_id: now.id, version: now.config_version, site_id: now.site_id, parent_id: now.parent_id, port: now.port, config: now.config, changeset_id: changesetId }]),
-      ]);
-      const revision = Number((await query(client, FLOOR_SQL.bumpSite, [site.id, site.name, site.timezone, JSON.stringify(site.network), site.version])).rows[0].revision);
+      const site = (await query(client, FLOOR_SQL.lockSite, [was.site_id], true)).rows[0] as {
+        id: string; org_id: string; name: string; timezone: string; network: object; version: number; revision: number; head_seq: number; head_hash: string | null;
+      };
+      if (was.serial) await query(client, FLOOR_SQL.serials, [[was.serial.trim().toLowerCase()], was.site_id], true);
+      const revision = Number(site.revision) + 1;
       const operations = [{ op: 'updateAsset', id: now.id, expectedVersion: was.version, patch: { config: { calibrationOffset: offset } } }];
-      await query(client, FLOOR_SQL.changeset, [changesetId, site.id, revision, JSON.stringify(this.actor), requestId, null, JSON.stringify(operations), 'applied', null]);
       const scope = `site:${site.id}`;
-      const head = (await query(client, FLOOR_SQL.lockHeads, [[scope]])).rows[0] as { seq: number; hash: string | null };
       const before = view(was) as JsonObject;
       const after = view(now) as JsonObject;
       const diff = [
@@ -142,17 +131,28 @@ export class FloorWriter {
         { op: 'replace' as const, path: '/config/calibrationOffset', value: offset },
       ];
       const fields = {
-        scope, seq: Number(head.seq) + 1, at: new Date().toISOString(), actor: this.actor, requestId, changesetId, service: 'config',
+        scope, seq: Number(site.head_seq) + 1, at: new Date().toISOString(), actor: this.actor, requestId, changesetId, service: 'config',
         orgId: site.org_id, siteId: site.id, siteRevision: revision, entityType: 'asset', entityId: now.id, action: 'update',
         outcome: 'applied' as const, before, after, diff, comment: null, sourceIp: '127.0.0.1', violations: null,
       };
-      const hash = hashEvent(head.hash, fields);
-      const row = {
+      const hash = hashEvent(site.head_hash, fields);
+      const event = {
         scope, seq: fields.seq, at: fields.at, actor: this.actor, request_id: requestId, changeset_id: changesetId, service: 'config',
         org_id: site.org_id, site_id: site.id, site_revision: revision, entity_type: 'asset', entity_id: now.id, action: 'update',
-        outcome: 'applied', before, after, diff, comment: null, source_ip: '127.0.0.1', violations: null, prev_hash: head.hash, hash,
+        outcome: 'applied', before, after, diff, comment: null, source_ip: '127.0.0.1', violations: null, prev_hash: site.head_hash, hash,
       };
-      await query(client, FLOOR_SQL.insertEvents, [JSON.stringify([row]), JSON.stringify([{ scope, seq: fields.seq, hash }])]);
+      await query(
+        client,
+        FLOOR_SQL.write,
+        [
+          JSON.stringify([now]),
+          JSON.stringify([{ asset_id: now.id, version: now.config_version, site_id: now.site_id, parent_id: now.parent_id, port: now.port, config: now.config, changeset_id: changesetId }]),
+          site.name, site.timezone, JSON.stringify(site.network), site.version, site.id,
+          changesetId, site.id, revision, JSON.stringify(this.actor), requestId, null, JSON.stringify(operations),
+          JSON.stringify([event]), JSON.stringify([{ scope, seq: fields.seq, hash }]),
+        ],
+        true,
+      );
       await query(client, FLOOR_SQL.outbox, [
         JSON.stringify([{ topic: 'config.asset.updated', key: now.id, payload: { siteId: site.id, orgId: site.org_id, changesetId, siteRevision: revision, entityId: now.id, before, after } }]),
       ]);

@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The rema tree to run (REMA_BENCH_ROOT: another checkout, e.g. the code before a change, for a baseline). */
+const ROOT = process.env.REMA_BENCH_ROOT ?? fileURLToPath(new URL('../../', import.meta.url));
 
 export interface ServerProcess {
   url: string;

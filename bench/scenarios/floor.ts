@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { AuditActor } from '../../src/audit/types.ts';
 import { builtinCatalog } from '../../src/core/catalog/catalog.ts';
 import { createWritePath } from '../../src/config/write-path.ts';
-import { createPool } from '../../src/db/pool.ts';
+import { createPool, prepared } from '../../src/db/pool.ts';
 import { closedLoop, type LoopOptions } from '../lib/closed-loop.ts';
 import type { WriteTarget } from '../lib/fleet.ts';
 import { FloorWriter, normalizeSql } from '../lib/floor-tx.ts';
@@ -73,9 +73,9 @@ export async function compareStatements(databaseUrl: string, target: WriteTarget
     recorded.length = 0;
     const writer = new FloorWriter(pool, actor);
     await writer.load([target]);
-    await writer.write(target.id, (client, text, values) => {
+    await writer.write(target.id, (client, text, values, named) => {
       recorded.push(normalizeSql(text));
-      return client.query(text, values);
+      return named ? client.query(prepared(text, values ?? [])) : client.query(text, values);
     });
     const floor = [...recorded];
     return { rema, floor, equal: rema.length === floor.length && rema.every((s, i) => s === floor[i]) };

@@ -17,6 +17,8 @@ export interface ChangeRecord {
 interface RowStatement {
   sql: (p: string) => string;
   value: unknown;
+  /** An INSERT of assets, whose primary key must answer a taken id before anything else does. */
+  insertsAssets?: true;
 }
 
 const ASSET_RECORD = `x(id uuid, site_id uuid, kind text, model_id text, name text, serial text, status text, firmware text,
@@ -101,6 +103,7 @@ export async function persistChange(client: pg.PoolClient, applied: AppliedChang
               config_version, deployed_version, version
          FROM jsonb_to_recordset(${p}::jsonb) AS ${ASSET_RECORD}`,
       value: json(inserts),
+      insertsAssets: true,
     });
   }
   if (updates.length) {
@@ -131,7 +134,9 @@ export async function persistChange(client: pg.PoolClient, applied: AppliedChang
     });
   }
 
-  const last = rows.pop();
+  // The last row statement joins the rest, unless it inserts assets: a taken asset id must be
+  // refused by the assets' primary key, not by that of the versions it would get.
+  const last = rows[rows.length - 1]?.insertsAssets ? undefined : rows.pop();
   for (const r of rows) await client.query(prepared(r.sql('$1'), [r.value]));
 
   const values: unknown[] = [];

@@ -11,8 +11,9 @@ export interface OutboxEvent {
 /**
  * Queues events in the service's own outbox table inside the caller's transaction, so an
  * event exists exactly when its change does. Other services read them from the service's
- * event feed (feed.ts), at least once. Writers take no lock here: the feed orders events by
- * when they became visible, not by their ids (see `sequenceOutbox`).
+ * event feed (feed.ts), at least once. No lock here: a sequenced feed (config, lifecycle)
+ * serves events in the order they became visible, whatever their ids; the admin's writers
+ * lock so that its feed may serve them by id (publishAdminEvents).
  */
 export async function enqueueOutbox(client: pg.PoolClient, schema: string, events: OutboxEvent[]): Promise<void> {
   if (events.length === 0) return;
