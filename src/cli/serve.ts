@@ -74,6 +74,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   await server.app.listen({ port: opts.port, host: opts.host });
   const url = `http://${opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host}:${opts.port}`;
   console.log(`rema ${opts.only ? `${opts.only} service ` : ''}is listening on ${url}`);
+  if (!opts.only) console.log(`console:   ${url}/`);
   console.log(`API docs:  ${url}/docs`);
   if (runs('lifecycle')) console.log(`MQTT:      ${mqttUrl} (${stopBroker ? 'embedded broker' : 'from MQTT_URL'}${server.mqtt?.connected ? '' : ', not connected yet'})`);
   if (token) console.log(`API token: ${process.env.REMA_TOKEN ? '(from REMA_TOKEN)' : token}`);

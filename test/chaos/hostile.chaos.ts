@@ -1,0 +1,211 @@
+/**
+ * Hostile input: CHAOS_REQUESTS (default 10,000) generated requests across every operation of
+ * `/openapi.json` (test/chaos/hostile-input.ts) against three instances. No answer may be a
+ * 5xx, every refusal is a problem document with a code, and nothing stored changes: every
+ * write carries a mutation that must get it refused. Then hostile *values* that may well be
+ * stored (unicode, control characters, injection strings in free-text fields) in valid writes:
+ * either refused with 4xx or stored exactly as sent.
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { AuditEvent } from '../../src/audit/types.ts';
+import { CHAOS_TOKEN, startCluster, type Cluster } from './cluster.ts';
+import { hostile, isRead, NASTY_STRINGS, operationsOf, target, type HostileFixture, type HostileRequest, type OpenApiOperation } from './hostile-input.ts';
+import { checkNothingLost, reader, type Graph } from './oracle.ts';
+import { Recorder, tally, type Exchange } from './recorder.ts';
+import { counts, report } from './report.ts';
+import { changedTables, snapshot } from './snapshot.ts';
+import { chaosEnv, createRaceSite, prng, roundRobin } from './workload.ts';
+
+const REQUESTS = chaosEnv.requests(10_000);
+const CONCURRENCY = 16;
+
+let cluster: Cluster;
+let f: HostileFixture;
+let ops: OpenApiOperation[];
+let graph: Graph;
+const rec = new Recorder(`hostile${Date.now() % 100_000}`, CHAOS_TOKEN);
+const balance = roundRobin(() => cluster.instances);
+
+async function ok<T>(method: Exchange['method'], path: string, body?: unknown, headers: Record<string, string> = {}, token?: string | null): Promise<Exchange & { response?: T }> {
+  const ex = await rec.send<T>(balance(), 0, method, path, { body, headers, token });
+  if (typeof ex.outcome !== 'number' || ex.outcome >= 300) throw new Error(`${method} ${path}: ${ex.outcome} ${ex.text ?? ex.error}`);
+  return ex;
+}
+
+beforeAll(async () => {
+  cluster = await startCluster({ instances: 3 });
+  const doc = await (await fetch(`${cluster.instances[0].url}/openapi.json`)).json();
+  ops = operationsOf(doc);
+
+  // Real resources of every kind, so valid requests exist to break.
+  graph = await createRaceSite(rec, balance(), `HOSTILE-${Date.now() % 100_000}`);
+  const meter = graph.assets.find((a) => a.kind === 'meter') as Graph['assets'][number];
+  const gateway = graph.assets.find((a) => a.kind === 'gateway') as Graph['assets'][number];
+  const cable = graph.connections[0];
+  const login = await ok<{ accessToken: string }>('POST', '/v1/auth/login', { email: 'admin@rema.local', password: 'chaos-admin-password' }, {}, null);
+  const jwt = (login.response as { accessToken: string }).accessToken;
+  const user = await ok<{ id: string }>('POST', '/v1/users', { email: `hostile-${randomUUID().slice(0, 8)}@example.com`, name: 'Hostile target', roles: [{ role: 'viewer' }] });
+  const token = await ok<{ id: string }>('POST', '/v1/tokens', { name: 'hostile target' }, {}, jwt);
+  const register = async () => ok<{ id: string; version: number }>('POST', '/v1/devices', { serial: `HOSTILE-${randomUUID().slice(0, 8)}`, modelId: 'voltis-em-340', firmware: '1.0.0' });
+  const stock = await register();
+  const toInstall = (await register()).response as { id: string; version: number };
+  const installed = await ok<{ id: string; version: number }>('POST', `/v1/devices/${toInstall.id}/transitions`, { transition: 'install', assetId: meter.id }, { 'if-match': `"device-${toInstall.id}-v${toInstall.version}"` });
+  const deployment = await ok<{ id: string }>('POST', '/v1/deployments', { siteId: graph.site.id, assetIds: [meter.id], batchSize: 1, timeoutMs: 1000 });
+  const deploymentId = (deployment.response as { id: string }).id;
+  for (let i = 0; i < 100; i++) {
+    const d = await ok<{ status: string }>('GET', `/v1/deployments/${deploymentId}`);
+    if ((d.response as { status: string }).status !== 'running') break;
+    await sleep(200);
+  }
+  const orgId = '00000000-0000-4000-8000-000000000001';
+  const org = await ok('GET', `/v1/orgs/${orgId}`);
+  const changesets = await ok<{ items: Array<{ id: string }> }>('GET', `/v1/sites/${graph.site.id}/changesets`);
+  const auditPage = await ok<{ nextCursor: string }>('GET', '/v1/audit?limit=1');
+  graph = (await ok<Graph>('GET', `/v1/sites/${graph.site.id}/graph`)).response as Graph;
+  const fresh = graph.assets.find((a) => a.id === meter.id) as Graph['assets'][number];
+  const dev = installed.response as { id: string; version: number };
+  f = {
+    orgId,
+    orgEtag: org.etag as string,
+    siteId: graph.site.id,
+    siteEtag: `"site-${graph.site.id}-v${graph.site.version}"`,
+    meterId: meter.id,
+    meterEtag: `"asset-${meter.id}-v${fresh.version}"`,
+    meterConfig: fresh.config,
+    gatewayId: gateway.id,
+    cableId: cable.id,
+    cableEtag: `"connection-${cable.id}-v${cable.version}"`,
+    changesetId: (changesets.response as { items: Array<{ id: string }> }).items[0].id,
+    deviceId: dev.id,
+    deviceEtag: `"device-${dev.id}-v${dev.version}"`,
+    stockDeviceId: (stock.response as { id: string }).id,
+    deploymentId,
+    userId: (user.response as { id: string }).id,
+    userEtag: user.etag as string,
+    tokenId: (token.response as { id: string }).id,
+    tokenEtag: token.etag as string,
+    auditCursor: (auditPage.response as { nextCursor: string }).nextCursor,
+  };
+});
+afterAll(() => cluster?.stop());
+
+interface Outcome {
+  req: HostileRequest;
+  ex: Exchange;
+}
+
+/** A stored snapshot once background work (feeds, the deployment runner) has stopped moving it. */
+async function settledSnapshot() {
+  let last = await snapshot(cluster.db.pool);
+  for (let i = 0; i < 20; i++) {
+    await sleep(1000);
+    const now = await snapshot(cluster.db.pool);
+    if (Object.keys(changedTables(last, now)).length === 0) return now;
+    last = now;
+  }
+  return last;
+}
+
+it(`${REQUESTS} hostile requests over every operation: 0 × 5xx, every refusal a problem document, nothing stored changes`, async ({ task }) => {
+  const before = await settledSnapshot();
+  const phaseStart = new Date();
+  const random = prng(chaosEnv.seed());
+  const outcomes: Outcome[] = [];
+  let next = 0;
+  const worker = async (client: number) => {
+    for (let i = next++; i < REQUESTS; i = next++) {
+      const op = ops[i % ops.length];
+      const req = hostile(op, f, random);
+      if (req.raw !== undefined && !req.headers['content-type']) req.headers['content-type'] = 'application/json';
+      const ex = await rec.send(balance(), client, req.method, target(req), { body: req.raw === undefined ? req.body : undefined, raw: req.raw, headers: req.headers, token: req.token });
+      outcomes.push({ req, ex: { ...ex, text: ex.text?.slice(0, 300), body: undefined } });
+    }
+  };
+  const started = Date.now();
+  await Promise.all(Array.from({ length: CONCURRENCY }, (_, c) => worker(c + 1)));
+  const took = (Date.now() - started) / 1000;
+
+  const unsendable = outcomes.filter((o) => o.ex.outcome === 'lost' && /UND_ERR_INVALID_ARG|ERR_INVALID/.test(o.ex.error ?? ''));
+  const sent = outcomes.filter((o) => !unsendable.includes(o));
+  const statuses = tally(sent.map((o) => o.ex));
+  const codes = tally(sent.map((o) => ({ outcome: (o.ex.response as { code?: string } | undefined)?.code ?? String(o.ex.outcome) }) as unknown as Exchange));
+  console.log(`[chaos] hostile: ${sent.length} requests (${unsendable.length} not sendable by the client) in ${took.toFixed(0)} s; statuses: ${counts(statuses)}`);
+  console.log(`[chaos] hostile codes: ${counts(codes)}`);
+
+  const describe = (o: Outcome) => `${o.req.op} [${o.req.mutations.join(' + ')}] → ${o.ex.outcome} ${o.ex.error ?? ''} ${o.ex.text?.slice(0, 160) ?? ''}`;
+  const fiveHundreds = sent.filter((o) => typeof o.ex.outcome !== 'number' || o.ex.outcome >= 500);
+  expect([...new Set(fiveHundreds.map(describe))].slice(0, 40), 'answers 5xx (or none at all)').toEqual([]);
+  const notProblems = sent.filter((o) => typeof o.ex.outcome === 'number' && o.ex.outcome >= 400 && (!/^application\/problem\+json/.test(o.ex.contentType ?? '') || !(o.ex.response as { code?: string } | undefined)?.code));
+  expect([...new Set(notProblems.map(describe))].slice(0, 20), 'refusals that are no problem document with a code').toEqual([]);
+  const slipped = sent.filter((o) => (o.req.mustRefuse || !isRead(ops.find((x) => x.key === o.req.op) as OpenApiOperation)) && typeof o.ex.outcome === 'number' && o.ex.outcome < 400);
+  expect([...new Set(slipped.map(describe))].slice(0, 20), 'requests that had to be refused but were not').toEqual([]);
+  const perOp = tally(sent.map((o) => ({ outcome: o.req.op }) as unknown as Exchange));
+  expect(ops.filter((op) => (perOp[op.key] ?? 0) < Math.floor(REQUESTS / ops.length / 2)).map((op) => op.key), 'operations that got too few requests').toEqual([]);
+  expect(sent.length).toBeGreaterThanOrEqual(REQUESTS * 0.98);
+
+  // Nothing stored changed; what the audit log gained is refusals of these very requests.
+  const after = await settledSnapshot();
+  expect(changedTables(before, after)).toEqual({});
+  const { rows: added } = await cluster.db.pool.query<Pick<AuditEvent, 'outcome' | 'requestId' | 'action' | 'entityType'>>(
+    `SELECT outcome, request_id AS "requestId", action, entity_type AS "entityType" FROM audit.events WHERE at >= $1`,
+    [phaseStart],
+  );
+  const byRequest = new Map(sent.map((o) => [o.ex.requestId, o]));
+  const newEvents = added.length;
+  const explained = (e: (typeof added)[number]) => {
+    const status = e.requestId ? byRequest.get(e.requestId)?.ex.outcome : undefined;
+    return (e.outcome === 'refused' && status === 409) || (e.outcome === 'denied' && (status === 401 || status === 423));
+  };
+  expect(added.filter((e) => !explained(e)), 'audit events not explained by a refusal').toEqual([]);
+
+  const oracle = await checkNothingLost(reader(() => cluster.instances, CHAOS_TOKEN), cluster.db.pool, [f.siteId], []);
+  expect(oracle.problems).toEqual([]);
+
+  report(task, {
+    scenario: `hostile input: ${sent.length} generated requests over all ${ops.length} operations of /openapi.json (3 instances, ${CONCURRENCY} in flight)`,
+    tried: `wrong types, missing/extra/unknown fields, invalid JSON, 100-deep and 600 kB bodies, 20,000-item arrays, unicode/NUL/lone surrogates/control characters, SQL/template/JNDI injection strings, malformed and stale ETags, forged cursors, malformed ids, wrong content types, bad tokens: ${counts(statuses)}`,
+    held: `0 × 5xx; every refusal a problem+json with a code (${Object.keys(codes).length} codes seen); every write refused; stored state byte-identical before and after; ${newEvents} audit events added, all refusals of these requests; site valid, replay = state, chains verify`,
+  });
+});
+
+it('hostile values in valid writes are refused with 4xx or stored exactly as sent', async ({ task }) => {
+  const siteId = f.siteId;
+  const statuses: Record<string, number> = {};
+  let stored = 0;
+  const problems: string[] = [];
+  const note = (status: Exchange['outcome']) => (statuses[String(status)] = (statuses[String(status)] ?? 0) + 1);
+  const read = async () => (await ok<Graph>('GET', `/v1/sites/${siteId}/graph`)).response as Graph;
+  for (const value of NASTY_STRINGS) {
+    let g = await read();
+    const meter = g.assets.find((a) => a.kind === 'meter') as Graph['assets'][number];
+    const cable = g.connections[0];
+    const writes: Array<{ what: string; send: () => Promise<Exchange>; check: (g: Graph) => unknown }> = [
+      { what: 'asset name', send: () => rec.send(balance(), 0, 'PATCH', `/v1/assets/${meter.id}`, { body: { name: value }, headers: { 'if-match': `"asset-${meter.id}-v${meter.version}"` } }), check: (x) => x.assets.find((a) => a.id === meter.id)?.name },
+      { what: 'cable label', send: () => rec.send(balance(), 0, 'PATCH', `/v1/connections/${cable.id}`, { body: { label: value }, headers: { 'if-match': `"connection-${cable.id}-v${cable.version}"` } }), check: (x) => x.connections.find((c) => c.id === cable.id)?.label },
+      { what: 'site name', send: () => rec.send(balance(), 0, 'PATCH', `/v1/sites/${siteId}`, { body: { name: value }, headers: { 'if-match': `"site-${siteId}-v${g.site.version}"` } }), check: (x) => x.site.name },
+      { what: 'gateway hostname', send: () => rec.send(balance(), 0, 'PATCH', `/v1/assets/${g.assets.find((a) => a.kind === 'gateway')?.id}`, { body: { config: { hostname: value } }, headers: { 'if-match': `"asset-${g.assets.find((a) => a.kind === 'gateway')?.id}-v${g.assets.find((a) => a.kind === 'gateway')?.version}"` } }), check: (x) => x.assets.find((a) => a.kind === 'gateway')?.config.hostname },
+      { what: 'change set comment', send: () => rec.send(balance(), 0, 'POST', `/v1/sites/${siteId}/changesets`, { body: { operations: [{ op: 'updateConnection', id: cable.id, expectedVersion: cable.version, patch: { lengthM: 11 } }], comment: value } }), check: () => undefined },
+    ];
+    for (const w of writes) {
+      const ex = await w.send();
+      note(ex.outcome);
+      if (typeof ex.outcome !== 'number' || ex.outcome >= 500) problems.push(`${w.what} ${JSON.stringify(value).slice(0, 40)} → ${ex.outcome} ${ex.text?.slice(0, 200)}`);
+      else if (ex.outcome < 300) {
+        stored++;
+        g = await read();
+        const got = w.check(g);
+        if (got !== undefined && got !== value) problems.push(`${w.what} ${JSON.stringify(value).slice(0, 40)} stored as ${JSON.stringify(got).slice(0, 40)}`);
+      }
+    }
+  }
+  expect(problems).toEqual([]);
+  const oracle = await checkNothingLost(reader(() => cluster.instances, CHAOS_TOKEN), cluster.db.pool, [siteId], rec.log);
+  expect(oracle.problems).toEqual([]);
+  report(task, {
+    scenario: 'hostile values in otherwise valid writes (names, labels, site name, configuration strings, comments)',
+    tried: `${NASTY_STRINGS.length} strings × 5 fields: ${counts(statuses)}`,
+    held: `0 × 5xx; ${stored} accepted writes stored exactly as sent; the rest refused with 4xx; replay = state (also with unicode in the hashed events); chains verify`,
+  });
+});
