@@ -6,7 +6,8 @@ export const Uuid = Type.String({ format: 'uuid' });
 export const IdParams = Type.Object({ id: Uuid });
 const Timestamp = Type.String({ format: 'date-time' });
 const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
-const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000-\\u001f\\u007f]*\\S[^\\u0000-\\u001f\\u007f]*$' });
+/** No control character, at least one non-space; linear on any input (the pattern also runs on over-long values: allErrors). */
+const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '^(?=[\\s\\S]*\\S)[^\\u0000-\\u001f\\u007f]*$' });
 export const Email = Type.String({ format: 'email', maxLength: 254 });
 export const Password = Type.String({ minLength: MIN_PASSWORD_LENGTH, maxLength: MAX_PASSWORD_LENGTH, description: `${MIN_PASSWORD_LENGTH}–${MAX_PASSWORD_LENGTH} characters` });
 export const RoleName = Type.Union([Type.Literal('viewer'), Type.Literal('operator'), Type.Literal('engineer'), Type.Literal('admin'), Type.Literal('auditor')]);

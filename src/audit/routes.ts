@@ -94,10 +94,13 @@ export function auditRoutes(app: HttpApp, deps: { pool: pg.Pool }) {
     async (request) => {
       // The asset's history is part of reading the asset (the console shows it to engineers): 'read' on its site, not audit.read.
       const { limit, cursor } = request.query;
-      const visibleTo = visibility(request, 'read');
+      // Only events about assets, and never org-less ones: with mere 'read' a caller must not reach
+      // the history of users, tokens or logins by passing their id here.
+      const scoped = visibility(request, 'read');
+      const visibleTo = scoped && { ...scoped, orgless: false };
       let page;
       try {
-        page = await queryAuditEvents(deps.pool, { entityId: request.params.id, limit, cursor, visibleTo });
+        page = await queryAuditEvents(deps.pool, { entityId: request.params.id, entityType: 'asset', limit, cursor, visibleTo });
       } catch (err) {
         throw translate(err);
       }

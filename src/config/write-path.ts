@@ -88,6 +88,16 @@ export type FieldPointer = (index: number, inOperation: string) => string;
  */
 export const singleOperationPointer: FieldPointer = (_index, inOperation) => inOperation.replace(/^\/(asset|patch|config|connection)(?=\/|$)/, '');
 
+class SiteRefused extends Error {
+  constructor(
+    readonly site: Site,
+    readonly violations: Violation[],
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 class Refused extends Error {
   constructor(
     readonly violations: Violation[],
@@ -116,6 +126,7 @@ export function createWritePath(deps: WritePathDeps) {
     let outcome: ChangeOutcome;
     try {
       outcome = await withTransaction(deps.pool, async (client) => {
+        done.graph = undefined; // a retried attempt must not cache what an aborted one built
         const locked = await lockSiteForWrite(client, req.siteId);
         if (!locked) throw new ApiError('NOT_FOUND', `Site ${req.siteId} does not exist.`);
         const { site, auditHead } = locked;
@@ -255,15 +266,32 @@ export function createWritePath(deps: WritePathDeps) {
   /** Creates a site: there is no row to lock yet, so the unique (org, code) index decides races. */
   async function createSite(site: Omit<Site, 'revision' | 'version'>, ctx: WriteContext): Promise<Site> {
     const created: Site = { ...site, revision: 1, version: 1 };
-    await withTransaction(deps.pool, async (client) => {
-      await client.query(
-        `INSERT INTO config.sites (id, org_id, code, name, timezone, network, revision, version) VALUES ($1, $2, $3, $4, $5, $6, 1, 1)`,
-        [site.id, site.orgId, site.code, site.name, site.timezone, JSON.stringify(site.network)],
-      );
-      await appendAuditEvents(client, [siteEvent(created, 'create', null, siteView(created), ctx)]);
-      await enqueueOutbox(client, 'config', [{ topic: 'config.site.created', key: site.id, payload: siteView(created) }]);
-    });
+    try {
+      await withTransaction(deps.pool, async (client) => {
+        await client.query(
+          `INSERT INTO config.sites (id, org_id, code, name, timezone, network, revision, version) VALUES ($1, $2, $3, $4, $5, $6, 1, 1)`,
+          [site.id, site.orgId, site.code, site.name, site.timezone, JSON.stringify(site.network)],
+        );
+        await appendAuditEvents(client, [siteEvent(created, 'create', null, siteView(created), ctx)]);
+        await enqueueOutbox(client, 'config', [{ topic: 'config.site.created', key: site.id, payload: siteView(created) }]);
+      });
+    } catch (err) {
+      const facts = constraintViolation(err);
+      if (facts) {
+        const message = `The database refused the site (${facts.constraint ?? facts.sqlState}${facts.detail ? `: ${facts.detail}` : ''}).`;
+        await recordSiteRefusal(created, 'create', ctx, [{ rule: 'database-constraint', code: 'CONSTRAINT_VIOLATED', message, assetIds: [], severity: 'error' }], `org:${site.orgId}`);
+      }
+      throw err;
+    }
     return created;
+  }
+
+  /** Records a refused site creation or deletion, in a transaction of its own. */
+  async function recordSiteRefusal(site: Site, action: 'create' | 'delete', ctx: WriteContext, violations: Violation[], scope: string) {
+    await withTransaction(deps.pool, async (client) => {
+      const [before, after] = action === 'create' ? [null, siteView(site)] : [siteView(site), null];
+      await appendAuditEvents(client, [{ ...siteEvent(site, action, before, after, ctx), scope, outcome: 'refused', violations }]);
+    });
   }
 
   /** Deletes an empty site under its lock (after `authorize`, as in {@link ChangeRequest}); a site with assets or cables is refused. */
@@ -278,13 +306,16 @@ export function createWritePath(deps: WritePathDeps) {
       }
       const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM config.assets WHERE site_id = $1`, [siteId]);
       if (rows[0].n > 0) {
-        throw new ApiError('CONFLICT_RULES', `Site ${site.code} still has ${rows[0].n} asset(s); delete them first (one change set can delete them all).`, {
-          extra: { violations: [{ rule: 'site-empty-before-delete', code: 'SITE_NOT_EMPTY', message: `Site ${site.code} still has ${rows[0].n} asset(s).`, assetIds: [], severity: 'error' }] },
-        });
+        const violations: Violation[] = [{ rule: 'site-empty-before-delete', code: 'SITE_NOT_EMPTY', message: `Site ${site.code} still has ${rows[0].n} asset(s).`, assetIds: [], severity: 'error' }];
+        throw new SiteRefused(site, violations, `Site ${site.code} still has ${rows[0].n} asset(s); delete them first (one change set can delete them all).`);
       }
       await client.query(`DELETE FROM config.sites WHERE id = $1`, [siteId]);
       await appendAuditEvents(client, [siteEvent(site, 'delete', siteView(site), null, ctx)]);
       await enqueueOutbox(client, 'config', [{ topic: 'config.site.deleted', key: site.id, payload: siteView(site) }]);
+    }).catch(async (err: unknown) => {
+      if (!(err instanceof SiteRefused)) throw err;
+      await recordSiteRefusal(err.site, 'delete', ctx, err.violations, `site:${siteId}`);
+      throw new ApiError('CONFLICT_RULES', err.message, { extra: { violations: err.violations } });
     });
     cache.delete(siteId);
   }

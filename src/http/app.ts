@@ -20,6 +20,7 @@ import { handleError, installErrorHandling } from './error-handler.ts';
 import { trackAllowedMethods } from './allowed-methods.ts';
 import { installJsonBodyParser, MAX_JSON_DEPTH } from './json-body.ts';
 import { installRequestIdEcho, requestIdOptions } from './request-id.ts';
+import { installStorableTextCheck } from './storable-text.ts';
 import { buildValidator } from './validation.ts';
 import { registerOpenApi } from './openapi.ts';
 import { ProblemSchema } from './problem.ts';
@@ -88,6 +89,7 @@ export async function buildHttpApp(opts: HttpAppOptions = {}): Promise<HttpApp> 
   const allowedMethods = trackAllowedMethods(app);
   installRequestIdEcho(app);
   installJsonBodyParser(app, opts.maxJsonDepth ?? MAX_JSON_DEPTH);
+  installStorableTextCheck(app);
   installErrorHandling(app, allowedMethods);
 
   await app.register(rateLimit, {

@@ -72,3 +72,14 @@ export function constraintViolation(error: unknown): ConstraintFacts | undefined
   const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
   return { sqlState: code, constraint: text(e.constraint), table: text(e.table), detail: text(e.detail) };
 }
+
+/**
+ * The SQLSTATE of a data exception (class 22: a value the database cannot store or compare —
+ * text with NUL, an out-of-range number, a malformed uuid or date cast in a query), or
+ * undefined. Such a value came with the request and slipped past its validation: the request
+ * is at fault, not the server.
+ */
+export function dataException(error: unknown): string | undefined {
+  const code = codeOf(error);
+  return code !== undefined && /^22[0-9A-Z]{3}$/.test(code) ? code : undefined;
+}

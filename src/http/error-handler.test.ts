@@ -45,6 +45,9 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
       detail: 'Key (site_id, name)=(s1, GW-1) already exists.',
     });
   });
+  app.get('/db-value', async () => {
+    throw Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code: '22021' });
+  });
   app.get('/rules', async () => {
     throw apiError('CONFLICT_RULES', 'The change breaks 1 rule.', {
       violations: [{ rule: 'bus-unit-id-unique', code: 'UNIT_ID_TAKEN', message: 'Unit id 5 is taken', assetIds: ['a', 'b'], severity: 'error' }],
@@ -199,6 +202,13 @@ describe('thrown errors', () => {
     const res = await app.inject({ method: 'GET', url: '/v1/db-unique' });
     const body = expectProblem(res, 409, 'CONFLICT_CONSTRAINT');
     expect(body.constraint).toBe('assets_site_name_key');
+  });
+
+  it('answers a value the database refuses (SQLSTATE class 22) with 400 BAD_REQUEST, not 500', async () => {
+    const res = await app.inject({ method: 'GET', url: '/v1/db-value' });
+    const body = expectProblem(res, 400, 'BAD_REQUEST');
+    expect(body.detail).toContain('22021');
+    expect(body.detail).not.toContain('UTF8');
   });
 
   it('renders an ApiError with its extension members', async () => {

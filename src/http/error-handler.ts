@@ -10,7 +10,7 @@ import type { ErrorCode, RequestPart } from './errors.ts';
 import { sendProblem } from './problem.ts';
 import { toFieldErrors } from './validation.ts';
 import type { AjvLikeError } from './validation.ts';
-import { constraintViolation, isDatabaseUnavailable } from './db-errors.ts';
+import { constraintViolation, dataException, isDatabaseUnavailable } from './db-errors.ts';
 import type { AllowedMethods } from './allowed-methods.ts';
 
 type ErrorLike = Partial<FastifyError> & { validation?: AjvLikeError[]; validationContext?: string };
@@ -85,6 +85,11 @@ export function toApiError(error: unknown, requestId = ''): ApiError {
     });
   }
 
+  const invalidValue = dataException(error);
+  if (invalidValue) {
+    return new ApiError('BAD_REQUEST', `The database cannot store or compare a value of this request (SQLSTATE ${invalidValue}).`, { cause: error });
+  }
+
   const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
   if (status === 503) {
     return new ApiError('SERVICE_UNAVAILABLE', 'The service is temporarily unavailable; retry shortly.', { cause: error });
@@ -100,7 +105,8 @@ export function toApiError(error: unknown, requestId = ''): ApiError {
 function logError(request: FastifyRequest, original: unknown, mapped: ApiError): void {
   if (mapped.code === 'INTERNAL') {
     request.log.error({ err: original }, 'unhandled error');
-  } else if (mapped.status >= 500) {
+  } else if (mapped.status >= 500 || dataException(original)) {
+    // A data exception is the request's fault, but it means a value got past validation: worth a look.
     request.log.warn({ err: original, code: mapped.code }, mapped.detail);
   } else {
     request.log.info({ code: mapped.code, status: mapped.status }, mapped.detail);

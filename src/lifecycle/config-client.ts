@@ -11,8 +11,23 @@ export interface ConfigClient {
    * on behalf of the user who asked for the deployment when there is one.
    */
   markDeployed(assetId: string, configVersion: number | null, requestId?: string, onBehalfOf?: { id: string; name: string }): Promise<void>;
+  /**
+   * Records many acknowledged versions in one call (`POST /v1/internal/deployed`: one change set
+   * per site on the config write path). Resolves with one entry per item, in order: null when
+   * recorded, else the refusal its own {@link ConfigClient.markDeployed} would have thrown.
+   * Throws a {@link ConfigServiceError} when the call as a whole fails (outage, 5xx, 401/403).
+   */
+  markDeployedMany?(items: DeployedVersion[]): Promise<Array<ConfigServiceError | null>>;
   /** Sets the firmware the asset's device runs (a PATCH through the config write path). */
   setFirmware(assetId: string, firmware: string | null, requestId?: string): Promise<void>;
+}
+
+/** One acknowledged version to record, with the request id and user its audit event carries. */
+export interface DeployedVersion {
+  assetId: string;
+  configVersion: number | null;
+  requestId?: string;
+  onBehalfOf?: { id: string; name: string };
 }
 
 /** How a request reaches the configuration service: `fetch` to a URL, or in-process `inject`. */
@@ -62,6 +77,12 @@ export function httpConfigClient(transport: Transport, token: () => string | Pro
       const behalf: Record<string, string> = onBehalfOf ? { [ON_BEHALF_OF_HEADER]: JSON.stringify({ id: onBehalfOf.id, name: onBehalfOf.name }) } : {};
       const res = await call('PUT', `/v1/internal/assets/${assetId}/deployed`, { configVersion }, { ...rid(requestId), ...behalf });
       if (res.status >= 300) throw new ConfigServiceError(res.status, res.body);
+    },
+    async markDeployedMany(items) {
+      const res = await call('POST', '/v1/internal/deployed', { items });
+      if (res.status !== 200) throw new ConfigServiceError(res.status, res.body);
+      const { results } = res.body as { results: Array<{ status: number; problem?: unknown }> };
+      return results.map((r) => (r.status === 200 ? null : new ConfigServiceError(r.status, r.problem ?? null)));
     },
     async setFirmware(assetId, firmware, requestId) {
       for (let attempt = 0; attempt < 5; attempt++) {

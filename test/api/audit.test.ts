@@ -237,6 +237,11 @@ describe('reading the audit log', () => {
     expect(history.body.items[2].after).toMatchObject({ id: meter.id, version: 1, config: meterConfig(1) });
   });
 
+  it('answers 404 for the history of anything that is not an asset (a site, here), so it cannot bypass audit.read', async () => {
+    const history = await h.api<Page<AuditEvent>>('GET', `/v1/assets/${f.site.id}/history`);
+    expect(history.status).toBe(404);
+  });
+
   it('filters by actor and action', async () => {
     const mine = await auditOfSite(h.api, f.site.id, { actorId: actorIdOf(TOKEN), action: 'delete' });
     expect(mine.length).toBeGreaterThan(0);

@@ -146,3 +146,50 @@ describe('request bodies are checked against the API schema', () => {
     expect((await readAllPages(h.api, `/v1/assets?siteId=${f.site.id}&q=M-string`)).items).toEqual([]);
   });
 });
+
+/**
+ * Found by the hostile-input run of the chaos suite (test/chaos/hostile.chaos.ts): each of
+ * these answered 500 — PostgreSQL refuses NUL in text and jsonb, and unpaired surrogates in
+ * jsonb — and a name pattern let one control character through.
+ */
+describe('text the database cannot store', () => {
+  const nasty = ['a\u0000b', '\ud800', 'x\udfffy'];
+
+  it.each(nasty)('is refused with 422 in a write, naming the field, and nothing is stored (%j)', async (value) => {
+    const before = await storedRows(h.db, f.site.id);
+    const cable = f.cables[0];
+    const label = await h.api<Problem>('PATCH', `/v1/connections/${cable.id}`, { label: value }, { 'if-match': etagOf('connection', cable) });
+    expect422(label);
+    expect(paths(label.body)).toEqual(['/label']);
+    const comment = await h.api<Problem>('POST', `/v1/sites/${f.site.id}/changesets`, { operations: [{ op: 'updateConnection', id: cable.id, expectedVersion: cable.version, patch: { lengthM: 12 } }], comment: value });
+    expect422(comment);
+    const config = await h.api<Problem>('PATCH', `/v1/assets/${f.gateway.id}`, { config: { hostname: value } }, { 'if-match': etagOf('asset', await getAsset(h.api, f.gateway.id)) });
+    expect422(config);
+    expect(paths(config.body)).toEqual(['/config/hostname']);
+    expect(await storedRows(h.db, f.site.id)).toEqual(before);
+  });
+
+  it.each(['/v1/assets?q=%00', '/v1/assets?serial=%00', '/v1/sites?code=%00', '/v1/devices?serial=%00', '/v1/users?q=%00', '/v1/audit?action=%00', '/v1/audit?actorId=%00'])(
+    'is refused with 422 in a list filter, not 500 (%s)',
+    async (url) => {
+      const res = await h.api<Problem>('GET', url);
+      expect(res.status).toBe(422);
+      expect(res.body.errors).toEqual([expect.objectContaining({ in: 'querystring' })]);
+    },
+  );
+
+  it('refuses a long name ending in control characters at once (the name pattern used to take quadratic time: minutes of a blocked server)', async () => {
+    const started = Date.now();
+    const res = await h.api<Problem>('PATCH', `/v1/assets/${f.meters[0].id}`, { name: `${'A'.repeat(300_000)}\u0007\u0007` }, { 'if-match': etagOf('asset', await getAsset(h.api, f.meters[0].id)) });
+    expect422(res);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('refuses a name that is one control character between others', async () => {
+    const res = await h.api<Problem>('PATCH', `/v1/assets/${f.meters[0].id}`, { name: 'x\u0007y' }, { 'if-match': etagOf('asset', await getAsset(h.api, f.meters[0].id)) });
+    expect422(res);
+    expect(paths(res.body)).toEqual(['/name']);
+    const user = await h.api<Problem>('POST', '/v1/users', { email: 'bell@example.com', name: '\u0007' });
+    expect(user.status).toBe(422);
+  });
+});

@@ -293,7 +293,7 @@ const BAD_TOKENS = [
   '\u00e9\u00e9',
 ];
 
-const CONTENT_TYPES = ['text/plain', 'application/xml', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=utf-16', 'application/javascript', 'json', '*/*'];
+const CONTENT_TYPES = ['text/plain', 'application/xml', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/javascript', 'json', 'application/jsonp', 'text/json'];
 
 /** The deterministic draws of one generator. */
 export interface Draw {
@@ -329,6 +329,9 @@ function setAt(root: unknown, path: Array<string | number>, value: unknown, remo
 const wrongTypeFor = (v: unknown): unknown => (typeof v === 'string' ? 12345 : typeof v === 'number' ? 'twelve' : typeof v === 'boolean' ? 'yes' : Array.isArray(v) ? { not: 'an array' } : v === null ? { x: 1 } : 'not an object');
 
 type Mutation = (req: HostileRequest, r: Draw, f: HostileFixture, op: OpenApiOperation) => boolean;
+
+/** Operations anyone may call: a bad token changes nothing there. */
+const PUBLIC = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /.well-known/jwks.json', 'POST /v1/auth/login', 'POST /v1/auth/refresh', 'POST /v1/auth/service-token']);
 
 /** Mutations that must get any request refused; each returns false when it does not apply. */
 const MUST_REFUSE: Record<string, Mutation> = {
@@ -404,15 +407,18 @@ const MUST_REFUSE: Record<string, Mutation> = {
     req.headers['if-match'] = r() < 0.5 ? tag.replace(/-v\d+"$/, '-v999999') : tag === f.siteEtag ? f.meterEtag : f.siteEtag;
     return true;
   },
-  'auth: bad token': (req, r) => {
+  'auth: bad token': (req, r, _f, op) => {
+    if (PUBLIC.has(op.key)) return false;
     req.token = pick(r, BAD_TOKENS);
     return true;
   },
-  'auth: none': (req) => {
+  'auth: none': (req, _r, _f, op) => {
+    if (PUBLIC.has(op.key)) return false;
     req.token = null;
     return true;
   },
-  'auth: not bearer': (req, r) => {
+  'auth: not bearer': (req, r, _f, op) => {
+    if (PUBLIC.has(op.key)) return false;
     req.token = null;
     req.headers.authorization = pick(r, ['Basic YWRtaW46YWRtaW4=', 'Bearer', 'bearer', 'Token x', `Bearer ${'x'.repeat(8000)}`, 'Bearer a b c']);
     return true;

@@ -1,4 +1,4 @@
-import type { Test } from 'vitest';
+import type { RunnerTestCase as Test } from 'vitest';
 
 /** One line of the chaos table: what a scenario tried and what held, with its figures. */
 export interface ChaosLine {

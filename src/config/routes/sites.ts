@@ -6,6 +6,7 @@ import { scopeCondition } from '../../auth/scopes.ts';
 import type { Permission } from '../../auth/principal.ts';
 import type { Site } from '../../core/graph/types.ts';
 import { siteView } from '../../core/changes/views.ts';
+import { timezoneProblem } from '../../core/changes/timezone.ts';
 import { GraphIndex } from '../../core/graph/graph-index.ts';
 import { runRules } from '../../core/rules/run-rules.ts';
 import { ApiError } from '../../http/errors.ts';
@@ -31,6 +32,8 @@ export function siteRoutes(app: HttpApp, deps: ConfigDeps) {
     const orgId = body.orgId ?? principalOf(request).orgId ?? deps.defaultOrgId;
     authorize(request, 'sites.manage', { orgId }, `Organisation ${orgId} does not exist.`);
     validateNetwork(body.network, '/network');
+    const tzProblem = timezoneProblem(body.timezone);
+    if (tzProblem) throw new ApiError('VALIDATION_FAILED', tzProblem, { extra: { errors: [{ in: 'body', path: '/timezone', message: tzProblem }] } });
     const site = await deps.writePath.createSite(
       { id: randomUUID(), orgId, code: body.code, name: body.name, timezone: body.timezone, network: body.network },
       writeContext(request),

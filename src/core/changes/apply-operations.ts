@@ -4,6 +4,7 @@ import { defaultConfig } from '../catalog/default-config.ts';
 import type { Asset, AssetPlacement, Connection, SiteGraph } from '../graph/types.ts';
 import { mergePatch } from './merge-patch.ts';
 import { networkProblem } from './network.ts';
+import { timezoneProblem } from './timezone.ts';
 import type { Operation } from './operations.ts';
 import { OperationError } from './operation-error.ts';
 import { assetView, connectionView, siteView, type EntityView } from './views.ts';
@@ -191,7 +192,11 @@ export function applyOperations(before: SiteGraph, ops: Operation[], opts: Apply
         expect('site', before.site.id, candidate.site.version, op.expectedVersion);
         const s = candidate.site;
         if (op.patch.name !== undefined) s.name = op.patch.name;
-        if (op.patch.timezone !== undefined) s.timezone = op.patch.timezone;
+        if (op.patch.timezone !== undefined) {
+          const problem = timezoneProblem(op.patch.timezone);
+          if (problem) throw new OperationError('invalid', i, problem, undefined, '/patch/timezone');
+          s.timezone = op.patch.timezone;
+        }
         if (op.patch.network !== undefined) {
           s.network = { ...s.network, ...op.patch.network };
           // Checked on the merged network: a patch of the router alone can leave it outside the subnet.

@@ -73,3 +73,47 @@ describe('relayAcks', () => {
     expect(await hasUnrelayedAcks(db.pool, d)).toBe(false);
   });
 });
+
+/** A configuration service that records acks in bulk, refusing the assets in `refuse`, or failing as a whole. */
+function fakeBulkConfig(opts: { refuse?: Map<string, number>; fail?: () => Error } = {}) {
+  const calls: Array<Array<[string, number | null]>> = [];
+  const client = {
+    async markDeployed() {
+      throw new Error('the batched relay records through markDeployedMany only');
+    },
+    async markDeployedMany(items: Array<{ assetId: string; configVersion: number | null }>) {
+      if (opts.fail) throw opts.fail();
+      calls.push(items.map((i) => [i.assetId, i.configVersion]));
+      return items.map((i) => {
+        const status = opts.refuse?.get(i.assetId);
+        return status ? new ConfigServiceError(status, { detail: 'refused' }) : null;
+      });
+    },
+  } as unknown as ConfigClient;
+  return { client, calls };
+}
+
+describe('relayAcks against a configuration service that records in bulk', () => {
+  it('records the queued acks in one call, the highest version of each asset only', async () => {
+    const [d, a, b] = [randomUUID(), randomUUID(), randomUUID()];
+    await queue(d, a, 2);
+    await queue(d, b, 5);
+    await queue(d, a, 3);
+    const config = fakeBulkConfig();
+    expect(await relayAcks(db.pool, config.client, log)).toBe(3);
+    expect(config.calls).toEqual([[[b, 5], [a, 3]]]);
+    expect(await hasUnrelayedAcks(db.pool, d)).toBe(false);
+  });
+
+  it('settles a refused ack and notes why on its target; keeps every ack while the service is down', async () => {
+    const [d, a, b] = [randomUUID(), randomUUID(), randomUUID()];
+    await queue(d, a, 1);
+    await queue(d, b, 1);
+    expect(await relayAcks(db.pool, fakeBulkConfig({ fail: () => new ConfigServiceError(503, {}) }).client, log)).toBe(0);
+    expect(await hasUnrelayedAcks(db.pool, d)).toBe(true);
+    const config = fakeBulkConfig({ refuse: new Map([[a, 409]]) });
+    expect(await relayAcks(db.pool, config.client, log)).toBe(2);
+    expect(config.calls).toEqual([[[a, 1], [b, 1]]]);
+    expect(await hasUnrelayedAcks(db.pool, d)).toBe(false);
+  });
+});

@@ -29,6 +29,29 @@ export async function enqueueAcked(client: pg.PoolClient, ack: AckedVersion): Pr
 }
 
 /**
+ * The oldest unrelayed acks, at most `$2`, locked (`SKIP LOCKED`: instances share the work),
+ * each with the user its deployment was asked for by and whether a higher (or the same, later)
+ * version of its asset is queued too.
+ */
+const CLAIM_ACKS = `SELECT o.id, o.payload,
+                (SELECT d.actor FROM lifecycle.deployments d WHERE d.id::text = o.payload->>'deploymentId') AS requested_by,
+                EXISTS (
+                  SELECT 1 FROM lifecycle.outbox n
+                   WHERE n.topic = o.topic AND n.key = o.key AND n.id <> o.id
+                     AND ((n.payload->>'version')::int > (o.payload->>'version')::int
+                          OR ((n.payload->>'version')::int = (o.payload->>'version')::int AND n.id > o.id))) AS superseded
+           FROM lifecycle.outbox o
+          WHERE o.published_at IS NULL AND o.topic = $1
+          ORDER BY o.id LIMIT $2 FOR UPDATE SKIP LOCKED`;
+
+interface ClaimedAck {
+  id: number;
+  payload: AckedVersion;
+  superseded: boolean;
+  requested_by: AuditActor | null;
+}
+
+/**
  * Claims the oldest unrelayed ack (`FOR UPDATE SKIP LOCKED`, so instances share the work) and
  * records it. Of several acks of one asset only the highest version is recorded — versions
  * only grow, and an old ack arriving late must not roll the deployed claim back. A refusal by
@@ -38,21 +61,13 @@ export async function enqueueAcked(client: pg.PoolClient, ack: AckedVersion): Pr
  * @returns how many rows were settled; stops at the first transient failure.
  */
 export async function relayAcks(pool: pg.Pool, config: ConfigClient, log: RelayLog, max = 100): Promise<number> {
+  if (config.markDeployedMany) return relayAckBatches(pool, config.markDeployedMany.bind(config), log, max);
   let settled = 0;
   while (settled < max) {
     const outcome = await withTransaction(pool, async (client) => {
-      const { rows } = await client.query<{ id: number; payload: AckedVersion; superseded: boolean; requested_by: AuditActor | null }>(
-        `SELECT o.id, o.payload,
-                (SELECT d.actor FROM lifecycle.deployments d WHERE d.id::text = o.payload->>'deploymentId') AS requested_by,
-                EXISTS (
-                  SELECT 1 FROM lifecycle.outbox n
-                   WHERE n.topic = o.topic AND n.key = o.key AND n.id <> o.id
-                     AND ((n.payload->>'version')::int > (o.payload->>'version')::int
-                          OR ((n.payload->>'version')::int = (o.payload->>'version')::int AND n.id > o.id))) AS superseded
-           FROM lifecycle.outbox o
-          WHERE o.published_at IS NULL AND o.topic = $1
-          ORDER BY o.id LIMIT 1 FOR UPDATE SKIP LOCKED`,
-        [ACKED_TOPIC],
+      const { rows } = await client.query<ClaimedAck>(
+        CLAIM_ACKS,
+        [ACKED_TOPIC, 1],
       );
       const row = rows[0];
       if (!row) return 'empty' as const;
@@ -61,13 +76,8 @@ export async function relayAcks(pool: pg.Pool, config: ConfigClient, log: RelayL
         try {
           await config.markDeployed(ack.assetId, ack.version, ack.requestId ?? undefined, requestingUser(row.requested_by));
         } catch (err) {
-          if (!(err instanceof ConfigServiceError) || err.status >= 500 || err.status === 401 || err.status === 403) throw new TransientFailure(err);
-          const why = err.status === 404 ? 'the asset no longer exists' : `it answered ${err.status}: ${problemDetail(err.problem)}`;
-          await client.query(
-            `UPDATE lifecycle.deployment_targets SET error = $3 WHERE deployment_id = $1 AND asset_id = $2`,
-            [ack.deploymentId, ack.assetId, `acknowledged, but the configuration service did not record version ${ack.version} as deployed: ${why}`],
-          );
-          log.warn({ ack, status: err.status }, 'acknowledged version not recorded as deployed');
+          if (isTransient(err)) throw new TransientFailure(err);
+          await noteRefusal(client, ack, err as ConfigServiceError, log);
         }
       }
       await client.query(`UPDATE lifecycle.outbox SET published_at = now() WHERE id = $1`, [row.id]);
@@ -80,6 +90,60 @@ export async function relayAcks(pool: pg.Pool, config: ConfigClient, log: RelayL
     settled++;
   }
   return settled;
+}
+
+/**
+ * {@link relayAcks} for a configuration service that records many acks per call: each round
+ * claims up to `max - settled` rows in one transaction and records the ones not superseded in
+ * one `markDeployedMany` call (one change set per site over there), with the same outcomes per
+ * ack: recorded, refused for good (noted on the target), or — when the call fails as a whole —
+ * left for the next round.
+ */
+async function relayAckBatches(pool: pg.Pool, markDeployedMany: NonNullable<ConfigClient['markDeployedMany']>, log: RelayLog, max: number): Promise<number> {
+  let settled = 0;
+  while (settled < max) {
+    const outcome = await withTransaction(pool, async (client) => {
+      const { rows } = await client.query<ClaimedAck>(CLAIM_ACKS, [ACKED_TOPIC, max - settled]);
+      if (rows.length === 0) return 0;
+      const due = rows.filter((r) => !r.superseded);
+      if (due.length > 0) {
+        let answers: Array<ConfigServiceError | null>;
+        try {
+          answers = await markDeployedMany(
+            due.map((r) => ({ assetId: r.payload.assetId, configVersion: r.payload.version, requestId: r.payload.requestId ?? undefined, onBehalfOf: requestingUser(r.requested_by) })),
+          );
+        } catch (err) {
+          throw isTransient(err) ? new TransientFailure(err) : err;
+        }
+        for (const [i, refusal] of answers.entries()) {
+          if (!refusal) continue;
+          if (isTransient(refusal)) throw new TransientFailure(refusal);
+          await noteRefusal(client, due[i].payload, refusal, log);
+        }
+      }
+      await client.query(`UPDATE lifecycle.outbox SET published_at = now() WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
+      return rows.length;
+    }).catch((err: unknown) => {
+      log.warn({ err: err instanceof TransientFailure ? err.cause : err }, 'relaying acknowledged versions paused');
+      return -1;
+    });
+    if (outcome <= 0) break;
+    settled += outcome;
+  }
+  return settled;
+}
+
+/** An outage or an auth problem: worth trying again later, unlike a refusal. */
+const isTransient = (err: unknown) => !(err instanceof ConfigServiceError) || err.status >= 500 || err.status === 401 || err.status === 403;
+
+/** A refusal is final: the target says why its acknowledged version was not recorded. */
+async function noteRefusal(client: pg.PoolClient, ack: AckedVersion, err: ConfigServiceError, log: RelayLog) {
+  const why = err.status === 404 ? 'the asset no longer exists' : `it answered ${err.status}: ${problemDetail(err.problem)}`;
+  await client.query(
+    `UPDATE lifecycle.deployment_targets SET error = $3 WHERE deployment_id = $1 AND asset_id = $2`,
+    [ack.deploymentId, ack.assetId, `acknowledged, but the configuration service did not record version ${ack.version} as deployed: ${why}`],
+  );
+  log.warn({ ack, status: err.status }, 'acknowledged version not recorded as deployed');
 }
 
 /** Whether acks of `deploymentId` still wait to be recorded (a batch is not over until they are). */
