@@ -19,7 +19,7 @@ export interface ConfigClient {
    */
   markDeployedMany?(items: DeployedVersion[]): Promise<Array<ConfigServiceError | null>>;
   /** Sets the firmware the asset's device runs (a PATCH through the config write path). */
-  setFirmware(assetId: string, firmware: string | null, requestId?: string): Promise<void>;
+  setFirmware(assetId: string, firmware: string | null, requestId?: string, onBehalfOf?: { id: string; name: string }): Promise<void>;
 }
 
 /** One acknowledged version to record, with the request id and user its audit event carries. */
@@ -84,12 +84,13 @@ export function httpConfigClient(transport: Transport, token: () => string | Pro
       const { results } = res.body as { results: Array<{ status: number; problem?: unknown }> };
       return results.map((r) => (r.status === 200 ? null : new ConfigServiceError(r.status, r.problem ?? null)));
     },
-    async setFirmware(assetId, firmware, requestId) {
+    async setFirmware(assetId, firmware, requestId, onBehalfOf) {
+      const behalf: Record<string, string> = onBehalfOf ? { [ON_BEHALF_OF_HEADER]: JSON.stringify({ id: onBehalfOf.id, name: onBehalfOf.name }) } : {};
       for (let attempt = 0; attempt < 5; attempt++) {
         const current = await this.getAsset(assetId);
         if (!current) throw new ConfigServiceError(404, { detail: `asset ${assetId} not found` });
         if (current.asset.firmware === firmware) return;
-        const res = await call('PATCH', `/v1/assets/${assetId}`, { firmware }, { 'if-match': current.etag, ...rid(requestId) });
+        const res = await call('PATCH', `/v1/assets/${assetId}`, { firmware }, { 'if-match': current.etag, ...rid(requestId), ...behalf });
         if (res.status === 412) continue; // changed meanwhile: read again and retry
         if (res.status >= 300) throw new ConfigServiceError(res.status, res.body);
         return;

@@ -445,7 +445,8 @@ const ANY: Record<string, Mutation> = {
     if (req.body === undefined || req.raw !== undefined || typeof req.body !== 'object' || req.body === null) return false;
     const all = paths(req.body).filter((p) => p.length > 0);
     if (all.length === 0) return false;
-    req.body = setAt(req.body, pick(r, all), 'A'.repeat(pick(r, [1000, 100_000, 600_000])));
+    // Ending in control characters: what makes a careless pattern backtrack quadratically.
+    req.body = setAt(req.body, pick(r, all), 'A'.repeat(pick(r, [1000, 100_000, 600_000])) + pick(r, ['', '\u0007\u0007', ' \u0000', '\n\n']));
     return true;
   },
   'body: huge array': (req, r) => {
@@ -510,6 +511,15 @@ export const isRead = (op: OpenApiOperation) => op.method === 'GET' || op.key ==
 export function hostile(op: OpenApiOperation, f: HostileFixture, r: Draw): HostileRequest {
   const req = validRequest(op, f);
   const write = !isRead(op);
+  // Any-kind mutations first, so none of them can undo the one that must get a write refused.
+  const extra = (write ? 0 : 1) + Math.floor(r() * 3);
+  for (let i = 0, attempts = 0; i < extra && attempts < 20; attempts++) {
+    const name = pick(r, ANY_NAMES);
+    if (ANY[name](req, r, f, op)) {
+      req.mutations.push(name);
+      i++;
+    }
+  }
   if (write || r() < 0.3) {
     for (let attempt = 0; attempt < 30; attempt++) {
       const name = pick(r, MUST_REFUSE_NAMES);
@@ -518,14 +528,6 @@ export function hostile(op: OpenApiOperation, f: HostileFixture, r: Draw): Hosti
         req.mustRefuse = true;
         break;
       }
-    }
-  }
-  const extra = (write ? 0 : 1) + Math.floor(r() * 3);
-  for (let i = 0, attempts = 0; i < extra && attempts < 20; attempts++) {
-    const name = pick(r, ANY_NAMES);
-    if (ANY[name](req, r, f, op)) {
-      req.mutations.push(name);
-      i++;
     }
   }
   return req;

@@ -9,6 +9,7 @@ import { DeviceRefusal, recordApplied, type DeviceEvent, type DeviceWriteContext
 import { insertDevice, serialHolder, updateDevice, type DeviceChange } from './device-store.ts';
 import { deviceView, type DeviceRow } from './device-view.ts';
 import { deviceWrite, lockDevice, refuseOnUnique, type DeviceAccess } from './device-write.ts';
+import { requestingUser } from '../deployments/ack-relay.ts';
 
 const SERIAL_RULE = 'device-serial-unique';
 
@@ -96,9 +97,9 @@ export async function patchDevice(deps: LifecycleDeps, id: string, expectedVersi
     }
     const assetId = device.asset_id;
     if (change.firmware !== undefined && assetId && SLOT_STATES.includes(device.state)) {
-      const outcome = await configWrite('record the new firmware on the asset', assetId, () => deps.config.setFirmware(assetId, change.firmware ?? null, ctx.requestId));
+      const outcome = await configWrite('record the new firmware on the asset', assetId, () => deps.config.setFirmware(assetId, change.firmware ?? null, ctx.requestId, requestingUser(ctx.actor)));
       if (outcome.kind === 'refused') throw new DeviceRefusal(outcome.violations, event);
-      onFailure(() => deps.config.setFirmware(assetId, device.firmware, ctx.requestId));
+      onFailure(() => deps.config.setFirmware(assetId, device.firmware, ctx.requestId, requestingUser(ctx.actor)));
     }
     const row = await refuseOnUnique(() => updateDevice(client, id, change), 'devices_serial_unique', serialTaken(change.serial ?? '', 'another device'), event);
     await recordApplied(client, [{ ...event, after: deviceView(row) }], ctx, 'lifecycle.device.updated');

@@ -8,6 +8,7 @@ import { lockDevices, lockSlot, slotHolder, updateDevice } from './device-store.
 import { deviceView, guardDevice, type DeviceRow } from './device-view.ts';
 import { checkVersion, deviceScope, deviceWrite, refuseOnUnique, type DeviceAccess } from './device-write.ts';
 import { guardAsset } from './guard-facts.ts';
+import { requestingUser } from '../deployments/ack-relay.ts';
 
 export interface Replacement {
   old: DeviceRow;
@@ -76,9 +77,9 @@ export async function replaceDevice(
     });
     if (violations.length > 0 || !asset || !assetId) throw new DeviceRefusal(violations, event);
 
-    const outcome = await configWrite("record the new device's firmware on the asset", asset.id, () => deps.config.setFirmware(asset.id, fresh.firmware, ctx.requestId));
+    const outcome = await configWrite("record the new device's firmware on the asset", asset.id, () => deps.config.setFirmware(asset.id, fresh.firmware, ctx.requestId, requestingUser(ctx.actor)));
     if (outcome.kind === 'refused') throw new DeviceRefusal(outcome.violations, event);
-    if (asset.firmware !== fresh.firmware) onFailure(() => deps.config.setFirmware(asset.id, asset.firmware, ctx.requestId));
+    if (asset.firmware !== fresh.firmware) onFailure(() => deps.config.setFirmware(asset.id, asset.firmware, ctx.requestId, requestingUser(ctx.actor)));
 
     // The old device leaves the slot first, so the one-device-per-slot index sees one holder at a time.
     const oldAfter = await updateDevice(client, old.id, { state: 'rma', siteId: null, assetId: null });

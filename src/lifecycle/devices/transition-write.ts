@@ -8,6 +8,7 @@ import { lockSiteService, lockSlot, updateDevice, type DeviceChange } from './de
 import { deviceView, type DeviceRow } from './device-view.ts';
 import { deviceWrite, lockDevice, refuseOnUnique, type DeviceAccess } from './device-write.ts';
 import { hideTarget, loadTransitionFacts } from './guard-facts.ts';
+import { requestingUser } from '../deployments/ack-relay.ts';
 
 export interface TransitionRequestBody {
   transition: Transition;
@@ -72,9 +73,9 @@ export async function transitionDevice(deps: LifecycleDeps, id: string, expected
     if (transition === 'install' && facts.asset) {
       const asset = facts.asset;
       // Firmware-dependent rules of the configuration service must see what the device runs.
-      const outcome = await configWrite("record the device's firmware on the asset", asset.id, () => deps.config.setFirmware(asset.id, device.firmware, ctx.requestId));
+      const outcome = await configWrite("record the device's firmware on the asset", asset.id, () => deps.config.setFirmware(asset.id, device.firmware, ctx.requestId, requestingUser(ctx.actor)));
       if (outcome.kind === 'refused') throw new DeviceRefusal(outcome.violations, event);
-      if (asset.firmware !== device.firmware) onFailure(() => deps.config.setFirmware(asset.id, asset.firmware, ctx.requestId));
+      if (asset.firmware !== device.firmware) onFailure(() => deps.config.setFirmware(asset.id, asset.firmware, ctx.requestId, requestingUser(ctx.actor)));
       Object.assign(change, { siteId: asset.siteId, assetId: asset.id });
     }
     if (LEAVES_SITE.includes(to)) Object.assign(change, { siteId: null, assetId: null });
