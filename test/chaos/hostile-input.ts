@@ -109,6 +109,7 @@ export function validBody(op: string, f: HostileFixture): unknown {
     'PATCH /v1/connections/{id}': { label: 'relabelled' },
     'POST /v1/sites/{siteId}/changesets': { operations: [{ op: 'updateAsset', id: f.meterId, expectedVersion: Number(/-v(\d+)"$/.exec(f.meterEtag)?.[1]), patch: { name: 'M-cs' } }], comment: 'hostile' },
     'PUT /v1/internal/assets/{id}/deployed': { configVersion: 1 },
+    'POST /v1/internal/deployed': { items: [{ assetId: f.meterId, configVersion: 1 }] },
     'POST /v1/deployments': { siteId: f.siteId, assetIds: [f.meterId], batchSize: 1, timeoutMs: 1000 },
     'POST /v1/deployments/{id}/cancel': { reason: 'hostile' },
     'POST /v1/devices': { serial: `HOSTILE-${randomUUID().slice(0, 8)}`, modelId: 'voltis-em-340', firmware: '1.0.0' },
@@ -158,23 +159,24 @@ const QUERY_VALUES: Record<string, (f: HostileFixture) => string> = {
   assetId: (f) => f.meterId,
   entityId: (f) => f.meterId,
   orgId: (f) => f.orgId,
-  from: () => '1',
-  to: () => '2',
+  from: () => '2020-01-01T00:00:00Z',
+  to: () => '2999-01-01T00:00:00Z',
   dryRun: () => 'true',
   driftOnly: () => 'true',
   format: () => 'json',
 };
 
-export function validRequest(op: OpenApiOperation, f: HostileFixture): HostileRequest {
+/** A request that would pass; with `r`, optional query parameters are added now and then. */
+export function validRequest(op: OpenApiOperation, f: HostileFixture, r?: Draw): HostileRequest {
   let path = op.path;
   for (const p of op.params.filter((x) => x.in === 'path')) path = path.replace(`{${p.name}}`, idFor(op.path, p.name, f));
   const query: Array<[string, string]> = [];
   for (const p of op.params.filter((x) => x.in === 'query')) {
     const value = op.path.endsWith('/diff') && (p.name === 'from' || p.name === 'to') ? '1' : QUERY_VALUES[p.name]?.(f);
-    if (value !== undefined && (p.required || Math.random() < 0.3)) query.push([p.name, value]);
+    if (value !== undefined && (p.required || (r !== undefined && r() < 0.3))) query.push([p.name, value]);
   }
   const headers: Record<string, string> = {};
-  if (op.method === 'PUT' || op.method === 'PATCH' || op.method === 'DELETE') {
+  if (op.method === 'PUT' || op.method === 'PATCH' || op.method === 'DELETE' || /^POST \/v1\/devices\/\{id\}\/(transitions|replace)$/.test(op.key)) {
     const tag = ifMatchOf(path, f);
     if (tag) headers['if-match'] = tag;
   }
@@ -326,7 +328,25 @@ function setAt(root: unknown, path: Array<string | number>, value: unknown, remo
   return copy;
 }
 
-const wrongTypeFor = (v: unknown): unknown => (typeof v === 'string' ? 12345 : typeof v === 'number' ? 'twelve' : typeof v === 'boolean' ? 'yes' : Array.isArray(v) ? { not: 'an array' } : v === null ? { x: 1 } : 'not an object');
+/** The JSON types `schema` allows (`integer` counted as `number`), or undefined when it allows any. */
+function typesOf(schema: JsonSchema | undefined): Set<string> | undefined {
+  if (!schema) return undefined;
+  if (schema.anyOf) {
+    const all = schema.anyOf.map(typesOf);
+    return all.some((t) => t === undefined) ? undefined : new Set(all.flatMap((t) => [...(t as Set<string>)]));
+  }
+  if (schema.enum) return new Set(schema.enum.map((v) => (v === null ? 'null' : typeof v)));
+  if (!schema.type) return undefined;
+  return new Set([schema.type === 'integer' ? 'number' : schema.type]);
+}
+
+/** A value whose JSON type `schema` does not allow, or undefined when it allows every type. */
+function wrongTypeFor(schema: JsonSchema | undefined): unknown {
+  const allowed = typesOf(schema);
+  if (!allowed) return undefined;
+  const candidates: Array<[string, unknown]> = [['number', 12345], ['string', 'twelve'], ['boolean', true], ['object', { not: 'expected' }], ['array', [1]], ['null', null]];
+  return candidates.find(([type]) => !allowed.has(type))?.[1];
+}
 
 type Mutation = (req: HostileRequest, r: Draw, f: HostileFixture, op: OpenApiOperation) => boolean;
 
@@ -350,9 +370,10 @@ const MUST_REFUSE: Record<string, Mutation> = {
     req.raw = JSON.stringify(req.body).replace(/^\{/, '{"__proto__":{"admin":true},');
     return true;
   },
-  'body: wrong top-level type': (req, r) => {
+  'body: wrong top-level type': (req, r, _f, op) => {
     if (req.body === undefined) return false;
-    req.body = pick(r, [null, [], 'string', 42, true, [req.body]]);
+    // A cancel's body is optional: a null body is taken as none, on purpose.
+    req.body = pick(r, [...(op.key.endsWith('/cancel') ? [] : [null]), [], 'string', 42, true, [req.body]]);
     return true;
   },
   'body: required field missing': (req, r, _f, op) => {
@@ -363,9 +384,11 @@ const MUST_REFUSE: Record<string, Mutation> = {
   },
   'body: required field of the wrong type': (req, r, _f, op) => {
     const required = op.body?.required ?? [];
-    if (required.length === 0 || typeof req.body !== 'object' || req.body === null) return false;
+    if (required.length === 0 || typeof req.body !== 'object' || req.body === null || Array.isArray(req.body)) return false;
     const k = pick(r, required);
-    req.body = setAt(req.body, [k], wrongTypeFor((req.body as Record<string, unknown>)[k]));
+    const wrong = wrongTypeFor(op.body?.properties?.[k]);
+    if (wrong === undefined) return false;
+    req.body = setAt(req.body, [k], wrong);
     return true;
   },
   'body: unknown field': (req, r, _f, op) => {
@@ -509,7 +532,7 @@ export const isRead = (op: OpenApiOperation) => op.method === 'GET' || op.key ==
  * to two more of any kind; for a read one to three of any kind (with a must-refuse one now and then).
  */
 export function hostile(op: OpenApiOperation, f: HostileFixture, r: Draw): HostileRequest {
-  const req = validRequest(op, f);
+  const req = validRequest(op, f, r);
   const write = !isRead(op);
   // Any-kind mutations first, so none of them can undo the one that must get a write refused.
   const extra = (write ? 0 : 1) + Math.floor(r() * 3);

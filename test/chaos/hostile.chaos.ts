@@ -6,88 +6,35 @@
  * stored (unicode, control characters, injection strings in free-text fields) in valid writes:
  * either refused with 4xx or stored exactly as sent.
  */
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { AuditEvent } from '../../src/audit/types.ts';
 import { CHAOS_TOKEN, startCluster, type Cluster } from './cluster.ts';
-import { hostile, isRead, NASTY_STRINGS, operationsOf, target, type HostileFixture, type HostileRequest, type OpenApiOperation } from './hostile-input.ts';
+import { buildChaosFixture, okSender, type ChaosFixture } from './fixture.ts';
+import { hostile, isRead, NASTY_STRINGS, operationsOf, target, type HostileRequest, type OpenApiOperation } from './hostile-input.ts';
 import { checkNothingLost, reader, type Graph } from './oracle.ts';
 import { Recorder, tally, type Exchange } from './recorder.ts';
 import { counts, report } from './report.ts';
 import { changedTables, snapshot } from './snapshot.ts';
-import { chaosEnv, createRaceSite, prng, roundRobin } from './workload.ts';
+import { chaosEnv, prng, roundRobin } from './workload.ts';
 
 const REQUESTS = chaosEnv.requests(10_000);
 const CONCURRENCY = 16;
 
 let cluster: Cluster;
-let f: HostileFixture;
+let f: ChaosFixture;
 let ops: OpenApiOperation[];
-let graph: Graph;
 const rec = new Recorder(`hostile${Date.now() % 100_000}`, CHAOS_TOKEN);
 const balance = roundRobin(() => cluster.instances);
 
-async function ok<T>(method: Exchange['method'], path: string, body?: unknown, headers: Record<string, string> = {}, token?: string | null): Promise<Exchange & { response?: T }> {
-  const ex = await rec.send<T>(balance(), 0, method, path, { body, headers, token });
-  if (typeof ex.outcome !== 'number' || ex.outcome >= 300) throw new Error(`${method} ${path}: ${ex.outcome} ${ex.text ?? ex.error}`);
-  return ex;
-}
+let ok: ReturnType<typeof okSender>;
 
 beforeAll(async () => {
   cluster = await startCluster({ instances: 3 });
   const doc = await (await fetch(`${cluster.instances[0].url}/openapi.json`)).json();
   ops = operationsOf(doc);
-
-  // Real resources of every kind, so valid requests exist to break.
-  graph = await createRaceSite(rec, balance(), `HOSTILE-${Date.now() % 100_000}`);
-  const meter = graph.assets.find((a) => a.kind === 'meter') as Graph['assets'][number];
-  const gateway = graph.assets.find((a) => a.kind === 'gateway') as Graph['assets'][number];
-  const cable = graph.connections[0];
-  const login = await ok<{ accessToken: string }>('POST', '/v1/auth/login', { email: 'admin@rema.local', password: 'chaos-admin-password' }, {}, null);
-  const jwt = (login.response as { accessToken: string }).accessToken;
-  const user = await ok<{ id: string }>('POST', '/v1/users', { email: `hostile-${randomUUID().slice(0, 8)}@example.com`, name: 'Hostile target', roles: [{ role: 'viewer' }] });
-  const token = await ok<{ id: string }>('POST', '/v1/tokens', { name: 'hostile target' }, {}, jwt);
-  const register = async () => ok<{ id: string; version: number }>('POST', '/v1/devices', { serial: `HOSTILE-${randomUUID().slice(0, 8)}`, modelId: 'voltis-em-340', firmware: '1.0.0' });
-  const stock = await register();
-  const toInstall = (await register()).response as { id: string; version: number };
-  const installed = await ok<{ id: string; version: number }>('POST', `/v1/devices/${toInstall.id}/transitions`, { transition: 'install', assetId: meter.id }, { 'if-match': `"device-${toInstall.id}-v${toInstall.version}"` });
-  const deployment = await ok<{ id: string }>('POST', '/v1/deployments', { siteId: graph.site.id, assetIds: [meter.id], batchSize: 1, timeoutMs: 1000 });
-  const deploymentId = (deployment.response as { id: string }).id;
-  for (let i = 0; i < 100; i++) {
-    const d = await ok<{ status: string }>('GET', `/v1/deployments/${deploymentId}`);
-    if ((d.response as { status: string }).status !== 'running') break;
-    await sleep(200);
-  }
-  const orgId = '00000000-0000-4000-8000-000000000001';
-  const org = await ok('GET', `/v1/orgs/${orgId}`);
-  const changesets = await ok<{ items: Array<{ id: string }> }>('GET', `/v1/sites/${graph.site.id}/changesets`);
-  const auditPage = await ok<{ nextCursor: string }>('GET', '/v1/audit?limit=1');
-  graph = (await ok<Graph>('GET', `/v1/sites/${graph.site.id}/graph`)).response as Graph;
-  const fresh = graph.assets.find((a) => a.id === meter.id) as Graph['assets'][number];
-  const dev = installed.response as { id: string; version: number };
-  f = {
-    orgId,
-    orgEtag: org.etag as string,
-    siteId: graph.site.id,
-    siteEtag: `"site-${graph.site.id}-v${graph.site.version}"`,
-    meterId: meter.id,
-    meterEtag: `"asset-${meter.id}-v${fresh.version}"`,
-    meterConfig: fresh.config,
-    gatewayId: gateway.id,
-    cableId: cable.id,
-    cableEtag: `"connection-${cable.id}-v${cable.version}"`,
-    changesetId: (changesets.response as { items: Array<{ id: string }> }).items[0].id,
-    deviceId: dev.id,
-    deviceEtag: `"device-${dev.id}-v${dev.version}"`,
-    stockDeviceId: (stock.response as { id: string }).id,
-    deploymentId,
-    userId: (user.response as { id: string }).id,
-    userEtag: user.etag as string,
-    tokenId: (token.response as { id: string }).id,
-    tokenEtag: token.etag as string,
-    auditCursor: (auditPage.response as { nextCursor: string }).nextCursor,
-  };
+  ok = okSender(rec, balance);
+  f = await buildChaosFixture(rec, balance, `HOSTILE-${Date.now() % 100_000}`);
 });
 afterAll(() => cluster?.stop());
 
@@ -133,6 +80,7 @@ it(`${REQUESTS} hostile requests over every operation: 0 × 5xx, every refusal a
   const codes = tally(sent.filter((o) => typeof o.ex.outcome === 'number' && o.ex.outcome >= 400).map((o) => ({ outcome: (o.ex.response as { code?: string } | undefined)?.code ?? String(o.ex.outcome) }) as unknown as Exchange));
   console.log(`[chaos] hostile: ${sent.length} requests (${unsendable.length} not sendable by the client) in ${took.toFixed(0)} s; statuses: ${counts(statuses)}`);
   console.log(`[chaos] hostile codes: ${counts(codes)}`);
+  for (const o of sent.filter((x) => x.ex.outcome === 409)) console.log(`[chaos] hostile 409: ${o.req.op} [${o.req.mutations.join(' + ')}] ${o.ex.text?.slice(0, 200)}`);
 
   const describe = (o: Outcome) => `${o.req.op} [${o.req.mutations.join(' + ')}] → ${o.ex.outcome} ${o.ex.error ?? ''} ${o.ex.text?.slice(0, 160) ?? ''}`;
   const fiveHundreds = sent.filter((o) => typeof o.ex.outcome !== 'number' || o.ex.outcome >= 500);

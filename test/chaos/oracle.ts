@@ -254,8 +254,8 @@ function diffIds(a: Entity[], b: Entity[]): string {
   const ma = new Map(a.map((x) => [x.id, x]));
   const mb = new Map(b.map((x) => [x.id, x]));
   const out: string[] = [];
-  for (const [id, x] of ma) if (!mb.has(id)) out.push(`${id} only in the log`);
-  for (const [id, x] of mb) if (!ma.has(id)) out.push(`${id} only stored`);
+  for (const id of ma.keys()) if (!mb.has(id)) out.push(`${id} only in the log`);
+  for (const id of mb.keys()) if (!ma.has(id)) out.push(`${id} only stored`);
   for (const [id, x] of ma) if (mb.has(id) && !isDeepStrictEqual(x, mb.get(id))) out.push(`${id} differs: log ${JSON.stringify(x)} stored ${JSON.stringify(mb.get(id))}`);
   return out.slice(0, 5).join('; ');
 }

@@ -98,6 +98,8 @@ export class RaceClient {
   }
 
   private send(method: Method, path: string, opts: SendOptions = {}): Promise<Exchange> {
+    // A third of the POSTs carry an Idempotency-Key, so its bookkeeping runs through every fault too.
+    if (method === 'POST' && this.random() < 0.33) opts = { ...opts, headers: { ...opts.headers, 'idempotency-key': randomUUID() } };
     return this.rec.send(this.balance(), this.id, method, path, opts);
   }
 
@@ -209,7 +211,12 @@ export class RaceClient {
       if (this.random() < 0.5) return this.send('DELETE', `/v1/connections/${c.id}`, { headers: { 'if-match': etag('connection', c) } });
       return this.send('PATCH', `/v1/connections/${c.id}`, { body: this.random() < 0.5 ? { lengthM: this.pick(LENGTHS) } : { label: `L-${Math.floor(this.random() * 5)}` }, headers: { 'if-match': etag('connection', c) } });
     }
-    if (r < 87) return this.send('PATCH', `/v1/sites/${siteId}`, { body: { name: `Chaos ${g.site.code} ${Math.floor(this.random() * 4)}` }, headers: { 'if-match': etag('site', g.site) } });
+    if (r < 86) return this.send('PATCH', `/v1/sites/${siteId}`, { body: { name: `Chaos ${g.site.code} ${Math.floor(this.random() * 4)}` }, headers: { 'if-match': etag('site', g.site) } });
+    if (r < 87) {
+      // A narrower subnet leaves addresses outside it: refused while they are in use.
+      const network = this.pick([NETWORK, { subnet: '10.20.0.0/25', router: '10.20.0.1' }, { subnet: '10.20.0.16/28', router: '10.20.0.17' }]);
+      return this.send('PATCH', `/v1/sites/${siteId}`, { body: { network }, headers: { 'if-match': etag('site', g.site) } });
+    }
     if (r < 90 && meters.length > 0) {
       const m = this.pick(meters);
       const ops = [{ op: 'updateAsset', id: m.id, expectedVersion: m.version, patch: { config: { unitId: this.pick(UNIT_IDS) } } }];
