@@ -136,6 +136,7 @@ const OPERATIONS: Record<string, Operation> = {
   'GET /v1/sites/{siteId}/changesets': siteRead((f) => ({ url: `/v1/sites/${f.site1.id}/changesets` }), site1Id),
   'GET /v1/changesets/{id}': siteRead((f) => ({ url: `/v1/changesets/${f.changesetId}` }), (f) => f.changesetId),
   'PUT /v1/internal/assets/{id}/deployed': serviceOnly((f) => ({ url: `/v1/internal/assets/${f.meter.id}/deployed`, body: { configVersion: null } }), false),
+  'POST /v1/internal/deployed': serviceOnly((f) => ({ url: '/v1/internal/deployed', body: { items: [{ assetId: f.meter.id, configVersion: null }] } }), false),
 
   // ---------------------------------------------------------------- catalog
   'GET /v1/models': catalog(url('/v1/models')),
