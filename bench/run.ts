@@ -14,7 +14,7 @@ import type { AuditActor } from '../src/audit/types.ts';
 import { createTestDatabase } from '../src/db/test-database.ts';
 import { closeMqtt, connectMqtt, waitForConnection } from '../src/mqtt/client.ts';
 import { Api } from './lib/http.ts';
-import { refreshVersions, seedFleet, sites as listSites, writeTargets, type SeedResult } from './lib/fleet.ts';
+import { refreshVersions, seedFleet, sites as listSites, waitForEventBacklog, writeTargets, type SeedResult } from './lib/fleet.ts';
 import { loadavg1, machineInfo, waitForLowLoad } from './lib/machine.ts';
 import { currentRssMb, RssSampler, startServer } from './lib/server.ts';
 import type { RunStats } from './lib/stats.ts';
@@ -23,7 +23,7 @@ import { compareStatements, runFloor } from './scenarios/floor.ts';
 import { runReads, type ReadKind } from './scenarios/reads.ts';
 import { runRollout } from './scenarios/rollout.ts';
 import { runWrites } from './scenarios/writes.ts';
-import { printTable, type Row } from './lib/report.ts';
+import { markdownTable, meetsGoal, printTable, type Row } from './lib/report.ts';
 
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 const args = process.argv.slice(2);
@@ -76,6 +76,11 @@ async function main() {
     log(`seeded ${seeded.assets} assets in ${seeded.wallS.toFixed(1)} s (${seeded.assetsPerS} assets/s while uploading)`);
     add({ key: 'seed.wallS', id: '5', scenario: `rema seed: ${size.assets.toLocaleString('en')} assets, ${size.sites} sites`, metric: 'seconds (whole command)', value: seeded.wallS, goal: { max: 20 }, load });
     add({ key: 'seed.assetsPerS', id: '5', scenario: '', metric: 'assets/s (whole command)', value: size.assets / seeded.wallS, load });
+
+    const drained = await waitForEventBacklog(db.pool, quick ? 30 : 300, log);
+    raw.seedBacklogS = drained;
+    log(`event backlog of the seed drained ${Number.isNaN(drained) ? '(no event feed)' : `in ${drained.toFixed(1)} s`}`);
+    if (!Number.isNaN(drained)) add({ key: 'seed.backlogS', id: '5', scenario: '', metric: 's more until its events are consumed', value: drained });
 
     const targets = await writeTargets(db.pool);
     const fleetSites = await listSites(db.pool);
@@ -178,6 +183,9 @@ async function main() {
       raw.seedBig = { ...big, output: undefined };
       log(`grew the fleet by ${big.assets} assets in ${big.wallS.toFixed(1)} s`);
       add({ key: 'seed.big.assetsPerS', id: '5', scenario: `rema seed: +${size.bigAssets.toLocaleString('en')} assets (fleet of ${(size.assets + size.bigAssets).toLocaleString('en')})`, metric: 'assets/s (whole command)', value: size.bigAssets / big.wallS, load });
+      const drainedBig = await waitForEventBacklog(db.pool, quick ? 30 : 600, log);
+      raw.seedBigBacklogS = drainedBig;
+      log(`event backlog of the second seed drained ${Number.isNaN(drainedBig) ? '(no event feed)' : `in ${drainedBig.toFixed(1)} s`}`);
       const all = await writeTargets(db.pool);
       const c = 16;
       const loop = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs };
@@ -214,15 +222,11 @@ async function main() {
   printTable(rows, raw.machine as ReturnType<typeof machineInfo>, String(raw.postgres), quick);
   mkdirSync(RESULTS, { recursive: true });
   writeFileSync(path.join(RESULTS, quick ? 'latest-quick.json' : 'latest.json'), `${JSON.stringify(raw, null, 2)}\n`);
+  writeFileSync(path.join(RESULTS, quick ? 'latest-quick.md' : 'latest.md'), markdownTable(rows));
   if (flag('save-baseline') && !quick) writeFileSync(path.join(RESULTS, 'baseline.json'), `${JSON.stringify({ rows, machine: raw.machine, startedAt: raw.startedAt }, null, 2)}\n`);
   log(`done in ${(raw.elapsedS as number).toFixed(0)} s; results in bench/results/${quick ? 'latest-quick' : 'latest'}.json`);
-  const failed = rows.filter((r) => r.goal && !meets(r.value, r.goal));
+  const failed = rows.filter((r) => meetsGoal(r.value, r.goal) === 'NO');
   if (failed.length) log(`goals missed: ${failed.map((r) => r.key).join(', ')}`);
-}
-
-export function meets(value: number, goal: { min?: number; max?: number }): boolean {
-  if (!Number.isFinite(value)) return false;
-  return (goal.min === undefined || value >= goal.min) && (goal.max === undefined || value <= goal.max);
 }
 
 const fmtStats = (s: RunStats) =>

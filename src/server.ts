@@ -11,7 +11,7 @@ import { serviceTokenClient } from './auth/service-token-client.ts';
 import { registerConfigService, migrateConfigSchema } from './config/service.ts';
 import type { ConfigDeps } from './config/routes/context.ts';
 import { builtinCatalog } from './core/catalog/catalog.ts';
-import { createPool } from './db/pool.ts';
+import { createPool, poolSizeFromEnv } from './db/pool.ts';
 import { buildHttpApp, type HttpApp } from './http/app.ts';
 import { installIdempotency, migrateHttpSchema } from './http/idempotency.ts';
 import type { ReadyCheck } from './http/health.ts';
@@ -127,7 +127,16 @@ export async function buildServer(opts: ServerOptions): Promise<ServiceServer | 
     if (runs('config')) await migrateConfigSchema(opts.databaseUrl);
     if (runs('lifecycle')) await migrateLifecycleSchema(opts.databaseUrl);
   }
-  const pool = createPool(opts.databaseUrl, { applicationName: opts.only ? `rema-${opts.only}` : 'rema' });
+  // The lifecycle service calls the configuration service while it holds transactions of its own
+  // (a device's row lock, the ack relay's claimed rows). Sharing one pool in one process, enough
+  // of those at once hold every connection while their calls wait for one, and the pool starves
+  // itself until connects time out (503s, found by test/chaos). So in one process it gets its
+  // own quarter of the instance's connections, as it has a pool of its own when run apart.
+  const budget = poolSizeFromEnv();
+  const ownLifecyclePool = runs('lifecycle') && runs('config');
+  const lifecycleShare = ownLifecyclePool ? Math.max(3, Math.floor(budget / 4)) : 0;
+  const pool = createPool(opts.databaseUrl, { applicationName: opts.only ? `rema-${opts.only}` : 'rema', max: Math.max(2, budget - lifecycleShare) });
+  const lifecyclePool = ownLifecyclePool ? createPool(opts.databaseUrl, { applicationName: 'rema-lifecycle', max: lifecycleShare }) : pool;
   const pollIntervalMs = opts.events === false ? undefined : opts.events?.pollIntervalMs;
 
   // Who checks tokens, and where this process's service token comes from: the admin service in
@@ -187,7 +196,7 @@ export async function buildServer(opts: ServerOptions): Promise<ServiceServer | 
     const toConfig: Transport = runs('config') ? injectTransport(app) : fetchTransport(peers.config as string);
     const token = await serviceToken('lifecycle');
     lifecycle = registerLifecycleService(app, {
-      pool,
+      pool: lifecyclePool,
       catalog,
       config: httpConfigClient(toConfig, token),
       mqtt,
@@ -219,6 +228,7 @@ export async function buildServer(opts: ServerOptions): Promise<ServiceServer | 
       await remoteAuth?.close();
       await app.close();
       if (mqtt) await closeMqtt(mqtt);
+      if (lifecyclePool !== pool) await lifecyclePool.end();
       await pool.end();
     },
   };

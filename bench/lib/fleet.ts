@@ -83,3 +83,37 @@ export async function sites(pool: pg.Pool): Promise<SiteRef[]> {
 
 /** Calibration offsets cycle through these: every write is a real change, always in range. */
 export const nextOffset = (current: number) => Math.round(((current + 0.1) % 5) * 10) / 10;
+
+/**
+ * Waits until the work a big import leaves behind has drained: the configuration events the
+ * lifecycle service consumes (sequenced into the config feed, then read and applied), so a
+ * measurement does not share the machine with that backlog. Returns the seconds it took, or
+ * NaN when this rema has no such feed (then there is nothing to wait for).
+ */
+export async function waitForEventBacklog(pool: pg.Pool, maxS: number, log: (msg: string) => void): Promise<number> {
+  const started = performance.now();
+  let last = '';
+  for (;;) {
+    let state: { unsequenced: number; top: number; position: number | null };
+    try {
+      const { rows } = await pool.query<{ unsequenced: number; top: number; position: number | null }>(
+        `SELECT (SELECT count(*)::int FROM config.outbox WHERE feed_seq IS NULL) AS unsequenced,
+                (SELECT coalesce(max(feed_seq), 0)::bigint FROM config.outbox) AS top,
+                (SELECT position FROM lifecycle.event_cursors WHERE consumer = 'config-events') AS position`,
+      );
+      state = rows[0];
+    } catch {
+      return NaN;
+    }
+    const waited = (performance.now() - started) / 1000;
+    if (state.unsequenced === 0 && state.position !== null && Number(state.position) >= Number(state.top)) return waited;
+    if (waited > maxS) {
+      log(`event backlog still not drained after ${maxS} s (${JSON.stringify(state)}); measuring anyway`);
+      return waited;
+    }
+    const now = JSON.stringify(state);
+    if (now !== last && Math.round(waited) % 10 === 0) log(`waiting for the event backlog: ${now}`);
+    last = now;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}

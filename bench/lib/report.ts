@@ -50,3 +50,13 @@ export function printTable(rows: Row[], machine: MachineInfo, postgres: string, 
   for (const b of body) console.log(line(b));
   console.log('floor: the same write transaction issued straight through pg at the same concurrency; baseline: bench/results/baseline.json; load: 1-minute load average');
 }
+
+/** The results as a Markdown table, as docs/benchmarks.md shows them. */
+export function markdownTable(rows: Row[]): string {
+  const cell = (s: string) => s.replace(/\|/g, '\\|');
+  const lines = ['| # | scenario | metric | rema | floor | baseline | goal | met | load |', '|---|---|---|--:|--:|--:|--:|:-:|--:|'];
+  for (const r of rows) {
+    lines.push(`| ${r.id} | ${cell(r.scenario)} | ${cell(r.metric)} | ${num(r.value)} | ${num(r.floor)} | ${num(r.baseline)} | ${goalText(r.goal)} | ${meetsGoal(r.value, r.goal)} | ${r.load.toFixed(2)} |`);
+  }
+  return `${lines.join('\n')}\n`;
+}

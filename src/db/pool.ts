@@ -34,7 +34,8 @@ const typeParsers: pg.CustomTypesConfig = {
   }) as pg.CustomTypesConfig['getTypeParser'],
 };
 
-function poolSizeFromEnv(): number {
+/** Connections an instance may open: `PG_POOL_SIZE`, else 20. */
+export function poolSizeFromEnv(): number {
   const raw = process.env.PG_POOL_SIZE;
   const parsed = raw === undefined ? NaN : Number.parseInt(raw, 10);
   return Number.isInteger(parsed) && parsed > 0 ? parsed : 20;

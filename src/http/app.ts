@@ -20,7 +20,7 @@ import { handleError, installErrorHandling } from './error-handler.ts';
 import { trackAllowedMethods } from './allowed-methods.ts';
 import { installJsonBodyParser, MAX_JSON_DEPTH } from './json-body.ts';
 import { installRequestIdEcho, requestIdOptions } from './request-id.ts';
-import { installStorableTextCheck } from './storable-text.ts';
+import { installStorableTextCheck } from './storable-text-check.ts';
 import { buildValidator } from './validation.ts';
 import { registerOpenApi } from './openapi.ts';
 import { ProblemSchema } from './problem.ts';

@@ -20,4 +20,9 @@ describe('MQTT payload parsers', () => {
     expect(parseReported(JSON.stringify({ assetId: id, version: 0, hash }))).toBeUndefined();
     expect(parseReported(JSON.stringify({ assetId: id, version: 1, hash: 'md5:abc' }))).toBeUndefined();
   });
+
+  it('keep a rejection whose reason PostgreSQL could not store, with that text replaced (found by test/chaos: the rejection was lost and the target timed out)', () => {
+    const ack = parseAck(JSON.stringify({ deploymentId: id, assetId: id, version: 2, status: 'rejected', error: 'bad\u0000unit \ud800id' }));
+    expect(ack).toMatchObject({ status: 'rejected', error: 'bad\ufffdunit \ufffdid' });
+  });
 });

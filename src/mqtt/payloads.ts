@@ -5,6 +5,7 @@
 import { Type } from 'typebox';
 import type { Static } from 'typebox';
 import { Value } from 'typebox/value';
+import { storableText } from '../db/storable-text.ts';
 import type { AckPayload, DesiredPayload, ReportedPayload } from './topics.ts';
 
 const Id = Type.String({ format: 'uuid' });
@@ -57,11 +58,15 @@ function idsAreUuids(value: Record<string, unknown>, keys: string[]): boolean {
   return keys.every((k) => typeof value[k] === 'string' && isUuid(value[k] as string));
 }
 
-/** The ack in `message`, or undefined when it is not a well-formed ack. */
+/**
+ * The ack in `message`, or undefined when it is not a well-formed ack. A rejection reason with
+ * text PostgreSQL cannot store (NUL, unpaired surrogates) is kept with those replaced: refusing
+ * to store it would lose the rejection, and the target would wait for its timeout instead.
+ */
 export function parseAck(message: Buffer | string): AckPayload | undefined {
   const value = parseJson(message);
   if (!Value.Check(AckPayloadSchema, value) || !idsAreUuids(value, ['deploymentId', 'assetId'])) return undefined;
-  return value;
+  return value.error === null ? value : { ...value, error: storableText(value.error) };
 }
 
 /** The reported state in `message`, or undefined (an empty retained message clears a state). */

@@ -3,11 +3,15 @@
  * rema processes to simulated gateways — twice in one deployment, and once together with a
  * `kill -9` of the instance stepping the other. Each deployment completes or fails cleanly
  * (every target settled, one end step), and no device is marked deployed without its ack.
+ * Then hostile input from the broker's side: junk and forged acks and states during a deployment.
  */
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { AuditEvent } from '../../src/audit/types.ts';
-import type { AckPayload } from '../../src/mqtt/topics.ts';
+import { closeMqtt, connectMqtt, publishJson, waitForConnection } from '../../src/mqtt/client.ts';
+import { parseDesired } from '../../src/mqtt/payloads.ts';
+import { ackTopic, gatewayConfigFilter, parseTopic, reportedTopic, type AckPayload, type DesiredPayload } from '../../src/mqtt/topics.ts';
 import { startSimulator, type SimulatorHandle } from '../../src/simulator/simulator.ts';
 import { meterConfig } from '../api/helpers.ts';
 import { clearRetained, restartMosquitto } from '../lifecycle/deployments-fixture.ts';
@@ -164,5 +168,94 @@ it('a broker restart and a kill -9 of the instance stepping the deployment: anot
     });
   } finally {
     await sim?.stop();
+  }
+});
+
+/** What a hostile client on the broker sends for the desired configuration `d`: junk, and acks and states that must be ignored. */
+function hostileMessages(d: DesiredPayload, code: string, gatewayId: string, otherAssetId: string): Array<[string, string | Buffer]> {
+  const ack = (over: Record<string, unknown>) => JSON.stringify({ deploymentId: d.deploymentId, assetId: d.assetId, version: d.version, status: 'applied', error: null, ...over });
+  const at = ackTopic(code, gatewayId, d.assetId);
+  const state = reportedTopic(code, gatewayId, d.assetId);
+  return [
+    [at, 'not json'],
+    [at, '{'],
+    [at, 'x'.repeat(256 * 1024)],
+    [at, `${'['.repeat(2000)}${']'.repeat(2000)}`],
+    [at, Buffer.from([0, 255, 254, 0])],
+    [at, ack({ version: d.version + 1 })],
+    [at, ack({ deploymentId: randomUUID() })],
+    [at, ack({ assetId: otherAssetId })],
+    [ackTopic(code, randomUUID(), d.assetId), ack({})],
+    [ackTopic(`${code}-X`, gatewayId, d.assetId), ack({})],
+    [at, ack({ status: 'applied', error: { nested: true } })],
+    // (An ack with an extra field is still an ack — gateways may add fields — so these also carry a wrong id or version.)
+    [at, ack({ extra: 'field', deploymentId: randomUUID() })],
+    [at, `{"__proto__":{"version":${d.version}},${ack({ version: d.version + 7 }).slice(1)}`],
+    [at, ack({ version: 0 })],
+    [at, ack({ version: 1e300 })],
+    [`rema/sites/${code}/gateways/not-a-uuid/ack/x`, ack({})],
+    [state, JSON.stringify({ assetId: d.assetId, version: d.version, hash: 'md5:nope' })],
+    [state, JSON.stringify({ assetId: otherAssetId, version: d.version, hash: d.hash })],
+    [state, '{"assetId":null}'],
+  ];
+}
+
+it('hostile MQTT messages during a deployment are ignored, a rejection with unstorable text still fails its target, nothing is deployed without its ack', async ({ task }) => {
+  rec = new Recorder(`broker${seed}c`, CHAOS_TOKEN);
+  const g = await deployableSite(`MQTTX-${seed}`, 6);
+  const code = g.site.code;
+  const gatewayId = (g.assets.find((a) => a.kind === 'gateway') as Graph['assets'][number]).id;
+  const legit: AckPayload[] = [];
+  const answered = new Set<string>();
+  let rejected: string | undefined;
+  let noise = 0;
+  // This test plays the gateway itself: a well-behaved one, with a hostile neighbour on the broker.
+  const gateway = connectMqtt(MQTT_URL, { clientIdPrefix: 'rema-chaos-gw' });
+  try {
+    expect(await waitForConnection(gateway, 5000)).toBe(true);
+    const answer = async (d: DesiredPayload) => {
+      const key = `${d.deploymentId}/${d.assetId}/${d.version}`;
+      if (answered.has(key)) return;
+      answered.add(key);
+      for (const [topic, payload] of hostileMessages(d, code, gatewayId, g.assets[0].id === d.assetId ? g.assets[1].id : g.assets[0].id)) {
+        await gateway.publishAsync(topic, payload, { qos: 1 });
+        noise++;
+      }
+      if (rejected === undefined || rejected === d.assetId) {
+        rejected = d.assetId;
+        await publishJson(gateway, ackTopic(code, gatewayId, d.assetId), { deploymentId: d.deploymentId, assetId: d.assetId, version: d.version, status: 'rejected', error: 'unit id \u0000 refused \ud800' });
+        return;
+      }
+      await publishJson(gateway, reportedTopic(code, gatewayId, d.assetId), { assetId: d.assetId, version: d.version, hash: d.hash }, { retain: true });
+      const ack: AckPayload = { deploymentId: d.deploymentId, assetId: d.assetId, version: d.version, status: 'applied', error: null };
+      legit.push(ack);
+      await publishJson(gateway, ackTopic(code, gatewayId, d.assetId), ack);
+    };
+    gateway.on('message', (topic, message) => {
+      if (parseTopic(topic)?.kind !== 'config' || message.length === 0) return;
+      const d = parseDesired(message);
+      if (d) void answer(d);
+    });
+    await gateway.subscribeAsync(gatewayConfigFilter(code, gatewayId), { qos: 1 });
+
+    const d = await deploy(g.site.id);
+    const done = await settled(d.id);
+    const problems = await expectCleanEnd(done, legit, g.site.id);
+    const failed = done.results.filter((t) => t.status === 'failed');
+    expect(problems).toEqual([]);
+    expect(failed.map((t) => t.assetId), 'the rejected target failed (not timed out)').toEqual([rejected]);
+    expect(done.results.filter((t) => t.status === 'acked')).toHaveLength(done.results.length - 1);
+    const { rows } = await cluster.db.pool.query<{ error: string }>(`SELECT error FROM lifecycle.deployment_targets WHERE deployment_id = $1 AND asset_id = $2`, [d.id, rejected]);
+    expect(rows[0].error).toContain('rejected by the gateway: unit id \ufffd refused \ufffd');
+    for (const i of cluster.instances) expect(i.running, `${i.name} is still running`).toBe(true);
+    const oracle = await checkNothingLost(api, cluster.db.pool, [g.site.id], rec.log);
+    expect(oracle.problems).toEqual([]);
+    report(task, {
+      scenario: 'hostile MQTT: junk and forged messages from a client on the broker during a deployment (3 instances)',
+      tried: `${noise} messages on the gateway's ack and state topics — not JSON, 256 kB, 2,000-deep, binary, wrong version, unknown deployment, another asset, another gateway or site in the topic, extra fields, __proto__, malformed states — and a rejection whose reason holds NUL and a lone surrogate`,
+      held: `all junk ignored; the rejection stored (text cleaned) and its target failed at once, not after a timeout; ${legit.length} targets acked by the real gateway, nothing deployed without its ack; instances up; site valid, replay = state, chains verify`,
+    });
+  } finally {
+    await closeMqtt(gateway);
   }
 });

@@ -36,10 +36,12 @@ export class Instance {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  /** Everything the process printed (the last 20 kB), for failure messages. */
+  /** Everything the process printed (the last 20 kB; with CHAOS_DEBUG its warnings and errors too), for failure messages. */
   output(): string {
-    return this.out.slice(-20_000);
+    return `${this.warnings.join('\n')}\n${this.out.slice(-20_000)}`;
   }
+
+  private readonly warnings: string[] = [];
 
   start(): void {
     const child = spawn(process.execPath, ['bin/rema.mjs', 'serve', '--port', String(this.port), '--host', '127.0.0.1'], {
@@ -47,7 +49,10 @@ export class Instance {
       env: { ...process.env, ...this.env, REMA_DATA_DIR: this.dataDir },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout?.on('data', (d) => (this.out += d));
+    child.stdout?.on('data', (d) => {
+      this.out = (this.out + d).slice(-100_000);
+      if (process.env.CHAOS_DEBUG) for (const line of String(d).split('\n')) if (/"level":(40|50)/.test(line) && this.warnings.length < 200) this.warnings.push(line);
+    });
     child.stderr?.on('data', (d) => (this.out += d));
     this.child = child;
   }
@@ -150,6 +155,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         REMA_TOKEN: CHAOS_TOKEN,
         PG_POOL_SIZE: String(opts.poolSize ?? 10),
         REMA_ADMIN_PASSWORD: 'chaos-admin-password',
+        ...(process.env.CHAOS_DEBUG ? { REMA_LOG: '1' } : {}),
         ...(opts.mqtt === false ? {} : { MQTT_URL }),
         ...opts.env,
       };

@@ -3204,6 +3204,71 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/internal/deployed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record many acknowledged configuration versions at once
+         * @description The bulk form of `PUT /v1/internal/assets/{id}/deployed`, for the device lifecycle service relaying acks: the items of one site (and one request id and user) become one change set of `markDeployed` operations on the write path. When that change set is refused, its items are recorded one by one, so each answers exactly as its own PUT would have. Always 200 with a result per item, in order; a failure of the service itself answers 5xx for the whole request.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            assetId: string;
+                            configVersion: number | null;
+                            /** @description Request id the audit event carries (the deployment's) */
+                            requestId?: string;
+                            onBehalfOf?: {
+                                id: string;
+                                name: string;
+                            };
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            results: {
+                                /** Format: uuid */
+                                assetId: string;
+                                /** @description 200 recorded; otherwise the status a single PUT …/deployed would have answered */
+                                status: number;
+                                problem?: {
+                                    [key: string]: unknown;
+                                };
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/internal/events/config": {
         parameters: {
             query?: never;

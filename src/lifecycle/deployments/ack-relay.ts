@@ -60,9 +60,10 @@ interface ClaimedAck {
  *
  * @returns how many rows were settled; stops at the first transient failure.
  */
-export async function relayAcks(pool: pg.Pool, config: ConfigClient, log: RelayLog, max = 100): Promise<number> {
-  if (config.markDeployedMany) return relayAckBatches(pool, config.markDeployedMany.bind(config), log, max);
+export async function relayAcks(pool: pg.Pool, config: ConfigClient, log: RelayLog, max?: number): Promise<number> {
+  if (config.markDeployedMany) return relayAckBatches(pool, config.markDeployedMany.bind(config), log, max ?? 2000);
   let settled = 0;
+  max ??= 100;
   while (settled < max) {
     const outcome = await withTransaction(pool, async (client) => {
       const { rows } = await client.query<ClaimedAck>(
@@ -92,9 +93,12 @@ export async function relayAcks(pool: pg.Pool, config: ConfigClient, log: RelayL
   return settled;
 }
 
+/** Acks recorded per `markDeployedMany` call (each call is one transaction here, holding their rows). */
+const ACKS_PER_CALL = 250;
+
 /**
  * {@link relayAcks} for a configuration service that records many acks per call: each round
- * claims up to `max - settled` rows in one transaction and records the ones not superseded in
+ * claims up to {@link ACKS_PER_CALL} rows in one transaction and records the ones not superseded in
  * one `markDeployedMany` call (one change set per site over there), with the same outcomes per
  * ack: recorded, refused for good (noted on the target), or — when the call fails as a whole —
  * left for the next round.
@@ -103,7 +107,7 @@ async function relayAckBatches(pool: pg.Pool, markDeployedMany: NonNullable<Conf
   let settled = 0;
   while (settled < max) {
     const outcome = await withTransaction(pool, async (client) => {
-      const { rows } = await client.query<ClaimedAck>(CLAIM_ACKS, [ACKED_TOPIC, max - settled]);
+      const { rows } = await client.query<ClaimedAck>(CLAIM_ACKS, [ACKED_TOPIC, Math.min(ACKS_PER_CALL, max - settled)]);
       if (rows.length === 0) return 0;
       const due = rows.filter((r) => !r.superseded);
       if (due.length > 0) {

@@ -1,0 +1,67 @@
+/**
+ * Text PostgreSQL cannot store: U+0000 (refused in `text` and `jsonb`) and unpaired UTF-16
+ * surrogates (not Unicode scalar values: `jsonb` refuses their `\ud800` escapes, `text` would
+ * silently get U+FFFD instead). JSON, URLs and MQTT payloads can carry both: requests holding
+ * them are refused (src/http/storable-text-check.ts), free text from devices is cleaned.
+ */
+
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const UNSTORABLE_ALL = new RegExp(UNSTORABLE.source, 'g');
+
+/**
+ * `text` with every NUL and unpaired surrogate replaced by U+FFFD: for free text from devices
+ * (a gateway's rejection reason), which is kept rather than refused.
+ *
+ * @example
+ * storableText('bad\u0000reason'); // 'bad\ufffdreason'
+ */
+export function storableText(text: string): string {
+  return text.replace(UNSTORABLE_ALL, '\ufffd');
+}
+
+/** Parsed JSON nests at most 64 deep (json-body.ts); anything deeper is no parsed JSON. */
+const MAX_DEPTH = 100;
+
+/**
+ * Parsed JSON, query strings and path parameters are plain data (fastify makes the latter two
+ * with null-prototype objects); a raw request stream that a proxying route keeps as its body,
+ * or any other object with behaviour, is not looked into.
+ */
+function isPlainData(v: unknown): v is Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return false;
+  return typeof (v as { pipe?: unknown }).pipe !== 'function' && typeof (v as { on?: unknown }).on !== 'function';
+}
+
+/** Escapes a property name for a JSON Pointer (RFC 6901). */
+const escape = (key: string) => key.replaceAll('~', '~0').replaceAll('/', '~1');
+
+/**
+ * JSON Pointers of every string (or property name) in `value` that holds text PostgreSQL
+ * cannot store, at most `limit` of them.
+ *
+ * @example
+ * unstorableText({ name: 'a\u0000b', tags: ['ok', '\ud800'] }); // ['/name', '/tags/1']
+ */
+export function unstorableText(value: unknown, limit = 20): string[] {
+  const found: string[] = [];
+  const seen = new WeakSet<object>();
+  const walk = (v: unknown, at: string, depth: number) => {
+    if (found.length >= limit || depth > MAX_DEPTH) return;
+    if (typeof v === 'object' && v !== null) {
+      if (seen.has(v)) return;
+      seen.add(v);
+    }
+    if (typeof v === 'string') {
+      if (UNSTORABLE.test(v)) found.push(at);
+    } else if (Array.isArray(v)) {
+      v.forEach((item, i) => walk(item, `${at}/${i}`, depth + 1));
+    } else if (isPlainData(v)) {
+      for (const [key, item] of Object.entries(v)) {
+        if (UNSTORABLE.test(key)) found.push(`${at}/${escape(key)}`);
+        walk(item, `${at}/${escape(key)}`, depth + 1);
+      }
+    }
+  };
+  walk(value, '', 0);
+  return found.slice(0, limit);
+}

@@ -1,0 +1,26 @@
+/**
+ * Every request's path parameters, query and body are checked for text PostgreSQL cannot store
+ * (NUL, unpaired surrogates: src/db/storable-text.ts) before validation, and such a request is
+ * answered 422 VALIDATION_FAILED naming each field — instead of failing deep in a query with a
+ * 500, or storing something other than what was sent.
+ */
+import type { FastifyInstance } from 'fastify';
+import { unstorableText } from '../db/storable-text.ts';
+import { ApiError, type FieldError, type RequestPart } from './errors.ts';
+
+const MESSAGE = 'must not contain NUL (U+0000) or unpaired surrogate characters';
+
+/** Refuses, before schema validation, any request whose path parameters, query or body hold such text. */
+export function installStorableTextCheck(app: FastifyInstance): void {
+  app.addHook('preValidation', async (request) => {
+    const parts: Array<[RequestPart, unknown]> = [
+      ['params', request.params],
+      ['querystring', request.query],
+      ['body', request.body],
+    ];
+    const errors: FieldError[] = parts.flatMap(([part, value]) => unstorableText(value).map((path) => ({ in: part, path, message: MESSAGE })));
+    if (errors.length > 0) {
+      throw new ApiError('VALIDATION_FAILED', `${errors.length} field${errors.length === 1 ? '' : 's'} hold text that cannot be stored (NUL or unpaired surrogates).`, { extra: { errors } });
+    }
+  });
+}
