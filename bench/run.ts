@@ -55,7 +55,14 @@ async function main() {
   const raw: Record<string, unknown> = { machine: machineInfo(), quick, startedAt: new Date().toISOString(), loadAtStart: loadavg1() };
   const baseline = !quick && existsSync(path.join(RESULTS, 'baseline.json')) ? (JSON.parse(readFileSync(path.join(RESULTS, 'baseline.json'), 'utf8')) as { rows: Row[] }) : undefined;
   const baseOf = (key: string) => baseline?.rows.find((r) => r.key === key)?.value;
-  const add = (r: Omit<Row, 'baseline' | 'load'> & { load?: number }) => rows.push({ ...r, baseline: baseOf(r.key), load: r.load ?? loadavg1() });
+  mkdirSync(RESULTS, { recursive: true });
+  const resultFile = path.join(RESULTS, quick ? 'latest-quick.json' : 'latest.json');
+  // Saved after every figure: a run cut short (the shared database restarted, say) keeps what it measured.
+  const save = () => writeFileSync(resultFile, `${JSON.stringify({ ...raw, rows }, null, 2)}\n`);
+  const add = (r: Omit<Row, 'baseline' | 'load'> & { load?: number }) => {
+    rows.push({ ...r, baseline: baseOf(r.key), load: r.load ?? loadavg1() });
+    save();
+  };
 
   await assertBroker();
   const db = await createTestDatabase();
@@ -220,10 +227,13 @@ async function main() {
   raw.elapsedS = (Date.now() - started) / 1000;
   raw.loadAtEnd = loadavg1();
   printTable(rows, raw.machine as ReturnType<typeof machineInfo>, String(raw.postgres), quick);
-  mkdirSync(RESULTS, { recursive: true });
-  writeFileSync(path.join(RESULTS, quick ? 'latest-quick.json' : 'latest.json'), `${JSON.stringify(raw, null, 2)}\n`);
+  save();
   writeFileSync(path.join(RESULTS, quick ? 'latest-quick.md' : 'latest.md'), markdownTable(rows));
-  if (flag('save-baseline') && !quick) writeFileSync(path.join(RESULTS, 'baseline.json'), `${JSON.stringify({ rows, machine: raw.machine, startedAt: raw.startedAt }, null, 2)}\n`);
+  if (flag('save-baseline') && !quick) {
+    // Merged into an existing baseline, so a baseline can be taken in parts (--skip).
+    const merged = [...(baseline?.rows.filter((b) => !rows.some((r) => r.key === b.key)) ?? []), ...rows.map((r) => ({ ...r, baseline: undefined }))];
+    writeFileSync(path.join(RESULTS, 'baseline.json'), `${JSON.stringify({ rows: merged, machine: raw.machine, startedAt: raw.startedAt }, null, 2)}\n`);
+  }
   log(`done in ${(raw.elapsedS as number).toFixed(0)} s; results in bench/results/${quick ? 'latest-quick' : 'latest'}.json`);
   const failed = rows.filter((r) => meetsGoal(r.value, r.goal) === 'NO');
   if (failed.length) log(`goals missed: ${failed.map((r) => r.key).join(', ')}`);

@@ -23,8 +23,9 @@ export interface Row {
   load: number;
 }
 
-const num = (x: number | undefined) => {
-  if (x === undefined || Number.isNaN(x)) return '';
+const num = (x: number | null | undefined) => {
+  if (x === undefined) return '';
+  if (x === null || Number.isNaN(x)) return '—';
   if (Math.abs(x) >= 100) return Math.round(x).toLocaleString('en');
   if (Math.abs(x) >= 10) return x.toFixed(1);
   return x.toFixed(2);

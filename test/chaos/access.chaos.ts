@@ -12,6 +12,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { issueUserToken } from '../../src/admin/access-tokens.ts';
 import { loadSigningKeys } from '../../src/admin/signing-keys.ts';
+import { clearRetained } from '../lifecycle/deployments-fixture.ts';
 import { CHAOS_TOKEN, startCluster, type Cluster } from './cluster.ts';
 import { ADMIN_PASSWORD, buildChaosFixture, okSender, PLATFORM_ORG, type ChaosFixture } from './fixture.ts';
 import { isRead, operationsOf, target, validRequest, type OpenApiOperation } from './hostile-input.ts';
@@ -66,7 +67,11 @@ beforeAll(async () => {
   tokens.expired = (await issueUserToken(await loadSigningKeys(cluster.db.pool), { id: me.id, name: me.name, orgId: me.orgId, roles: me.bindings }, -60)).accessToken;
   tokens.none = null;
 });
-afterAll(() => cluster?.stop());
+afterAll(async () => {
+  await cluster?.stop();
+  // The fixture's deployment left retained configuration on the shared broker.
+  if (f) await clearRetained(f.graph.site.code).catch(() => undefined);
+});
 
 /** A fingerprint of everything of organisation `orgId`: its sites' configuration, users, tokens, devices, deployments, applied audit events. */
 async function tenantState(pool: pg.Pool, orgId: string): Promise<Record<string, string>> {

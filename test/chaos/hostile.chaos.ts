@@ -9,6 +9,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { AuditEvent } from '../../src/audit/types.ts';
+import { clearRetained } from '../lifecycle/deployments-fixture.ts';
 import { CHAOS_TOKEN, startCluster, type Cluster } from './cluster.ts';
 import { buildChaosFixture, okSender, type ChaosFixture } from './fixture.ts';
 import { hostile, isRead, NASTY_STRINGS, operationsOf, target, type HostileRequest, type OpenApiOperation } from './hostile-input.ts';
@@ -36,7 +37,11 @@ beforeAll(async () => {
   ok = okSender(rec, balance);
   f = await buildChaosFixture(rec, balance, `HOSTILE-${Date.now() % 100_000}`);
 });
-afterAll(() => cluster?.stop());
+afterAll(async () => {
+  await cluster?.stop();
+  // The fixture's deployment left retained configuration on the shared broker.
+  if (f) await clearRetained(f.graph.site.code).catch(() => undefined);
+});
 
 interface Outcome {
   req: HostileRequest;
@@ -121,7 +126,7 @@ it(`${REQUESTS} hostile requests over every operation: 0 × 5xx, every refusal a
 
   report(task, {
     scenario: `hostile input: ${sent.length} generated requests over all ${ops.length} operations of /openapi.json (3 instances, ${CONCURRENCY} in flight)`,
-    tried: `wrong types, missing/extra/unknown fields, invalid JSON, 100-deep and 600 kB bodies, 20,000-item arrays, unicode/NUL/lone surrogates/control characters, SQL/template/JNDI injection strings, malformed and stale ETags, forged cursors, malformed ids, wrong content types, bad tokens: ${counts(statuses)}`,
+    tried: `wrong types, missing/extra/unknown fields, invalid JSON, 100-deep, 600 kB and over-1-MiB bodies, 20,000-item arrays, unicode/NUL/lone surrogates/control characters, SQL/template/JNDI injection strings, malformed and stale ETags, forged cursors, malformed ids, wrong content types, bad tokens: ${counts(statuses)}`,
     held: `0 × 5xx; p99 ${p99} ms, none over ${Math.ceil(times[times.length - 1] / 1000)} s; every refusal a problem+json with a code (${Object.keys(codes).length} codes seen); every write refused; stored state byte-identical before and after; ${newEvents} audit events added, all refusals of these requests; site valid, replay = state, chains verify`,
   });
 });
