@@ -249,6 +249,9 @@ async function assertBroker() {
   if (!ok) throw new Error(`no MQTT broker at ${MQTT_URL}: start Mosquitto (see README) or set MQTT_URL`);
 }
 
+// A broker or database blip of the shared machine must not end the run without its figures.
+process.on('unhandledRejection', (err) => log(`unhandled rejection (ignored): ${String(err)}`));
+
 main().then(
   () => process.exit(0),
   (err: unknown) => {

@@ -79,7 +79,9 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
     const deadline = t0 + o.timeoutS * 1000;
     let status = { running: ids.length, succeeded: 0, failed: 0 };
     while (performance.now() < deadline) {
-      const applied = sims.reduce((n, s) => n + s.acks().filter((a) => a.status === 'applied').length, 0);
+      // Devices of these deployments that have acknowledged (not re-acks, nor acks of older deployments' retained messages).
+      const deployments = new Set(ids);
+      const applied = new Set(sims.flatMap((s) => s.acks().filter((a) => a.status === 'applied' && deployments.has(a.deploymentId)).map((a) => a.assetId))).size;
       if (Number.isNaN(devicesAckedS) && applied >= targets) devicesAckedS = (performance.now() - t0) / 1000;
       const { rows } = await o.pool.query<{ running: number; succeeded: number; failed: number }>(
         `SELECT count(*) FILTER (WHERE status = 'running')::int AS running, count(*) FILTER (WHERE status = 'succeeded')::int AS succeeded,

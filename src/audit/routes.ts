@@ -104,7 +104,12 @@ export function auditRoutes(app: HttpApp, deps: { pool: pg.Pool }) {
       } catch (err) {
         throw translate(err);
       }
-      if (page.items.length === 0 && cursor === undefined) throw new ApiError('NOT_FOUND', `Asset ${request.params.id} does not exist.`);
+      if (page.items.length === 0) {
+        // An empty page is 404 unless the caller can see some event of this asset at all (a
+        // cursor past the last event): the answer must not depend on what the cursor says.
+        const any = cursor === undefined ? page : await queryAuditEvents(deps.pool, { entityId: request.params.id, entityType: 'asset', limit: 1, visibleTo });
+        if (any.items.length === 0) throw new ApiError('NOT_FOUND', `Asset ${request.params.id} does not exist.`);
+      }
       return page;
     },
   );

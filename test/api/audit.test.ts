@@ -356,3 +356,13 @@ function parseCsv(text: string): string[][] {
   }
   return rows;
 }
+
+describe('the history of an unknown asset', () => {
+  it('answers 404 whatever cursor is sent with it', async () => {
+    const first = await h.api<Page<AuditEvent>>('GET', `/v1/assets/${f.meters[0].id}/history?limit=1`);
+    const cursor = first.body.nextCursor;
+    expect(cursor).not.toBeNull();
+    const unknown = await h.api('GET', `/v1/assets/${crypto.randomUUID()}/history?cursor=${encodeURIComponent(String(cursor))}`);
+    expect(unknown.status).toBe(404);
+  });
+});
