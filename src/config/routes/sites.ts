@@ -19,7 +19,7 @@ import { builtinCatalog } from '../../core/catalog/catalog.ts';
 import { assetView, connectionView } from '../../core/changes/views.ts';
 import { type ConfigDeps, siteEtag, writeContext } from './context.ts';
 import { singleOperationPointer } from '../write-path.ts';
-import { validateNetwork } from './network-check.ts';
+import { networkProblem } from '../../core/changes/network.ts';
 
 const SiteCursor = Type.Object({ code: Type.String(), id: Type.String() });
 
@@ -31,7 +31,10 @@ export function siteRoutes(app: HttpApp, deps: ConfigDeps) {
     const body = request.body;
     const orgId = body.orgId ?? principalOf(request).orgId ?? deps.defaultOrgId;
     authorize(request, 'sites.manage', { orgId }, `Organisation ${orgId} does not exist.`);
-    validateNetwork(body.network, '/network');
+    const netProblem = networkProblem(body.network);
+    if (netProblem) {
+      throw new ApiError('VALIDATION_FAILED', 'The site network is not valid.', { extra: { errors: [{ in: 'body', path: `/network/${netProblem.field}`, message: netProblem.message }] } });
+    }
     const tzProblem = timezoneProblem(body.timezone);
     if (tzProblem) throw new ApiError('VALIDATION_FAILED', tzProblem, { extra: { errors: [{ in: 'body', path: '/timezone', message: tzProblem }] } });
     const site = await deps.writePath.createSite(
@@ -82,7 +85,6 @@ export function siteRoutes(app: HttpApp, deps: ConfigDeps) {
     { schema: { tags, summary: 'Update a site (JSON Merge Patch; If-Match required)', params: IdParams, body: SitePatch, response: { 200: SiteView } } },
     async (request, reply) => {
       const expected = parseIfMatch(request.headers['if-match'], { kind: 'site', id: request.params.id });
-      if (request.body.network) validateNetwork(request.body.network, '/network', true);
       const outcome = await deps.writePath.execute(
         {
           siteId: request.params.id,
