@@ -5,7 +5,7 @@ import type { SiteCreateBody } from './plan-types.ts';
 export type SiteProfile = 'office' | 'retail' | 'warehouse' | 'factory' | 'school' | 'hospital';
 
 /** Cities with their IANA time zones, spread over the regions a multinational fleet covers. */
-const CITIES: ReadonlyArray<readonly [string, string]> = [
+export const CITIES: ReadonlyArray<readonly [string, string]> = [
   ['Berlin', 'Europe/Berlin'],
   ['Munich', 'Europe/Berlin'],
   ['Hamburg', 'Europe/Berlin'],

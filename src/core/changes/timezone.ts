@@ -1,8 +1,13 @@
-/** IANA time zones this runtime knows (plus UTC, which `supportedValuesOf` leaves out). */
-const ZONES = new Set<string>([...Intl.supportedValuesOf('timeZone'), 'UTC', 'Etc/UTC']);
-
-/** Why `tz` is not a usable site time zone, or undefined when it is. */
+/**
+ * Why `tz` is not a usable site time zone, or undefined when it is. The runtime's time-zone
+ * database decides, including links such as Asia/Kolkata that `Intl.supportedValuesOf` lists
+ * only under their canonical name (Asia/Calcutta on Node 20).
+ */
 export function timezoneProblem(tz: string): string | undefined {
-  if (ZONES.has(tz)) return undefined;
-  return `"${tz}" is not an IANA time zone; use a name such as Europe/Berlin, America/Chicago or UTC`;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return undefined;
+  } catch {
+    return `"${tz}" is not an IANA time zone; use a name such as Europe/Berlin, America/Chicago or UTC`;
+  }
 }
