@@ -157,10 +157,16 @@ export async function loadSiteGraph(client: Queryable, site: Site): Promise<Site
  * Site graphs of recent writes, keyed by site and valid only for the revision they were read
  * at. The write path checks the revision under the site lock, so a copy made stale by another
  * instance is never used.
+ *
+ * Bounded by what it holds — assets and cables, least recently written site out first — not by
+ * sites: the default (60,000) keeps the whole reference fleet (25,000 assets, ~24,000 cables),
+ * and on a larger fleet the heap stays the same size instead of growing with it (a heap of many
+ * hundred MB made every major garbage collection long); a site that fell out costs one query.
  */
 export class SiteGraphCache {
   private readonly graphs = new Map<string, SiteGraph>();
-  constructor(private readonly maxSites = 2000) {}
+  private entities = 0;
+  constructor(private readonly maxEntities = 60_000) {}
 
   get(site: Site): SiteGraph | undefined {
     const g = this.graphs.get(site.id);
@@ -169,15 +175,21 @@ export class SiteGraphCache {
   }
 
   set(graph: SiteGraph) {
-    this.graphs.delete(graph.site.id);
+    this.delete(graph.site.id);
     this.graphs.set(graph.site.id, graph);
-    if (this.graphs.size > this.maxSites) {
-      const oldest = this.graphs.keys().next().value;
-      if (oldest !== undefined) this.graphs.delete(oldest);
+    this.entities += size(graph);
+    for (const [siteId] of this.graphs) {
+      if (this.entities <= this.maxEntities || siteId === graph.site.id) break;
+      this.delete(siteId);
     }
   }
 
   delete(siteId: string) {
+    const g = this.graphs.get(siteId);
+    if (!g) return;
     this.graphs.delete(siteId);
+    this.entities -= size(g);
   }
 }
+
+const size = (g: SiteGraph) => g.assets.size + g.connections.size;
