@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { RoleBinding } from '../auth/principal.ts';
 import { normalizeBindings } from '../auth/role-bindings.ts';
 import { ApiError } from '../http/errors.ts';
+import { escapeLike } from '../db/escape-like.ts';
 
 type Db = pg.Pool | pg.PoolClient;
 
@@ -76,7 +77,7 @@ export async function listUsers(db: Db, orgId: string, after: { email: string; i
         AND ($2::text IS NULL OR (u.email, u.id) > ($2, $3::uuid))
         AND ($4::text IS NULL OR u.email ILIKE '%' || $4 || '%' OR u.name ILIKE '%' || $4 || '%')
       ORDER BY u.email, u.id LIMIT $5`,
-    [orgId, after?.email ?? null, after?.id ?? null, q ? q.replace(/[\\%_]/g, (c) => `\\${c}`) : null, limit],
+    [orgId, after?.email ?? null, after?.id ?? null, q ? escapeLike(q) : null, limit],
   );
   return rows.map(userFromRow);
 }

@@ -16,7 +16,8 @@ import { AssetCreate, AssetPatch, AssetView, ConfigDoc, IdParams, Uuid } from '.
 import { ASSET_SELECT, assetFromRow } from '../site-store.ts';
 import { assetEtag, type ConfigDeps, writeContext } from './context.ts';
 import { singleOperationPointer, type SiteCheck } from '../write-path.ts';
-import { escapeLike, siteNotFound } from './sites.ts';
+import { siteNotFound } from './sites.ts';
+import { escapeLike } from '../../db/escape-like.ts';
 
 const AssetCursor = Type.Object({ id: Type.String() });
 const VersionView = Type.Object({

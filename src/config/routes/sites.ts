@@ -20,6 +20,7 @@ import { assetView, connectionView } from '../../core/changes/views.ts';
 import { type ConfigDeps, siteEtag, writeContext } from './context.ts';
 import { singleOperationPointer } from '../write-path.ts';
 import { networkProblem } from '../../core/changes/network.ts';
+import { escapeLike } from '../../db/escape-like.ts';
 
 const SiteCursor = Type.Object({ code: Type.String(), id: Type.String() });
 
@@ -172,4 +173,3 @@ export async function getSite(deps: ConfigDeps, id: string, request: FastifyRequ
   return site;
 }
 
-export const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);

@@ -7,6 +7,7 @@ import type pg from 'pg';
 import { scopeCondition, type Scope } from '../../auth/scopes.ts';
 import { SLOT_STATES, type DeviceState } from '../../core/lifecycle/device-states.ts';
 import type { DeviceRow } from './device-view.ts';
+import { escapeLike } from '../../db/escape-like.ts';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
@@ -136,7 +137,6 @@ export interface DeviceFilter {
   q?: string;
 }
 
-const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 /**
  * One page of devices in id order after `afterId`, inside `scopes` (null: all; a device in stock
