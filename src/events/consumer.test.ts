@@ -105,6 +105,44 @@ describe('the polling consumer', () => {
     await consumer.stop();
   });
 
+  it('commits a page with its effects or not at all, then isolates the event that fails', async () => {
+    const store = () => pgCursorStore(db.pool, { schema: 'consumer', consumer: 'isolating' });
+    await store().load();
+    const { rows: top } = await db.pool.query(`SELECT max(id)::bigint AS id FROM producer.outbox`);
+    const start = Number(top[0].id);
+    await db.pool.query(`UPDATE consumer.event_cursors SET position = $1 WHERE consumer = 'isolating'`, [start]);
+    await produce(5, 'isolating');
+    let failing = true;
+    const errors: unknown[] = [];
+    const consumer = startConsumer({
+      source: direct,
+      cursor: store(),
+      batchSize: 10,
+      pollIntervalMs: 60_000,
+      onError: (err) => errors.push(err),
+      handler: async (e, tx) => {
+        await tx!.query(`INSERT INTO consumer.seen (event_id, topic) VALUES ($1, $2)`, [e.id, e.topic]);
+        if ((e.payload as { n: number }).n === 3 && failing) throw new Error('poison');
+      },
+    });
+    const seen = async () => (await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM consumer.seen WHERE topic = 'isolating'`)).rows[0].n;
+    const position = async () => Number((await db.pool.query(`SELECT position FROM consumer.event_cursors WHERE consumer = 'isolating'`)).rows[0].position);
+
+    // The page of five fails as a whole: nothing of it is kept, the position stays.
+    await expect(consumer.pollOnce()).rejects.toThrow('poison');
+    expect(await seen()).toBe(0);
+    expect(await position()).toBe(start);
+    // Next poll, one event at a time: the two before the failing one are kept, exactly once.
+    await expect(consumer.pollOnce()).rejects.toThrow('poison');
+    expect(await seen()).toBe(2);
+    expect(await position()).toBe(start + 2);
+    failing = false;
+    expect(await consumer.pollOnce()).toBe(3);
+    expect(await seen()).toBe(5);
+    expect(await position()).toBe(start + 5);
+    await consumer.stop();
+  });
+
   it('lets two instances of one consumer share the work without handling an event twice', async () => {
     const store = () => pgCursorStore(db.pool, { schema: 'consumer', consumer: 'shared' });
     await store().load();

@@ -39,10 +39,13 @@ export function httpFeedSource(opts: { baseUrl: string; service: string; token: 
 export interface CursorStore {
   load(): Promise<number>;
   /**
-   * Runs `work` for event `id` and moves the position to `id`, unless the position is already
-   * there (another instance of the same consumer handled it): then `work` does not run.
+   * Runs `work` for each of `ids` (ascending) above the position, in order, and moves the
+   * position to the last of them; ids the position already passed (another instance of the
+   * same consumer handled them) are skipped. With a transactional store all of it is one
+   * transaction, handed to `work`: the effects of a run of events commit with the position,
+   * or none of them does. Resolves with how many ran.
    */
-  advance(id: number, work: (tx: pg.PoolClient | undefined) => Promise<void>): Promise<boolean>;
+  advance(ids: readonly number[], work: (id: number, tx: pg.PoolClient | undefined) => Promise<void>): Promise<number>;
 }
 
 /** A position in memory: for consumers that rebuild their state on start (e.g. a denylist). */
@@ -50,19 +53,24 @@ export function memoryCursorStore(start = 0): CursorStore {
   let position = start;
   return {
     load: async () => position,
-    async advance(id, work) {
-      if (id <= position) return false;
-      await work(undefined);
-      position = id;
-      return true;
+    async advance(ids, work) {
+      let ran = 0;
+      for (const id of ids) {
+        if (id <= position) continue;
+        await work(id, undefined);
+        position = id;
+        ran++;
+      }
+      return ran;
     },
   };
 }
 
 /**
  * A position in `<schema>.event_cursors` (created when missing), one row per consumer name.
- * Each event is handled in a transaction that locks the row, runs the handler with that
- * transaction and moves the position: instances of one consumer never handle an event twice.
+ * A run of events is handled in one transaction that locks the row, runs the handler for each
+ * event with that transaction and moves the position: instances of one consumer never handle
+ * an event twice, and a backlog costs one commit per page, not one per event.
  */
 export function pgCursorStore(pool: pg.Pool, opts: { schema: string; consumer: string }): CursorStore {
   if (!/^[a-z_][a-z0-9_]*$/.test(opts.schema)) throw new Error(`invalid schema name: ${opts.schema}`);
@@ -83,14 +91,16 @@ export function pgCursorStore(pool: pg.Pool, opts: { schema: string; consumer: s
       const { rows } = await pool.query<{ position: number }>(`SELECT position FROM ${table} WHERE consumer = $1`, [opts.consumer]);
       return rows[0]?.position ?? 0;
     },
-    async advance(id, work) {
+    async advance(ids, work) {
       await ensure();
       return withTransaction(pool, async (client) => {
         const { rows } = await client.query<{ position: number }>(`SELECT position FROM ${table} WHERE consumer = $1 FOR UPDATE`, [opts.consumer]);
-        if ((rows[0]?.position ?? 0) >= id) return false;
-        await work(client);
-        await client.query(`UPDATE ${table} SET position = $2, updated_at = now() WHERE consumer = $1`, [opts.consumer, id]);
-        return true;
+        const position = Number(rows[0]?.position ?? 0);
+        const due = ids.filter((id) => id > position);
+        if (due.length === 0) return 0;
+        for (const id of due) await work(id, client);
+        await client.query(`UPDATE ${table} SET position = $2, updated_at = now() WHERE consumer = $1`, [opts.consumer, due[due.length - 1]]);
+        return due.length;
       });
     },
   };
@@ -138,15 +148,40 @@ export function startConsumer(opts: ConsumerOptions): EventConsumer {
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<number> | undefined;
 
+  /**
+   * After a failed page, events go one at a time until a page passes: those before the failing
+   * event are kept, and the failing one holds back only itself and what follows it.
+   */
+  let oneByOne = false;
+
+  async function handle(events: FeedEvent[]): Promise<number> {
+    const byId = new Map(events.map((e) => [e.id, e]));
+    return opts.cursor.advance(
+      events.map((e) => e.id),
+      (id, tx) => opts.handler(byId.get(id)!, tx),
+    );
+  }
+
   async function drain(): Promise<number> {
     let handled = 0;
     for (;;) {
       const after = await opts.cursor.load();
       const since = after === 0 && opts.since ? opts.since.toISOString() : undefined;
       const page = await opts.source({ after, limit, since });
-      for (const event of page.items) {
-        if (stopped) return handled;
-        if (await opts.cursor.advance(event.id, (tx) => opts.handler(event, tx))) handled++;
+      if (stopped) return handled;
+      if (oneByOne) {
+        for (const event of page.items) {
+          if (stopped) return handled;
+          handled += await handle([event]);
+        }
+        oneByOne = false;
+      } else if (page.items.length > 0) {
+        try {
+          handled += await handle(page.items);
+        } catch (err) {
+          oneByOne = true;
+          throw err;
+        }
       }
       if (page.items.length < limit) return handled;
     }

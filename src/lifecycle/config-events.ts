@@ -90,6 +90,8 @@ export function startConfigEvents(opts: ConfigEventsOptions): EventConsumer {
       await handleConfigEvent(tx, event);
     },
     pollIntervalMs: opts.pollIntervalMs ?? 1000,
+    // A page is one transaction: a backlog (a fleet just imported) costs a commit per 500 events.
+    batchSize: 500,
     // One warning per outage: the consumer retries on every poll and loses nothing meanwhile.
     onError: (err) => {
       if (!failing) opts.log.warn({ err }, 'reading the configuration service events failed; retrying');
