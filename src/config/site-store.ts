@@ -104,10 +104,18 @@ export function assetFromRow(r: AssetRow): Asset {
   };
 }
 
+/**
+ * Assets with the placement of their deployed version. The version is looked up per asset, by
+ * its primary key (the `LIMIT 1` keeps the subquery from being flattened into a join): as a
+ * plain join, the generic plan of a prepared statement hashes the whole of
+ * `config.config_versions` — hundreds of ms on a large fleet — to read a few dozen rows.
+ */
 export const ASSET_SELECT = `SELECT ${ASSET_COLUMNS}, v.parent_id AS d_parent_id, v.port AS d_port, v.config AS d_config
   FROM config.assets a
-  LEFT JOIN config.config_versions v
-    ON v.asset_id = a.id AND v.version = a.deployed_version AND a.deployed_version <> a.config_version`;
+  LEFT JOIN LATERAL (
+    SELECT v.parent_id, v.port, v.config FROM config.config_versions v
+     WHERE v.asset_id = a.id AND v.version = a.deployed_version AND a.deployed_version <> a.config_version LIMIT 1
+  ) v ON true`;
 
 interface ConnectionRow {
   id: string;

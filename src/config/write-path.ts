@@ -388,8 +388,10 @@ async function loadDeployedPlacements(client: pg.PoolClient, ops: Operation[]): 
   if (wanted.length === 0) return out;
   const { rows } = await client.query<{ asset_id: string; version: number; parent_id: string | null; port: string | null; config: Record<string, unknown> }>(
     prepared(
+      // One primary-key lookup per wanted version (see ASSET_SELECT on why not a plain join).
       `SELECT v.asset_id, v.version, v.parent_id, v.port, v.config
-         FROM config.config_versions v JOIN jsonb_to_recordset($1::jsonb) AS w(id uuid, v int) ON v.asset_id = w.id AND v.version = w.v`,
+         FROM jsonb_to_recordset($1::jsonb) AS w(id uuid, v int)
+         CROSS JOIN LATERAL (SELECT * FROM config.config_versions v WHERE v.asset_id = w.id AND v.version = w.v LIMIT 1) v`,
       [JSON.stringify(wanted)],
     ),
   );
