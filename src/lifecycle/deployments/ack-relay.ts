@@ -29,12 +29,25 @@ export async function enqueueAcked(client: pg.PoolClient, ack: AckedVersion): Pr
 }
 
 /**
+ * {@link enqueueAcked} for several acks in one statement; their rows are numbered in the order
+ * given (the relay tells an asset's later ack of one version by its higher id).
+ */
+export async function enqueueAckedMany(client: pg.PoolClient, acks: AckedVersion[]): Promise<void> {
+  if (acks.length === 0) return;
+  await client.query(
+    `INSERT INTO lifecycle.outbox (topic, key, payload)
+     SELECT $1, a.key, a.payload FROM unnest($2::text[], $3::jsonb[]) WITH ORDINALITY AS a(key, payload, n) ORDER BY a.n`,
+    [ACKED_TOPIC, acks.map((a) => a.assetId), acks.map((a) => JSON.stringify(a))],
+  );
+}
+
+/**
  * The oldest unrelayed acks, at most `$2`, locked (`SKIP LOCKED`: instances share the work),
  * each with the user its deployment was asked for by and whether a higher (or the same, later)
  * version of its asset is queued too.
  */
 const CLAIM_ACKS = `SELECT o.id, o.payload,
-                (SELECT d.actor FROM lifecycle.deployments d WHERE d.id::text = o.payload->>'deploymentId') AS requested_by,
+                (SELECT d.actor FROM lifecycle.deployments d WHERE d.id = (o.payload->>'deploymentId')::uuid) AS requested_by,
                 EXISTS (
                   SELECT 1 FROM lifecycle.outbox n
                    WHERE n.topic = o.topic AND n.key = o.key AND n.id <> o.id
@@ -150,12 +163,14 @@ async function noteRefusal(client: pg.PoolClient, ack: AckedVersion, err: Config
   log.warn({ ack, status: err.status }, 'acknowledged version not recorded as deployed');
 }
 
-/** Whether acks of `deploymentId` still wait to be recorded (a batch is not over until they are). */
+/**
+ * Whether acks of `deploymentId` still wait to be recorded (a batch is not over until they are).
+ * The topic is part of the text so the partial index of unrelayed acks applies.
+ */
 export async function hasUnrelayedAcks(db: pg.PoolClient | pg.Pool, deploymentId: string): Promise<boolean> {
-  const { rows } = await db.query(
-    `SELECT 1 FROM lifecycle.outbox WHERE published_at IS NULL AND topic = $1 AND payload->>'deploymentId' = $2 LIMIT 1`,
-    [ACKED_TOPIC, deploymentId],
-  );
+  const { rows } = await db.query(`SELECT 1 FROM lifecycle.outbox WHERE published_at IS NULL AND topic = '${ACKED_TOPIC}' AND payload->>'deploymentId' = $1 LIMIT 1`, [
+    deploymentId,
+  ]);
   return rows.length > 0;
 }
 

@@ -6,66 +6,13 @@
  */
 import type pg from 'pg';
 import type { MqttClient } from 'mqtt';
-import { withTransaction } from '../../db/tx.ts';
+import { isConnectionError } from '../../db/tx.ts';
 import { isUuid, parseAck, parseReported } from '../../mqtt/payloads.ts';
-import { ALL_ACKS, ALL_STATES, parseTopic, type AckPayload, type ParsedTopic } from '../../mqtt/topics.ts';
-import { ackQueued, enqueueAcked } from './ack-relay.ts';
+import { ALL_ACKS, ALL_STATES, parseTopic, type ParsedTopic } from '../../mqtt/topics.ts';
+import { applyAcks, type AckOutcome, type ReceivedAck } from './apply-acks.ts';
 
 export interface BridgeLog {
   warn(obj: object, msg: string): void;
-}
-
-export type AckOutcome = 'acked' | 'failed' | 'late' | 'duplicate' | 'unknown' | 'mismatch';
-
-/**
- * Applies one ack. An `applied` ack for an open target (pending or sent) makes it `acked` and
- * queues the version for the configuration service's deployed claims; `rejected` makes it
- * `failed` with the gateway's error. A late `applied` ack (the target timed out, or was
- * cancelled, after it was sent) leaves the target's status as it is but is still recorded as
- * deployed: the device does run that version now. Acks naming another version, gateway or
- * site than the target's are ignored.
- */
-export async function applyAck(pool: pg.Pool, topic: ParsedTopic, ack: AckPayload): Promise<AckOutcome> {
-  if (ack.assetId !== topic.assetId) return 'mismatch';
-  return withTransaction(pool, async (client) => {
-    const { rows } = await client.query<{ status: string; config_version: number; gateway_id: string; site_code: string; request_id: string | null; sent_at: Date | null }>(
-      `SELECT t.status, t.config_version, t.gateway_id, t.site_code, t.sent_at, d.request_id
-         FROM lifecycle.deployment_targets t JOIN lifecycle.deployments d ON d.id = t.deployment_id
-        WHERE t.deployment_id = $1 AND t.asset_id = $2 FOR UPDATE OF t`,
-      [ack.deploymentId, ack.assetId],
-    );
-    const t = rows[0];
-    if (!t) return 'unknown';
-    if (t.config_version !== ack.version || t.gateway_id !== topic.gatewayId || t.site_code !== topic.siteCode) return 'mismatch';
-    const acked = { deploymentId: ack.deploymentId, assetId: ack.assetId, version: ack.version, requestId: t.request_id };
-
-    if (t.status === 'pending' || t.status === 'sent') {
-      if (ack.status === 'applied') {
-        await client.query(
-          `UPDATE lifecycle.deployment_targets SET status = 'acked', error = NULL, finished_at = now() WHERE deployment_id = $1 AND asset_id = $2`,
-          [ack.deploymentId, ack.assetId],
-        );
-        await enqueueAcked(client, acked);
-        return 'acked';
-      }
-      await client.query(
-        `UPDATE lifecycle.deployment_targets SET status = 'failed', error = $3, finished_at = now() WHERE deployment_id = $1 AND asset_id = $2`,
-        [ack.deploymentId, ack.assetId, `rejected by the gateway: ${ack.error ?? 'no reason given'}`],
-      );
-      return 'failed';
-    }
-    const wasSent = t.sent_at !== null;
-    if (ack.status === 'applied' && wasSent && (t.status === 'timed_out' || t.status === 'cancelled') && !(await ackQueued(client, ack.deploymentId, ack.assetId))) {
-      await client.query(
-        `UPDATE lifecycle.deployment_targets SET error = concat_ws('; ', error, 'acknowledged late, at ' || to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
-          WHERE deployment_id = $1 AND asset_id = $2`,
-        [ack.deploymentId, ack.assetId],
-      );
-      await enqueueAcked(client, acked);
-      return 'late';
-    }
-    return 'duplicate';
-  });
 }
 
 interface StateUpdate {
@@ -105,19 +52,38 @@ export interface MqttBridge {
   stop(): Promise<void>;
 }
 
+/** Acks applied per transaction at most; a larger burst takes several, one after the other. */
+const ACKS_PER_TRANSACTION = 500;
+
+export interface MqttBridgeOptions {
+  pool: pg.Pool;
+  mqtt: MqttClient;
+  /** Called after acks that changed or matched a target were stored (the runner may step on). */
+  onAck?: () => void;
+  log?: BridgeLog;
+  /** How long reported states are collected before they are written (default 50 ms). */
+  stateFlushMs?: number;
+  /** How long acks are collected before they are applied (default 5 ms). */
+  ackFlushMs?: number;
+}
+
 /**
- * Subscribes to every ack and every reported state and stores them. Acks of one asset are
- * applied in arrival order, different assets in parallel; states are written in batches
- * (every `stateFlushMs`), which keeps a reconnect's replay of thousands of retained states
- * to a few statements.
+ * Subscribes to every ack and every reported state and stores them. Acks are collected for
+ * `ackFlushMs` (and while the previous burst is being applied) and applied together, in
+ * arrival order, one transaction per burst (see {@link applyAcks}); bursts are applied one
+ * after the other, so the acks of an asset keep their order. States are written in batches
+ * (every `stateFlushMs`), which keeps a reconnect's replay of thousands of retained states to
+ * a few statements.
  *
  * @example
  *   const bridge = createMqttBridge({ pool, mqtt, onAck: () => runner.kick() });
  *   bridge.start();
  */
-export function createMqttBridge(opts: { pool: pg.Pool; mqtt: MqttClient; onAck?: () => void; log?: BridgeLog; stateFlushMs?: number }): MqttBridge {
+export function createMqttBridge(opts: MqttBridgeOptions): MqttBridge {
   const log = opts.log ?? { warn: () => {} };
-  const ackChains = new Map<string, Promise<void>>();
+  const acks: ReceivedAck[] = [];
+  let ackTimer: NodeJS.Timeout | undefined;
+  let applying: Promise<void> | undefined;
   let states: StateUpdate[] = [];
   let flushTimer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> = Promise.resolve();
@@ -134,20 +100,42 @@ export function createMqttBridge(opts: { pool: pg.Pool; mqtt: MqttClient; onAck?
       log.warn({ topic: topic, payload: message.toString().slice(0, 200) }, 'malformed ack ignored');
       return;
     }
-    const previous = ackChains.get(ack.assetId) ?? Promise.resolve();
-    const next = previous
-      .then(() => applyAck(opts.pool, topic, ack))
-      .then(
-        (outcome) => {
-          if (outcome === 'unknown' || outcome === 'mismatch') log.warn({ ack, topic, outcome }, 'ack matches no target');
-          else opts.onAck?.();
-        },
-        (err: unknown) => log.warn({ err, ack }, 'ack not stored'),
-      )
-      .finally(() => {
-        if (ackChains.get(ack.assetId) === next) ackChains.delete(ack.assetId);
-      });
-    ackChains.set(ack.assetId, next);
+    acks.push({ topic, ack });
+    ackTimer ??= setTimeout(drainAcks, opts.ackFlushMs ?? 5);
+  }
+
+  /** Applies what has been collected, burst after burst, until nothing is left. */
+  function drainAcks() {
+    ackTimer = undefined;
+    if (applying) return; // the loop below picks up what came in meanwhile
+    applying = (async () => {
+      while (acks.length > 0) {
+        await applyBurst(acks.splice(0, ACKS_PER_TRANSACTION));
+      }
+    })().finally(() => {
+      applying = undefined;
+    });
+  }
+
+  async function applyBurst(burst: ReceivedAck[]) {
+    let outcomes: AckOutcome[];
+    try {
+      outcomes = await applyAcks(opts.pool, burst);
+    } catch (err) {
+      // A burst fails as a whole; one at a time, one ack that cannot be stored costs only itself.
+      if (burst.length === 1 || isConnectionError(err)) {
+        log.warn({ err, count: burst.length, acks: burst.slice(0, 5).map((a) => a.ack) }, 'acks not stored');
+        return;
+      }
+      for (const one of burst) await applyBurst([one]);
+      return;
+    }
+    let matched = false;
+    for (const [i, outcome] of outcomes.entries()) {
+      if (outcome === 'unknown' || outcome === 'mismatch') log.warn({ ack: burst[i].ack, topic: burst[i].topic, outcome }, 'ack matches no target');
+      else matched = true;
+    }
+    if (matched) opts.onAck?.();
   }
 
   function onStateMessage(topic: ParsedTopic, message: Buffer) {
@@ -192,7 +180,9 @@ export function createMqttBridge(opts: { pool: pg.Pool; mqtt: MqttClient; onAck?
       }
       clearTimeout(flushTimer);
       flush();
-      await Promise.all([...ackChains.values(), flushing]);
+      clearTimeout(ackTimer);
+      drainAcks();
+      await Promise.all([applying, flushing]);
     },
   };
 }
