@@ -13,7 +13,7 @@ export default defineConfig({
     reporters: ['default', './test/chaos/chaos-reporter.ts'],
     fileParallelism: false,
     testTimeout: 900_000,
-    hookTimeout: 180_000,
+    hookTimeout: 360_000,
     pool: 'forks',
   },
 });

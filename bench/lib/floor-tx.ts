@@ -34,8 +34,9 @@ interface AssetRow {
 const ASSET_RECORD = `x(id uuid, site_id uuid, kind text, model_id text, name text, serial text, status text, firmware text,
     parent_id uuid, port text, config jsonb, config_version int, deployed_version int, version int)`;
 
+/** The site of the asset, locked, and the head of its audit chain: rema's PATCH finds the site in the statement that locks it. */
 const LOCK_SITE = `WITH site AS (
-    SELECT id, org_id, code, name, timezone, network, revision, version FROM config.sites WHERE id = $1 FOR UPDATE
+    SELECT id, org_id, code, name, timezone, network, revision, version FROM config.sites WHERE id = (SELECT site_id FROM config.assets WHERE id = $1) FOR UPDATE
   ), ${lockHeadCte('head', `SELECT 'site:' || id, 0, NULL FROM site`)}
   SELECT site.*, head.seq AS head_seq, head.hash AS head_hash FROM site LEFT JOIN head ON true`;
 
@@ -116,7 +117,7 @@ export class FloorWriter {
     const client = await this.pool.connect();
     try {
       await query(client, FLOOR_SQL.begin);
-      const site = (await query(client, FLOOR_SQL.lockSite, [was.site_id], true)).rows[0] as {
+      const site = (await query(client, FLOOR_SQL.lockSite, [was.id], true)).rows[0] as {
         id: string; org_id: string; name: string; timezone: string; network: object; version: number; revision: number; head_seq: number; head_hash: string | null;
       };
       if (was.serial) await query(client, FLOOR_SQL.serials, [[was.serial.trim().toLowerCase()], was.site_id], true);

@@ -37,18 +37,33 @@ export async function lockSite(client: Queryable, siteId: string): Promise<Site 
   return rows[0] && siteFromRow(rows[0]);
 }
 
-const LOCK_FOR_WRITE = `WITH site AS (
-    SELECT id, org_id, code, name, timezone, network, revision, version FROM config.sites WHERE id = $1 FOR UPDATE
+/**
+ * Which site a write locks: the site itself, or the site of an existing asset or cable — looked
+ * up in the statement that takes the lock, so a write to one entity costs no round trip to find
+ * its site. (An asset or cable never changes site.)
+ */
+export type SiteOf = string | { asset: string } | { connection: string };
+
+const siteIdOf = (of: SiteOf) =>
+  typeof of === 'string' ? '$1' : 'asset' in of ? '(SELECT site_id FROM config.assets WHERE id = $1)' : '(SELECT site_id FROM config.connections WHERE id = $1)';
+
+/** The statement of {@link lockSiteForWrite}: the site row, then the head of its audit chain. */
+export const lockForWriteSql = (of: SiteOf) => `WITH site AS (
+    SELECT id, org_id, code, name, timezone, network, revision, version FROM config.sites WHERE id = ${siteIdOf(of)} FOR UPDATE
   ), ${lockHeadCte('head', `SELECT 'site:' || id, 0, NULL FROM site`)}
   SELECT site.*, head.seq AS head_seq, head.hash AS head_hash FROM site LEFT JOIN head ON true`;
+
+const LOCK_FOR_WRITE = { site: lockForWriteSql('site'), asset: lockForWriteSql({ asset: '' }), connection: lockForWriteSql({ connection: '' }) };
 
 /**
  * {@link lockSite} for a write that will be audited: in the same round trip it locks the head
  * of the site's audit chain (site first, then head: the order every appender to the site's
- * chain keeps), so the write's events can be chained without another one.
+ * chain keeps), so the write's events can be chained without another one. Undefined when the
+ * site — or the asset or cable whose site it is — does not exist.
  */
-export async function lockSiteForWrite(client: Queryable, siteId: string): Promise<{ site: Site; auditHead: ChainHead } | undefined> {
-  const { rows } = await client.query<SiteRow & { head_seq: number | string; head_hash: string | null }>(prepared(LOCK_FOR_WRITE, [siteId]));
+export async function lockSiteForWrite(client: Queryable, of: SiteOf): Promise<{ site: Site; auditHead: ChainHead } | undefined> {
+  const [sql, id] = typeof of === 'string' ? [LOCK_FOR_WRITE.site, of] : 'asset' in of ? [LOCK_FOR_WRITE.asset, of.asset] : [LOCK_FOR_WRITE.connection, of.connection];
+  const { rows } = await client.query<SiteRow & { head_seq: number | string; head_hash: string | null }>(prepared(sql, [id]));
   const r = rows[0];
   return r && { site: siteFromRow(r), auditHead: { seq: Number(r.head_seq), hash: r.head_hash } };
 }

@@ -23,7 +23,7 @@ import { ApiError, type FieldError } from '../http/errors.ts';
 import { constraintViolation } from '../http/db-errors.ts';
 import { etagOf } from '../http/etag.ts';
 import { ConfigSchemaCheck } from './config-schema-check.ts';
-import { loadSiteGraph, lockSite, lockSiteForWrite, SiteGraphCache } from './site-store.ts';
+import { loadSiteGraph, lockSite, lockSiteForWrite, SiteGraphCache, type SiteOf } from './site-store.ts';
 import { persistChange } from './persist-change.ts';
 
 /** Who asks for a change, and from where. */
@@ -34,7 +34,8 @@ export interface WriteContext {
 }
 
 export interface ChangeRequest {
-  siteId: string;
+  /** The site to change, or the existing asset or cable whose site it is (see {@link SiteOf}). */
+  siteId: SiteOf;
   operations: Operation[];
   dryRun?: boolean;
   comment?: string | null;
@@ -100,6 +101,7 @@ class SiteRefused extends Error {
 
 class Refused extends Error {
   constructor(
+    readonly siteId: string,
     readonly violations: Violation[],
     readonly siteRevision: number,
     readonly orgId: string,
@@ -122,14 +124,15 @@ export function createWritePath(deps: WritePathDeps) {
   async function execute(req: ChangeRequest, ctx: WriteContext): Promise<ChangeOutcome> {
     const changesetId = randomUUID();
     const pointer = req.pointer ?? ((i: number, inOperation: string) => `/operations/${i}${inOperation}`);
-    const done: { graph?: SiteGraph } = {};
+    const done: { graph?: SiteGraph; siteId?: string } = {};
     let outcome: ChangeOutcome;
     try {
       outcome = await withTransaction(deps.pool, async (client) => {
         done.graph = undefined; // a retried attempt must not cache what an aborted one built
         const locked = await lockSiteForWrite(client, req.siteId);
-        if (!locked) throw new ApiError('NOT_FOUND', `Site ${req.siteId} does not exist.`);
+        if (!locked) throw new ApiError('NOT_FOUND', `${describe(req.siteId)} does not exist.`);
         const { site, auditHead } = locked;
+        done.siteId = site.id;
         req.authorize?.(site);
         const before = cache.get(site) ?? (await loadSiteGraph(client, site));
         const versions = await loadDeployedPlacements(client, req.operations);
@@ -155,7 +158,7 @@ export function createWritePath(deps: WritePathDeps) {
           cache.set(before);
           return { changesetId, dryRun: true, siteRevision: site.revision, changes, impacted, violations, graph: applied.candidate };
         }
-        if (hasErrors(violations)) throw new Refused(violations, site.revision, site.orgId);
+        if (hasErrors(violations)) throw new Refused(site.id, violations, site.revision, site.orgId);
         if (changes.length === 0) {
           cache.set(before);
           return { changesetId, dryRun: false, siteRevision: site.revision, changes, impacted, violations, graph: before };
@@ -197,7 +200,9 @@ export function createWritePath(deps: WritePathDeps) {
         await recordRefusal(changesetId, req, ctx, err);
         throw new ApiError('CONFLICT_RULES', describeRefusal(err.violations), { extra: { violations: err.violations, changesetId } });
       }
-      cache.delete(req.siteId);
+      if (done.siteId === undefined) throw err;
+      const siteId = done.siteId;
+      cache.delete(siteId);
       const facts = constraintViolation(err);
       if (facts) {
         // A race the rules could not see (e.g. one serial claimed in two sites at once): the
@@ -209,8 +214,8 @@ export function createWritePath(deps: WritePathDeps) {
           assetIds: [],
           severity: 'error',
         };
-        const site = await deps.pool.query<{ org_id: string; revision: number }>(`SELECT org_id, revision FROM config.sites WHERE id = $1`, [req.siteId]);
-        if (site.rows[0]) await recordRefusal(changesetId, req, ctx, new Refused([violation], Number(site.rows[0].revision), site.rows[0].org_id));
+        const site = await deps.pool.query<{ org_id: string; revision: number }>(`SELECT org_id, revision FROM config.sites WHERE id = $1`, [siteId]);
+        if (site.rows[0]) await recordRefusal(changesetId, req, ctx, new Refused(siteId, [violation], Number(site.rows[0].revision), site.rows[0].org_id));
       }
       throw err;
     }
@@ -238,16 +243,16 @@ export function createWritePath(deps: WritePathDeps) {
 
   async function recordRefusal(changesetId: string, req: ChangeRequest, ctx: WriteContext, refusal: Refused) {
     await withTransaction(deps.pool, async (client) => {
-      await recordChangeset(client, changesetId, req, ctx, refusal.siteRevision, 'refused', refusal.violations);
+      await recordChangeset(client, changesetId, refusal.siteId, req, ctx, refusal.siteRevision, 'refused', refusal.violations);
       await appendAuditEvents(client, [
         {
-          scope: `site:${req.siteId}`,
+          scope: `site:${refusal.siteId}`,
           actor: ctx.actor,
           requestId: ctx.requestId,
           changesetId,
           service: 'config',
           orgId: refusal.orgId,
-          siteId: req.siteId,
+          siteId: refusal.siteId,
           siteRevision: refusal.siteRevision,
           entityType: 'changeset',
           entityId: changesetId,
@@ -368,6 +373,7 @@ function auditEvent(c: PlannedChange, orgId: string, siteId: string, revision: n
 async function recordChangeset(
   client: pg.PoolClient,
   id: string,
+  siteId: string,
   req: ChangeRequest,
   ctx: WriteContext,
   revision: number,
@@ -377,7 +383,7 @@ async function recordChangeset(
   await client.query(
     `INSERT INTO config.changesets (id, site_id, site_revision, actor, request_id, comment, operations, outcome, violations)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-    [id, req.siteId, revision, JSON.stringify(ctx.actor), ctx.requestId, req.comment ?? null, JSON.stringify(req.operations), outcome, violations && JSON.stringify(violations)],
+    [id, siteId, revision, JSON.stringify(ctx.actor), ctx.requestId, req.comment ?? null, JSON.stringify(req.operations), outcome, violations && JSON.stringify(violations)],
   );
 }
 
@@ -414,6 +420,8 @@ async function lookupSerials(client: pg.PoolClient, applied: AppliedChange, site
   for (const r of rows) out.set(r.serial, r.id);
   return out;
 }
+
+const describe = (of: SiteOf) => (typeof of === 'string' ? `Site ${of}` : 'asset' in of ? `Asset ${of.asset}` : `Connection ${of.connection}`);
 
 function lastConfigOp(ops: Operation[], assetId: string): { index: number; field: string } {
   for (let i = ops.length - 1; i >= 0; i--) {

@@ -62,7 +62,7 @@ export class Instance {
   }
 
   /** Resolves once `/readyz` answers 200; fails with the output if the process exits or it takes too long. */
-  async waitReady(timeoutMs = 60_000): Promise<void> {
+  async waitReady(timeoutMs = 150_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (!this.running) throw new Error(`${this.name} exited (${this.child?.exitCode ?? this.child?.signalCode}):\n${this.output()}`);

@@ -13,8 +13,8 @@ import type { HttpApp } from '../../http/app.ts';
 import { parseIfMatch } from '../../http/etag.ts';
 import { decodeCursor, Page, pageQueryProperties, toPage } from '../../http/pagination.ts';
 import { AssetCreate, AssetPatch, AssetView, ConfigDoc, IdParams, Uuid } from '../api-schemas.ts';
-import { ASSET_SELECT, assetFromRow } from '../site-store.ts';
-import { assetEtag, type ConfigDeps, writeContext } from './context.ts';
+import { ASSET_SELECT, assetFromRow, type SiteOf } from '../site-store.ts';
+import { assetEtag, type ConfigDeps, mayWriteConfig, writeContext } from './context.ts';
 import { singleOperationPointer, type SiteCheck } from '../write-path.ts';
 import { siteNotFound } from './sites.ts';
 import { escapeLike } from '../../db/escape-like.ts';
@@ -35,7 +35,7 @@ export function assetRoutes(app: HttpApp, deps: ConfigDeps) {
   const tags = ['assets'];
 
   /** Runs one operation on the asset's site and answers with the asset as it now is. */
-  async function writeOne(request: FastifyRequest, siteId: string, op: Operation, id: string, authorize?: SiteCheck) {
+  async function writeOne(request: FastifyRequest, siteId: SiteOf, op: Operation, id: string, authorize?: SiteCheck) {
     const outcome = await deps.writePath.execute({ siteId, operations: [op], pointer: singleOperationPointer, authorize }, writeContext(request));
     const asset = outcome.graph.assets.get(id);
     return { asset: asset && assetView(asset), outcome };
@@ -112,10 +112,9 @@ export function assetRoutes(app: HttpApp, deps: ConfigDeps) {
     async (request, reply) => {
       const id = request.params.id;
       const expected = parseIfMatch(request.headers['if-match'], { kind: 'asset', id });
-      const current = await getAsset(deps, id, request, 'config.write');
       const { config, ...rest } = request.body;
       const patch = { ...rest, ...(config !== undefined ? { config: config ?? {} } : {}) };
-      const { asset } = await writeOne(request, current.siteId, { op: 'updateAsset', id, expectedVersion: expected, patch }, id);
+      const { asset } = await writeOne(request, { asset: id }, { op: 'updateAsset', id, expectedVersion: expected, patch }, id, mayWriteConfig(request, `Asset ${id} does not exist.`));
       if (!asset) throw new ApiError('NOT_FOUND', `Asset ${id} does not exist.`);
       reply.header('ETag', assetEtag(asset));
       return asset;
@@ -125,8 +124,7 @@ export function assetRoutes(app: HttpApp, deps: ConfigDeps) {
   app.delete('/v1/assets/:id', { schema: { tags, summary: 'Delete an asset (If-Match required)', params: IdParams } }, async (request, reply) => {
     const id = request.params.id;
     const expected = parseIfMatch(request.headers['if-match'], { kind: 'asset', id });
-    const current = await getAsset(deps, id, request, 'config.write');
-    await writeOne(request, current.siteId, { op: 'deleteAsset', id, expectedVersion: expected }, id);
+    await writeOne(request, { asset: id }, { op: 'deleteAsset', id, expectedVersion: expected }, id, mayWriteConfig(request, `Asset ${id} does not exist.`));
     reply.code(204);
   });
 
@@ -146,8 +144,7 @@ export function assetRoutes(app: HttpApp, deps: ConfigDeps) {
     async (request, reply) => {
       const id = request.params.id;
       const expected = parseIfMatch(request.headers['if-match'], { kind: 'asset', id });
-      const current = await getAsset(deps, id, request, 'config.write');
-      const { asset } = await writeOne(request, current.siteId, { op: 'setConfig', id, expectedVersion: expected, config: request.body }, id);
+      const { asset } = await writeOne(request, { asset: id }, { op: 'setConfig', id, expectedVersion: expected, config: request.body }, id, mayWriteConfig(request, `Asset ${id} does not exist.`));
       if (!asset) throw new ApiError('NOT_FOUND', `Asset ${id} does not exist.`);
       reply.header('ETag', assetEtag(asset));
       return asset;

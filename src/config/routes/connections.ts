@@ -10,8 +10,8 @@ import type { HttpApp } from '../../http/app.ts';
 import { parseIfMatch } from '../../http/etag.ts';
 import { decodeCursor, Page, pageQueryProperties, toPage } from '../../http/pagination.ts';
 import { ConnectionCreate, ConnectionPatch, ConnectionView, IdParams, Uuid } from '../api-schemas.ts';
-import { CONNECTION_COLUMNS, connectionFromRow } from '../site-store.ts';
-import { type ConfigDeps, connectionEtag, writeContext } from './context.ts';
+import { CONNECTION_COLUMNS, connectionFromRow, type SiteOf } from '../site-store.ts';
+import { type ConfigDeps, connectionEtag, mayWriteConfig, writeContext } from './context.ts';
 import { singleOperationPointer, type SiteCheck } from '../write-path.ts';
 import { siteNotFound } from './sites.ts';
 
@@ -19,7 +19,7 @@ import { siteNotFound } from './sites.ts';
 export function connectionRoutes(app: HttpApp, deps: ConfigDeps) {
   const tags = ['connections'];
 
-  async function writeOne(request: FastifyRequest, siteId: string, op: Operation, id: string, authorize?: SiteCheck) {
+  async function writeOne(request: FastifyRequest, siteId: SiteOf, op: Operation, id: string, authorize?: SiteCheck) {
     const outcome = await deps.writePath.execute({ siteId, operations: [op], pointer: singleOperationPointer, authorize }, writeContext(request));
     const c = outcome.graph.connections.get(id);
     return c && connectionView(c);
@@ -76,8 +76,7 @@ export function connectionRoutes(app: HttpApp, deps: ConfigDeps) {
     async (request, reply) => {
       const id = request.params.id;
       const expected = parseIfMatch(request.headers['if-match'], { kind: 'connection', id });
-      const current = await getConnection(deps, id, request, 'config.write');
-      const c = await writeOne(request, current.siteId, { op: 'updateConnection', id, expectedVersion: expected, patch: request.body }, id);
+      const c = await writeOne(request, { connection: id }, { op: 'updateConnection', id, expectedVersion: expected, patch: request.body }, id, mayWriteConfig(request, `Connection ${id} does not exist.`));
       if (!c) throw new ApiError('NOT_FOUND', `Connection ${id} does not exist.`);
       reply.header('ETag', connectionEtag(c));
       return c;
@@ -87,8 +86,7 @@ export function connectionRoutes(app: HttpApp, deps: ConfigDeps) {
   app.delete('/v1/connections/:id', { schema: { tags, summary: 'Disconnect a cable (If-Match required)', params: IdParams } }, async (request, reply) => {
     const id = request.params.id;
     const expected = parseIfMatch(request.headers['if-match'], { kind: 'connection', id });
-    const current = await getConnection(deps, id, request, 'config.write');
-    await writeOne(request, current.siteId, { op: 'disconnect', id, expectedVersion: expected }, id);
+    await writeOne(request, { connection: id }, { op: 'disconnect', id, expectedVersion: expected }, id, mayWriteConfig(request, `Connection ${id} does not exist.`));
     reply.code(204);
   });
 }

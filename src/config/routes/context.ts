@@ -2,7 +2,8 @@ import type pg from 'pg';
 import type { FastifyRequest } from 'fastify';
 import type { Catalog } from '../../core/catalog/catalog.ts';
 import { etagOf } from '../../http/etag.ts';
-import type { WriteContext, WritePath } from '../write-path.ts';
+import { authorize } from '../../auth/install-auth.ts';
+import type { SiteCheck, WriteContext, WritePath } from '../write-path.ts';
 
 /** What the configuration routes need, wired in `registerConfigService`. */
 export interface ConfigDeps {
@@ -18,6 +19,16 @@ export const writeContext = (request: FastifyRequest): WriteContext => ({
   requestId: request.id,
   sourceIp: request.ip,
 });
+
+/**
+ * The check a write to an existing asset or cable makes under its site's lock (the write path
+ * finds the site): 404 with `notFound`, exactly like a missing entity, unless the caller may
+ * read the site; 403 unless they may also write to it.
+ */
+export const mayWriteConfig =
+  (request: FastifyRequest, notFound: string): SiteCheck =>
+  (site) =>
+    authorize(request, 'config.write', { orgId: site.orgId, siteId: site.id }, notFound);
 
 export const assetEtag = (a: { id: string; version: number }) => etagOf('asset', a.id, a.version);
 export const connectionEtag = (c: { id: string; version: number }) => etagOf('connection', c.id, c.version);
