@@ -10,6 +10,7 @@ import type pg from 'pg';
 import { auditInsertCtes, lockHeadCte } from '../../src/audit/append.ts';
 import { hashEvent } from '../../src/audit/hash.ts';
 import { prepared } from '../../src/db/pool.ts';
+import { outboxInsertSql } from '../../src/events/outbox.ts';
 import type { AuditActor, JsonObject } from '../../src/audit/types.ts';
 import { nextOffset, type WriteTarget } from './fleet.ts';
 
@@ -40,7 +41,7 @@ const LOCK_SITE = `WITH site AS (
   ), ${lockHeadCte('head', `SELECT 'site:' || id, 0, NULL FROM site`)}
   SELECT site.*, head.seq AS head_seq, head.hash AS head_hash FROM site LEFT JOIN head ON true`;
 
-/** The write statement: the asset row, its new version, the site's revision, the change set and the audit event at once. */
+/** The write statement: the asset row, its new version, the site's revision, the change set, the audit event and the outbox row at once. */
 const WRITE = `WITH row_writes AS (UPDATE config.assets a SET name = x.name, serial = x.serial, status = x.status, firmware = x.firmware,
               parent_id = x.parent_id, port = x.port, config = x.config, config_version = x.config_version,
               deployed_version = x.deployed_version, version = x.version, updated_at = now()
@@ -53,16 +54,14 @@ const WRITE = `WITH row_writes AS (UPDATE config.assets a SET name = x.name, ser
   changeset AS (INSERT INTO config.changesets (id, site_id, site_revision, actor, request_id, comment, operations, outcome, violations)
      VALUES ($8, $9, $10, $11, $12, $13,
              $14, 'applied', NULL)),
-  ${auditInsertCtes('$15', '$16')}
+  ${auditInsertCtes('$15', '$16')},
+  outbox AS (${outboxInsertSql('config', '$17')})
   SELECT revision FROM site`;
 
 export const FLOOR_SQL = {
   begin: 'BEGIN ISOLATION LEVEL READ COMMITTED',
   lockSite: LOCK_SITE,
-  serials: `SELECT id, serial FROM config.assets WHERE lower(btrim(serial)) = ANY($1::text[]) AND site_id <> $2`,
   write: WRITE,
-  outbox: `INSERT INTO config.outbox (topic, key, payload)
-     SELECT topic, key, payload FROM jsonb_to_recordset($1::jsonb) AS x(topic text, key text, payload jsonb)`,
   commit: 'COMMIT',
 } as const;
 
@@ -120,7 +119,6 @@ export class FloorWriter {
       const site = (await query(client, FLOOR_SQL.lockSite, [was.id], true)).rows[0] as {
         id: string; org_id: string; name: string; timezone: string; network: object; version: number; revision: number; head_seq: number; head_hash: string | null;
       };
-      if (was.serial) await query(client, FLOOR_SQL.serials, [[was.serial.trim().toLowerCase()], was.site_id], true);
       const revision = Number(site.revision) + 1;
       const operations = [{ op: 'updateAsset', id: now.id, expectedVersion: was.version, patch: { config: { calibrationOffset: offset } } }];
       const scope = `site:${site.id}`;
@@ -151,12 +149,16 @@ export class FloorWriter {
           site.name, site.timezone, JSON.stringify(site.network), site.version, site.id,
           changesetId, site.id, revision, JSON.stringify(this.actor), requestId, null, JSON.stringify(operations),
           JSON.stringify([event]), JSON.stringify([{ scope, seq: fields.seq, hash }]),
+          JSON.stringify([
+            {
+              topic: 'config.asset.updated',
+              key: now.id,
+              payload: { siteId: site.id, orgId: site.org_id, changesetId, siteRevision: revision, entityId: now.id, before, after, requestId, actor: this.actor },
+            },
+          ]),
         ],
         true,
       );
-      await query(client, FLOOR_SQL.outbox, [
-        JSON.stringify([{ topic: 'config.asset.updated', key: now.id, payload: { siteId: site.id, orgId: site.org_id, changesetId, siteRevision: revision, entityId: now.id, before, after } }]),
-      ]);
       await query(client, FLOOR_SQL.commit);
       this.rows.set(assetId, now);
     } catch (err) {

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { auditInsertCtes, type ChainedEvents } from '../audit/append.ts';
 import type { AppliedChange } from '../core/changes/apply-operations.ts';
 import { prepared } from '../db/pool.ts';
+import { outboxInsertSql, type OutboxEvent } from '../events/outbox.ts';
 
 /** What is recorded beside the rows of an applied change, in the same statement as the last of them. */
 export interface ChangeRecord {
@@ -11,6 +12,8 @@ export interface ChangeRecord {
   changeset: { actor: object; requestId: string; comment: string | null; operations: object[] };
   /** The change's audit events, chained onto the site's locked head. */
   audit: ChainedEvents;
+  /** The change's events for other services, queued in the config outbox. */
+  outbox: OutboxEvent[];
 }
 
 /** One statement of the row writes: `sql` with its one jsonb or uuid[] parameter at `p`. */
@@ -28,10 +31,10 @@ const CABLE_RECORD = `x(id uuid, site_id uuid, a_asset_id uuid, a_port text, b_a
 
 /**
  * Writes an applied, validated change: assets, cables, configuration versions, the site, the
- * change-set row and the audit events. Each kind of row is one statement (rows travel as a JSON
+ * change-set row, the audit events and the outbox events. Each kind of row is one statement (rows travel as a JSON
  * array), run in the order below because unique indexes see them in that order; the last of
  * them shares one statement with everything that does not depend on that order (versions, the
- * site, the change set, the audit events). So a single-asset write is one statement, and a
+ * site, the change set, the audit events, the outbox). So a single-asset write is one statement, and a
  * 20-operation change set costs the same round trips as a single PATCH.
  *
  * @returns the site revision after the change.
@@ -159,6 +162,7 @@ export async function persistChange(client: pg.PoolClient, applied: AppliedChang
      VALUES (${param(record.changesetId)}, ${param(s.id)}, ${param(record.revision)}, ${param(JSON.stringify(cs.actor))}, ${param(cs.requestId)}, ${param(cs.comment)},
              ${param(JSON.stringify(cs.operations))}, 'applied', NULL))`);
   items.push(auditInsertCtes(param(record.audit.rowsJson), param(record.audit.headsJson)));
+  if (record.outbox.length) items.push(`outbox AS (${outboxInsertSql('config', param(JSON.stringify(record.outbox)))})`);
   const { rows: out } = await client.query<{ revision: number | string }>(prepared(`WITH ${items.join(',\n  ')}\n  SELECT revision FROM site`, values));
   const revision = Number(out[0]?.revision);
   if (revision !== record.revision) throw new Error(`site ${s.id} moved to revision ${revision}, not ${record.revision}: written without its lock`);

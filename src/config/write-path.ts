@@ -146,7 +146,7 @@ export function createWritePath(deps: WritePathDeps) {
         checkConfigSchemas(applied, req.operations, pointer);
 
         const index = new GraphIndex(applied.candidate);
-        const serialOwners = await lookupSerials(client, applied, site.id);
+        const serialOwners = await lookupSerials(client, applied, before, site.id);
         const violations = runRules(
           { candidate: applied.candidate, index, before, touched: applied.touched, removed: applied.removed, catalog: deps.catalog, fleet: { serialOwners } },
           rules,
@@ -182,16 +182,12 @@ export function createWritePath(deps: WritePathDeps) {
           revision,
           changeset: { actor: ctx.actor, requestId: ctx.requestId, comment: req.comment ?? null, operations: req.operations },
           audit,
-        });
-        await enqueueOutbox(
-          client,
-          'config',
-          changes.map((c) => ({
+          outbox: changes.map((c) => ({
             topic: `config.${c.entityType}.${c.action}d`,
             key: c.entityId,
             payload: { siteId: site.id, orgId: site.orgId, changesetId, siteRevision: revision, entityId: c.entityId, before: c.before, after: c.after, requestId: ctx.requestId, actor: ctx.actor },
           })),
-        );
+        });
         done.graph = applied.candidate;
         return { changesetId, dryRun: false, siteRevision: revision, changes, impacted, violations, graph: applied.candidate };
       });
@@ -405,12 +401,17 @@ async function loadDeployedPlacements(client: pg.PoolClient, ops: Operation[]): 
   return out;
 }
 
-/** Serials of touched assets already held by assets of other sites (fleet-wide uniqueness). */
-async function lookupSerials(client: pg.PoolClient, applied: AppliedChange, siteId: string): Promise<Map<string, string>> {
+/**
+ * Serials that touched assets take on — new assets, changed serials — already held by assets of
+ * other sites (fleet-wide uniqueness). A serial an asset kept is not looked up: the unique index
+ * on serials has held it for this asset all along, so no other asset can hold it.
+ */
+async function lookupSerials(client: pg.PoolClient, applied: AppliedChange, before: SiteGraph, siteId: string): Promise<Map<string, string>> {
   const serials = new Set<string>();
+  const normal = (s: string | null | undefined) => s?.trim().toLowerCase() || undefined;
   for (const id of applied.touched.assets) {
-    const s = applied.candidate.assets.get(id)?.serial;
-    if (s) serials.add(s.trim().toLowerCase());
+    const s = normal(applied.candidate.assets.get(id)?.serial);
+    if (s && s !== normal(before.assets.get(id)?.serial)) serials.add(s);
   }
   const out = new Map<string, string>();
   if (serials.size === 0) return out;

@@ -17,9 +17,15 @@ export interface OutboxEvent {
  */
 export async function enqueueOutbox(client: pg.PoolClient, schema: string, events: OutboxEvent[]): Promise<void> {
   if (events.length === 0) return;
-  await client.query(
-    `INSERT INTO ${schema}.outbox (topic, key, payload)
-     SELECT topic, key, payload FROM jsonb_to_recordset($1::jsonb) AS x(topic text, key text, payload jsonb)`,
-    [JSON.stringify(events)],
-  );
+  await client.query(outboxInsertSql(schema, '$1'), [JSON.stringify(events)]);
+}
+
+/**
+ * The INSERT of {@link enqueueOutbox}, with the events as the JSON array parameter `param`: for
+ * a writer that queues its events in the statement that writes its rows.
+ */
+export function outboxInsertSql(schema: string, param: string): string {
+  if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name: ${schema}`);
+  return `INSERT INTO ${schema}.outbox (topic, key, payload)
+     SELECT topic, key, payload FROM jsonb_to_recordset(${param}::jsonb) AS x(topic text, key text, payload jsonb)`;
 }

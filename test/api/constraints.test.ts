@@ -71,6 +71,16 @@ describe('database constraints back the rules up and answer 409, never 500', () 
     expect(res.body.violations).toEqual([expect.objectContaining({ code: 'SERIAL_TAKEN', assetIds: [expect.any(String), holder.id] })]);
   });
 
+  it('looks up a serial an asset changes to, not one it keeps: a serial held elsewhere is refused on PATCH too', async () => {
+    const holder = (await h.api<{ items: Asset[] }>('GET', '/v1/assets?serial=VOL-0042')).body.items[0];
+    const m = await createAsset(h.api, two.site.id, { kind: 'meter', modelId: 'voltis-em-340', name: 'M-serial-2', serial: 'VOL-0043', parentId: two.gateway.id, port: 'rs485-2', config: meterConfig(12) });
+    const kept = await h.api<Asset>('PATCH', `/v1/assets/${m.id}`, { serial: 'vol-0043', name: 'M-serial-2b' }, { 'if-match': etagOf('asset', m) });
+    expect(kept.status).toBe(200);
+    const taken = await h.api<Problem>('PATCH', `/v1/assets/${m.id}`, { serial: 'Vol-0042' }, { 'if-match': etagOf('asset', kept.body) });
+    expect(taken.status).toBe(409);
+    expect(taken.body.violations).toEqual([expect.objectContaining({ code: 'SERIAL_TAKEN', assetIds: [m.id, holder.id] })]);
+  });
+
   it('keeps writing normally afterwards: the failed transaction left no lock or stale cache behind', async () => {
     const m = await createAsset(h.api, two.site.id, { kind: 'meter', modelId: 'voltis-em-340', name: 'M-after', parentId: two.gateway.id, port: 'rs485-2', config: meterConfig(9) });
     const renamed = await h.api<Asset>('PATCH', `/v1/assets/${m.id}`, { name: 'M-after renamed' }, { 'if-match': etagOf('asset', m) });
