@@ -3,6 +3,7 @@ import { looksLikeJwt, tokenHash, type Authenticator } from '../auth/authenticat
 import { principalFromClaims } from '../auth/jwt-claims.ts';
 import type { Principal, RoleBinding } from '../auth/principal.ts';
 import { narrow, normalizeBindings } from '../auth/role-bindings.ts';
+import { prepared } from '../db/pool.ts';
 import type { TokenSigner } from './signing-keys.ts';
 import { loadUser } from './users-store.ts';
 
@@ -51,7 +52,7 @@ export function createLocalAuthenticator(opts: { pool: pg.Pool; signer: TokenSig
   }
 
   async function fromApiToken(bearer: string): Promise<Principal | undefined> {
-    const { rows } = await pool.query<TokenRow>(FIND_TOKEN, [tokenHash(bearer)]);
+    const { rows } = await pool.query<TokenRow>(prepared(FIND_TOKEN, [tokenHash(bearer)]));
     const t = rows[0];
     if (!t) return undefined;
     // Throttled: at most one write per token and minute, not one per request.

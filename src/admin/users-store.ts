@@ -3,6 +3,7 @@ import type { RoleBinding } from '../auth/principal.ts';
 import { normalizeBindings } from '../auth/role-bindings.ts';
 import { ApiError } from '../http/errors.ts';
 import { escapeLike } from '../db/escape-like.ts';
+import { prepared } from '../db/pool.ts';
 
 type Db = pg.Pool | pg.PoolClient;
 
@@ -56,10 +57,7 @@ function userFromRow(r: UserRow): User {
 /** A user that is not deleted, or undefined. `lock` takes the row lock (inside a transaction). */
 export async function loadUser(db: Db, id: string, opts: { lock?: boolean } = {}): Promise<User | undefined> {
   if (!isUuid(id)) return undefined;
-  const { rows } = await db.query<UserRow>(
-    `SELECT ${USER_COLUMNS} FROM admin.users u WHERE u.id = $1 AND u.deleted_at IS NULL${opts.lock ? ' FOR UPDATE OF u' : ''}`,
-    [id],
-  );
+  const { rows } = await db.query<UserRow>(prepared(`SELECT ${USER_COLUMNS} FROM admin.users u WHERE u.id = $1 AND u.deleted_at IS NULL${opts.lock ? ' FOR UPDATE OF u' : ''}`, [id]));
   return rows[0] && userFromRow(rows[0]);
 }
 

@@ -18,6 +18,7 @@ import { assetEtag, type ConfigDeps, mayWriteConfig, writeContext } from './cont
 import { singleOperationPointer, type SiteCheck } from '../write-path.ts';
 import { siteNotFound } from './sites.ts';
 import { escapeLike } from '../../db/escape-like.ts';
+import { prepared } from '../../db/pool.ts';
 
 const AssetCursor = Type.Object({ id: Type.String() });
 const VersionView = Type.Object({
@@ -229,13 +230,15 @@ async function getVersion(deps: ConfigDeps, request: FastifyRequest, id: string,
   return versionView(rows[0]);
 }
 
+const GET_ASSET = `SELECT q.*, s.org_id FROM (${ASSET_SELECT} WHERE a.id = $1) q JOIN config.sites s ON s.id = q.site_id`;
+
 /**
  * The asset, read with its site's organisation in one query, when it exists and the caller may
  * `permission` on its site; 404 exactly like a missing asset otherwise (403 when only the
  * permission is missing).
  */
 export async function getAsset(deps: ConfigDeps, id: string, request: FastifyRequest, permission: Permission) {
-  const { rows } = await deps.pool.query(`SELECT q.*, s.org_id FROM (${ASSET_SELECT} WHERE a.id = $1) q JOIN config.sites s ON s.id = q.site_id`, [id]);
+  const { rows } = await deps.pool.query(prepared(GET_ASSET, [id]));
   const notFound = `Asset ${id} does not exist.`;
   if (!rows[0]) throw new ApiError('NOT_FOUND', notFound);
   authorize(request, permission, { orgId: rows[0].org_id, siteId: rows[0].site_id }, notFound);
