@@ -7,7 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { auditInsertCtes, lockHeadCte } from '../../src/audit/append.ts';
+import { auditInsertCtes } from '../../src/audit/append.ts';
+import { lockForWriteSql } from '../../src/config/site-store.ts';
 import { hashEvent } from '../../src/audit/hash.ts';
 import { prepared } from '../../src/db/pool.ts';
 import { outboxInsertSql } from '../../src/events/outbox.ts';
@@ -35,11 +36,11 @@ interface AssetRow {
 const ASSET_RECORD = `x(id uuid, site_id uuid, kind text, model_id text, name text, serial text, status text, firmware text,
     parent_id uuid, port text, config jsonb, config_version int, deployed_version int, version int)`;
 
-/** The site of the asset, locked, and the head of its audit chain: rema's PATCH finds the site in the statement that locks it. */
-const LOCK_SITE = `WITH site AS (
-    SELECT id, org_id, code, name, timezone, network, revision, version FROM config.sites WHERE id = (SELECT site_id FROM config.assets WHERE id = $1) FOR UPDATE
-  ), ${lockHeadCte('head', `SELECT 'site:' || id, 0, NULL FROM site`)}
-  SELECT site.*, head.seq AS head_seq, head.hash AS head_hash FROM site LEFT JOIN head ON true`;
+/**
+ * The site of the asset, locked, the head of its audit chain and — when the site moved since the
+ * floor last wrote to it, as when rema's cache misses — the site's graph: rema's statement.
+ */
+const LOCK_SITE = lockForWriteSql({ asset: '' });
 
 /** The write statement: the asset row, its new version, the site's revision, the change set, the audit event and the outbox row at once. */
 const WRITE = `WITH row_writes AS (UPDATE config.assets a SET name = x.name, serial = x.serial, status = x.status, firmware = x.firmware,
@@ -90,6 +91,8 @@ const run: FloorQuery = (client, text, values, named) => (named ? client.query(p
 /** The floor's writer: keeps the rows it writes, so each write is a real change of the current row. */
 export class FloorWriter {
   private readonly rows = new Map<string, AssetRow>();
+  /** The revision and version each site had after the floor's last write to it (rema's cache, in short). */
+  private readonly sites = new Map<string, { revision: number; version: number }>();
   constructor(
     private readonly pool: pg.Pool,
     private readonly actor: AuditActor,
@@ -116,7 +119,8 @@ export class FloorWriter {
     const client = await this.pool.connect();
     try {
       await query(client, FLOOR_SQL.begin);
-      const site = (await query(client, FLOOR_SQL.lockSite, [was.id], true)).rows[0] as {
+      const known = this.sites.get(was.site_id);
+      const site = (await query(client, FLOOR_SQL.lockSite, [was.id, was.site_id, known?.revision ?? -1, known?.version ?? -1], true)).rows[0] as {
         id: string; org_id: string; name: string; timezone: string; network: object; version: number; revision: number; head_seq: number; head_hash: string | null;
       };
       const revision = Number(site.revision) + 1;
@@ -161,6 +165,7 @@ export class FloorWriter {
       );
       await query(client, FLOOR_SQL.commit);
       this.rows.set(assetId, now);
+      this.sites.set(site.id, { revision, version: site.version });
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
       throw err;

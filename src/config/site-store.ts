@@ -37,37 +37,6 @@ export async function lockSite(client: Queryable, siteId: string): Promise<Site 
   return rows[0] && siteFromRow(rows[0]);
 }
 
-/**
- * Which site a write locks: the site itself, or the site of an existing asset or cable — looked
- * up in the statement that takes the lock, so a write to one entity costs no round trip to find
- * its site. (An asset or cable never changes site.)
- */
-export type SiteOf = string | { asset: string } | { connection: string };
-
-const siteIdOf = (of: SiteOf) =>
-  typeof of === 'string' ? '$1' : 'asset' in of ? '(SELECT site_id FROM config.assets WHERE id = $1)' : '(SELECT site_id FROM config.connections WHERE id = $1)';
-
-/** The statement of {@link lockSiteForWrite}: the site row, then the head of its audit chain. */
-export const lockForWriteSql = (of: SiteOf) => `WITH site AS (
-    SELECT id, org_id, code, name, timezone, network, revision, version FROM config.sites WHERE id = ${siteIdOf(of)} FOR UPDATE
-  ), ${lockHeadCte('head', `SELECT 'site:' || id, 0, NULL FROM site`)}
-  SELECT site.*, head.seq AS head_seq, head.hash AS head_hash FROM site LEFT JOIN head ON true`;
-
-const LOCK_FOR_WRITE = { site: lockForWriteSql('site'), asset: lockForWriteSql({ asset: '' }), connection: lockForWriteSql({ connection: '' }) };
-
-/**
- * {@link lockSite} for a write that will be audited: in the same round trip it locks the head
- * of the site's audit chain (site first, then head: the order every appender to the site's
- * chain keeps), so the write's events can be chained without another one. Undefined when the
- * site — or the asset or cable whose site it is — does not exist.
- */
-export async function lockSiteForWrite(client: Queryable, of: SiteOf): Promise<{ site: Site; auditHead: ChainHead } | undefined> {
-  const [sql, id] = typeof of === 'string' ? [LOCK_FOR_WRITE.site, of] : 'asset' in of ? [LOCK_FOR_WRITE.asset, of.asset] : [LOCK_FOR_WRITE.connection, of.connection];
-  const { rows } = await client.query<SiteRow & { head_seq: number | string; head_hash: string | null }>(prepared(sql, [id]));
-  const r = rows[0];
-  return r && { site: siteFromRow(r), auditHead: { seq: Number(r.head_seq), hash: r.head_hash } };
-}
-
 interface AssetRow {
   id: string;
   site_id: string;
@@ -168,12 +137,82 @@ const SITE_GRAPH = `SELECT
 /** Reads a whole site: its assets (with deployed placements) and its cables. */
 export async function loadSiteGraph(client: Queryable, site: Site): Promise<SiteGraph> {
   const { rows } = await client.query<{ assets: AssetRow[]; connections: ConnectionRow[] }>(prepared(SITE_GRAPH, [site.id]));
-  const { assets, connections } = rows[0];
-  return {
-    site,
-    assets: new Map(assets.map((r) => [r.id, assetFromRow(r)])),
-    connections: new Map(connections.map((r) => [r.id, connectionFromRow(r)])),
-  };
+  return graphFromRows(site, rows[0].assets, rows[0].connections);
+}
+
+const graphFromRows = (site: Site, assets: AssetRow[], connections: ConnectionRow[]): SiteGraph => ({
+  site,
+  assets: new Map(assets.map((r) => [r.id, assetFromRow(r)])),
+  connections: new Map(connections.map((r) => [r.id, connectionFromRow(r)])),
+});
+
+/**
+ * Which site a write locks: the site itself, or the site of an existing asset or cable — looked
+ * up in the statement that takes the lock, so a write to one entity costs no round trip to find
+ * its site. (An asset or cable never changes site.)
+ */
+export type SiteOf = string | { asset: string } | { connection: string };
+
+const siteIdOf = (of: SiteOf) =>
+  typeof of === 'string' ? '$1' : 'asset' in of ? '(SELECT site_id FROM config.assets WHERE id = $1)' : '(SELECT site_id FROM config.connections WHERE id = $1)';
+
+/**
+ * The statement of {@link lockSiteForWrite}: the site row, then the head of its audit chain;
+ * and, unless the caller's copy ($2 site, $3 revision, $4 version) is the current one, the site's
+ * assets and cables. `seen_revision` is the revision in the statement's snapshot, taken before
+ * the lock was granted: when it differs from the locked row's, a write committed while this one
+ * waited, and the graph read in that snapshot may miss it.
+ */
+export const lockForWriteSql = (of: SiteOf) => {
+  const stale = `site.id IS DISTINCT FROM $2::uuid OR site.revision <> $3::bigint OR site.version <> $4::int`;
+  return `WITH site AS (
+    SELECT id, org_id, code, name, timezone, network, revision, version FROM config.sites WHERE id = ${siteIdOf(of)} FOR UPDATE
+  ), ${lockHeadCte('head', `SELECT 'site:' || id, 0, NULL FROM site`)}
+  SELECT site.*, head.seq AS head_seq, head.hash AS head_hash,
+    (SELECT s.revision FROM config.sites s WHERE s.id = site.id) AS seen_revision,
+    CASE WHEN ${stale} THEN (SELECT coalesce(json_agg(q), '[]') FROM (${ASSET_SELECT} WHERE a.site_id = site.id) q) END AS assets,
+    CASE WHEN ${stale} THEN (SELECT coalesce(json_agg(c), '[]') FROM (SELECT ${CONNECTION_COLUMNS} FROM config.connections c WHERE c.site_id = site.id) c) END AS connections
+  FROM site LEFT JOIN head ON true`;
+};
+
+const LOCK_FOR_WRITE = { site: lockForWriteSql('site'), asset: lockForWriteSql({ asset: '' }), connection: lockForWriteSql({ connection: '' }) };
+
+interface LockedRow extends SiteRow {
+  head_seq: number | string;
+  head_hash: string | null;
+  seen_revision: number | string;
+  assets: AssetRow[] | null;
+  connections: ConnectionRow[] | null;
+}
+
+/**
+ * {@link lockSite} for a write that will be audited, with what validation reads, in one round
+ * trip: it locks the site row and the head of the site's audit chain (site first, then head: the
+ * order every appender to the site's chain keeps), so the write's events can be chained without
+ * another one; and it returns the site's graph — the cached copy when it is current, else the one
+ * the statement read. Undefined when the site — or the asset or cable whose site it is — does
+ * not exist.
+ */
+export async function lockSiteForWrite(
+  client: Queryable,
+  of: SiteOf,
+  cache?: SiteGraphCache,
+): Promise<{ site: Site; auditHead: ChainHead; graph: SiteGraph } | undefined> {
+  const [sql, id] = typeof of === 'string' ? [LOCK_FOR_WRITE.site, of] : 'asset' in of ? [LOCK_FOR_WRITE.asset, of.asset] : [LOCK_FOR_WRITE.connection, of.connection];
+  const cached = cache?.find(of);
+  const { rows } = await client.query<LockedRow>(prepared(sql, [id, cached?.site.id ?? null, cached?.site.revision ?? -1, cached?.site.version ?? -1]));
+  const r = rows[0];
+  if (!r) return undefined;
+  const site = siteFromRow(r);
+  const auditHead = { seq: Number(r.head_seq), hash: r.head_hash };
+  if (r.assets === null || r.connections === null) {
+    // The copy in hand is current: the statement read no graph.
+    if (cached && cached.site.id === site.id && cached.site.revision === site.revision && cached.site.version === site.version) return { site, auditHead, graph: cached };
+    return { site, auditHead, graph: await loadSiteGraph(client, site) };
+  }
+  // Read before the lock was granted, while another write to the site was committing: read again.
+  if (Number(r.seen_revision) !== site.revision) return { site, auditHead, graph: await loadSiteGraph(client, site) };
+  return { site, auditHead, graph: graphFromRows(site, r.assets, r.connections) };
 }
 
 /**
@@ -188,6 +227,8 @@ export async function loadSiteGraph(client: Queryable, site: Site): Promise<Site
  */
 export class SiteGraphCache {
   private readonly graphs = new Map<string, SiteGraph>();
+  /** The site of every asset and cable held, for writes that name one of those instead of its site. */
+  private readonly siteOfEntity = new Map<string, string>();
   private entities = 0;
   constructor(private readonly maxEntities = 60_000) {}
 
@@ -197,9 +238,17 @@ export class SiteGraphCache {
     return g;
   }
 
+  /** The copy held of the site a write locks, whatever its revision (the lock tells whether it is current). */
+  find(of: SiteOf): SiteGraph | undefined {
+    const siteId = typeof of === 'string' ? of : this.siteOfEntity.get('asset' in of ? of.asset : of.connection);
+    return siteId === undefined ? undefined : this.graphs.get(siteId);
+  }
+
   set(graph: SiteGraph) {
     this.delete(graph.site.id);
     this.graphs.set(graph.site.id, graph);
+    for (const id of graph.assets.keys()) this.siteOfEntity.set(id, graph.site.id);
+    for (const id of graph.connections.keys()) this.siteOfEntity.set(id, graph.site.id);
     this.entities += size(graph);
     for (const [siteId] of this.graphs) {
       if (this.entities <= this.maxEntities || siteId === graph.site.id) break;
@@ -211,6 +260,8 @@ export class SiteGraphCache {
     const g = this.graphs.get(siteId);
     if (!g) return;
     this.graphs.delete(siteId);
+    for (const id of g.assets.keys()) if (this.siteOfEntity.get(id) === siteId) this.siteOfEntity.delete(id);
+    for (const id of g.connections.keys()) if (this.siteOfEntity.get(id) === siteId) this.siteOfEntity.delete(id);
     this.entities -= size(g);
   }
 }

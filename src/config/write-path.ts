@@ -23,7 +23,7 @@ import { ApiError, type FieldError } from '../http/errors.ts';
 import { constraintViolation } from '../http/db-errors.ts';
 import { etagOf } from '../http/etag.ts';
 import { ConfigSchemaCheck } from './config-schema-check.ts';
-import { loadSiteGraph, lockSite, lockSiteForWrite, SiteGraphCache, type SiteOf } from './site-store.ts';
+import { lockSite, lockSiteForWrite, SiteGraphCache, type SiteOf } from './site-store.ts';
 import { persistChange } from './persist-change.ts';
 
 /** Who asks for a change, and from where. */
@@ -129,12 +129,11 @@ export function createWritePath(deps: WritePathDeps) {
     try {
       outcome = await withTransaction(deps.pool, async (client) => {
         done.graph = undefined; // a retried attempt must not cache what an aborted one built
-        const locked = await lockSiteForWrite(client, req.siteId);
+        const locked = await lockSiteForWrite(client, req.siteId, cache);
         if (!locked) throw new ApiError('NOT_FOUND', `${describe(req.siteId)} does not exist.`);
-        const { site, auditHead } = locked;
+        const { site, auditHead, graph: before } = locked;
         done.siteId = site.id;
         req.authorize?.(site);
-        const before = cache.get(site) ?? (await loadSiteGraph(client, site));
         const versions = await loadDeployedPlacements(client, req.operations);
 
         let applied: AppliedChange;

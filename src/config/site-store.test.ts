@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrateAuditSchema } from '../audit/migrate-audit.ts';
+import { createTestDatabase, type TestDatabase } from '../db/test-database.ts';
+import { migrateConfigSchema } from './service.ts';
+import { lockSiteForWrite, SiteGraphCache } from './site-store.ts';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+  await migrateAuditSchema(db.url);
+  await migrateConfigSchema(db.url);
+});
+afterAll(() => db?.drop());
+
+async function newSite(assets: number): Promise<{ siteId: string; assetIds: string[] }> {
+  const siteId = randomUUID();
+  await db.pool.query(`INSERT INTO config.sites (id, org_id, code, name, timezone, network, revision, version) VALUES ($1, $2, $3, 'Site', 'UTC', '{}', 1, 1)`, [
+    siteId,
+    randomUUID(),
+    `S-${siteId.slice(0, 8).toUpperCase()}`,
+  ]);
+  const assetIds: string[] = [];
+  for (let i = 0; i < assets; i++) assetIds.push(await addSensor(siteId, `T-${i}`));
+  return { siteId, assetIds };
+}
+
+async function addSensor(siteId: string, name: string, client: { query: typeof db.pool.query } = db.pool): Promise<string> {
+  const id = randomUUID();
+  await client.query(
+    `INSERT INTO config.assets (id, site_id, kind, model_id, name, status, config, config_version, version) VALUES ($1, $2, 'sensor', 'therma-t1', $3, 'planned', '{}', 1, 1)`,
+    [id, siteId, name],
+  );
+  return id;
+}
+
+describe('lockSiteForWrite', () => {
+  it('reads the graph with the lock when no current copy is held, and not when one is', async () => {
+    const { siteId, assetIds } = await newSite(3);
+    const cache = new SiteGraphCache();
+    const client = await db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const first = await lockSiteForWrite(client, { asset: assetIds[1] }, cache);
+      await client.query('COMMIT');
+      expect(first?.site.id).toBe(siteId);
+      expect([...first!.graph.assets.keys()].sort()).toEqual([...assetIds].sort());
+      cache.set(first!.graph);
+
+      await client.query('BEGIN');
+      const second = await lockSiteForWrite(client, { asset: assetIds[2] }, cache);
+      await client.query('COMMIT');
+      expect(second?.graph).toBe(first!.graph); // the held copy, not a new read
+    } finally {
+      client.release();
+    }
+    expect(await lockSiteForWrite(db.pool, { asset: randomUUID() }, cache)).toBeUndefined();
+    expect(await lockSiteForWrite(db.pool, randomUUID(), cache)).toBeUndefined();
+  });
+
+  it('reads the graph again when a write committed while it waited for the lock', async () => {
+    const { siteId } = await newSite(2);
+    const cache = new SiteGraphCache();
+    const holder = await db.pool.connect();
+    const waiter = await db.pool.connect();
+    try {
+      // A writer holds the site and adds an asset; another write queues on the lock meanwhile.
+      await holder.query('BEGIN');
+      await holder.query(`SELECT 1 FROM config.sites WHERE id = $1 FOR UPDATE`, [siteId]);
+      const added = await addSensor(siteId, 'T-late', holder);
+      await holder.query(`UPDATE config.sites SET revision = revision + 1 WHERE id = $1`, [siteId]);
+      await waiter.query('BEGIN');
+      const waiting = lockSiteForWrite(waiter, siteId, cache);
+      await new Promise((r) => setTimeout(r, 200));
+      await holder.query('COMMIT');
+      const locked = await waiting;
+      await waiter.query('COMMIT');
+      // The statement's own snapshot predates the commit; the graph must not.
+      expect(locked?.site.revision).toBe(2);
+      expect(locked?.graph.assets.has(added)).toBe(true);
+      expect(locked?.graph.assets.size).toBe(3);
+    } finally {
+      holder.release();
+      waiter.release();
+    }
+  });
+});
+
+describe('SiteGraphCache', () => {
+  it('finds a held site by the id of one of its assets, and forgets it with the site', async () => {
+    const { siteId, assetIds } = await newSite(2);
+    const cache = new SiteGraphCache();
+    const locked = await lockSiteForWrite(db.pool, siteId, cache);
+    cache.set(locked!.graph);
+    expect(cache.find({ asset: assetIds[0] })).toBe(locked!.graph);
+    expect(cache.find(siteId)).toBe(locked!.graph);
+    cache.delete(siteId);
+    expect(cache.find({ asset: assetIds[0] })).toBeUndefined();
+  });
+
+  it('stays within its bound of assets and cables, least recently stored site out first', async () => {
+    const a = await newSite(3);
+    const b = await newSite(3);
+    const cache = new SiteGraphCache(5);
+    cache.set((await lockSiteForWrite(db.pool, a.siteId))!.graph);
+    cache.set((await lockSiteForWrite(db.pool, b.siteId))!.graph);
+    expect(cache.find(a.siteId)).toBeUndefined();
+    expect(cache.find({ asset: a.assetIds[0] })).toBeUndefined();
+    expect(cache.find({ asset: b.assetIds[0] })?.site.id).toBe(b.siteId);
+  });
+});
