@@ -63,7 +63,8 @@ export async function compareStatements(databaseUrl: string, target: WriteTarget
       offset = Math.round(((offset + 0.1) % 5) * 10) / 10;
       recording = record;
       const out = await writePath.execute(
-        { siteId: target.siteId, operations: [{ op: 'updateAsset', id: target.id, expectedVersion: version, patch: { config: { calibrationOffset: offset } } }] },
+        // As PATCH /v1/assets/{id} asks: the site is the asset's, found by the lock statement.
+        { siteId: { asset: target.id }, operations: [{ op: 'updateAsset', id: target.id, expectedVersion: version, patch: { config: { calibrationOffset: offset } } }] },
         ctx,
       );
       recording = false;
