@@ -74,14 +74,15 @@ describe('relayAcks', () => {
   });
 });
 
-/** A configuration service that records acks in bulk, refusing the assets in `refuse`, or failing as a whole. */
-function fakeBulkConfig(opts: { refuse?: Map<string, number>; fail?: () => Error } = {}) {
+/** A configuration service that records acks in bulk (once `until` resolves), refusing the assets in `refuse`, or failing as a whole. */
+function fakeBulkConfig(opts: { refuse?: Map<string, number>; fail?: () => Error; until?: Promise<void> } = {}) {
   const calls: Array<Array<[string, number | null]>> = [];
   const client = {
     async markDeployed() {
       throw new Error('the batched relay records through markDeployedMany only');
     },
     async markDeployedMany(items: Array<{ assetId: string; configVersion: number | null }>) {
+      await opts.until;
       if (opts.fail) throw opts.fail();
       calls.push(items.map((i) => [i.assetId, i.configVersion]));
       return items.map((i) => {
@@ -115,5 +116,36 @@ describe('relayAcks against a configuration service that records in bulk', () =>
     expect(await relayAcks(db.pool, config.client, log)).toBe(2);
     expect(config.calls).toEqual([[[a, 1], [b, 1]]]);
     expect(await hasUnrelayedAcks(db.pool, d)).toBe(false);
+  });
+});
+
+describe('relays side by side', () => {
+  it('share the queued acks without holding a connection while the configuration service records them', async () => {
+    const [d, a] = [randomUUID(), randomUUID()];
+    await queue(d, a, 1);
+    let release: () => void = () => {};
+    const slow = fakeBulkConfig({ until: new Promise<void>((resolve) => (release = resolve)) });
+    const recording = relayAcks(db.pool, slow.client, log);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(db.pool.totalCount - db.pool.idleCount).toBe(0);
+    const other = fakeBulkConfig();
+    expect(await relayAcks(db.pool, other.client, log)).toBe(0);
+    expect(other.calls).toEqual([]);
+    release();
+    expect(await recording).toBe(1);
+    expect(slow.calls).toEqual([[[a, 1]]]);
+    expect(await hasUnrelayedAcks(db.pool, d)).toBe(false);
+  });
+
+  it('take over the acks of a relay that stopped halfway once its claim has lapsed', async () => {
+    const [d, lapsed, held] = [randomUUID(), randomUUID(), randomUUID()];
+    await queue(d, lapsed, 1);
+    await queue(d, held, 1);
+    await db.pool.query(`UPDATE lifecycle.outbox SET claimed_until = now() - interval '1 second' WHERE key = $1`, [lapsed]);
+    await db.pool.query(`UPDATE lifecycle.outbox SET claimed_until = now() + interval '1 minute' WHERE key = $1`, [held]);
+    const config = fakeBulkConfig();
+    expect(await relayAcks(db.pool, config.client, log)).toBe(1);
+    expect(config.calls).toEqual([[[lapsed, 1]]]);
+    expect(await hasUnrelayedAcks(db.pool, d)).toBe(true);
   });
 });

@@ -42,20 +42,31 @@ export async function enqueueAckedMany(client: pg.PoolClient, acks: AckedVersion
 }
 
 /**
- * The oldest unrelayed acks, at most `$2`, locked (`SKIP LOCKED`: instances share the work),
+ * How long a claim keeps other relays off the acks it took. A relay settles or releases its
+ * claim as soon as the configuration service has answered; only a relay that stopped or died
+ * in between leaves it to lapse, and its acks are then taken over and recorded (again).
+ */
+const CLAIM_MS = 30_000;
+
+/**
+ * Claims the oldest unrelayed acks nobody else holds, at most `$2`, for `$3` ms — rows locked
+ * only for this statement (`SKIP LOCKED`: relays and instances share the work) — and returns
  * each with the user its deployment was asked for by and whether a higher (or the same, later)
  * version of its asset is queued too.
  */
-const CLAIM_ACKS = `SELECT o.id, o.payload,
-                (SELECT d.actor FROM lifecycle.deployments d WHERE d.id = (o.payload->>'deploymentId')::uuid) AS requested_by,
-                EXISTS (
-                  SELECT 1 FROM lifecycle.outbox n
-                   WHERE n.topic = o.topic AND n.key = o.key AND n.id <> o.id
-                     AND ((n.payload->>'version')::int > (o.payload->>'version')::int
-                          OR ((n.payload->>'version')::int = (o.payload->>'version')::int AND n.id > o.id))) AS superseded
-           FROM lifecycle.outbox o
-          WHERE o.published_at IS NULL AND o.topic = $1
-          ORDER BY o.id LIMIT $2 FOR UPDATE SKIP LOCKED`;
+const CLAIM_ACKS = `
+  UPDATE lifecycle.outbox o SET claimed_until = now() + $3 * interval '1 millisecond'
+    FROM (SELECT id FROM lifecycle.outbox
+           WHERE published_at IS NULL AND topic = $1 AND (claimed_until IS NULL OR claimed_until < now())
+           ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) c
+   WHERE o.id = c.id
+  RETURNING o.id, o.payload,
+            (SELECT d.actor FROM lifecycle.deployments d WHERE d.id = (o.payload->>'deploymentId')::uuid) AS requested_by,
+            EXISTS (
+              SELECT 1 FROM lifecycle.outbox n
+               WHERE n.topic = o.topic AND n.key = o.key AND n.id <> o.id
+                 AND ((n.payload->>'version')::int > (o.payload->>'version')::int
+                      OR ((n.payload->>'version')::int = (o.payload->>'version')::int AND n.id > o.id))) AS superseded`;
 
 interface ClaimedAck {
   id: number;
@@ -64,90 +75,98 @@ interface ClaimedAck {
   requested_by: AuditActor | null;
 }
 
+/** Acks claimed at once, and recorded per `markDeployedMany` call. */
+export const ACKS_PER_CLAIM = 250;
+
+/** What became of the claimed acks: the first `settled` are done with, `refusals` among them. */
+interface Recorded {
+  settled: number;
+  refusals: Array<{ ack: AckedVersion; err: ConfigServiceError }>;
+  /** Why the rest could not be recorded now (an outage): they are left for a later round. */
+  paused?: unknown;
+}
+
 /**
- * Claims the oldest unrelayed ack (`FOR UPDATE SKIP LOCKED`, so instances share the work) and
- * records it. Of several acks of one asset only the highest version is recorded — versions
- * only grow, and an old ack arriving late must not roll the deployed claim back. A refusal by
- * the configuration service (the asset is gone, the version would break a rule) is final and
- * noted on the target; an outage leaves the row for the next round.
+ * Records acknowledged versions with the configuration service, oldest first, at least once.
+ * Of several acks of one asset only the highest version is recorded — versions only grow, and
+ * an old ack arriving late must not roll the deployed claim back. A refusal by the
+ * configuration service (the asset is gone, the version would break a rule) is final and noted
+ * on the target; an outage leaves the acks for the next round.
  *
- * @returns how many rows were settled; stops at the first transient failure.
+ * The acks are claimed for the duration of the call (see {@link CLAIM_ACKS}), not held in an
+ * open transaction, so a slow configuration service holds none of this service's connections.
+ * With `markDeployedMany` up to {@link ACKS_PER_CLAIM} acks go in one call (one change set per
+ * site over there), with the same outcome per ack as one at a time.
+ *
+ * @returns how many acks were settled; stops at the first transient failure or after `max`.
  */
-export async function relayAcks(pool: pg.Pool, config: ConfigClient, log: RelayLog, max?: number): Promise<number> {
-  if (config.markDeployedMany) return relayAckBatches(pool, config.markDeployedMany.bind(config), log, max ?? 2000);
+export async function relayAcks(pool: pg.Pool, config: ConfigClient, log: RelayLog, max = 2000): Promise<number> {
   let settled = 0;
-  max ??= 100;
   while (settled < max) {
-    const outcome = await withTransaction(pool, async (client) => {
-      const { rows } = await client.query<ClaimedAck>(
-        CLAIM_ACKS,
-        [ACKED_TOPIC, 1],
-      );
-      const row = rows[0];
-      if (!row) return 'empty' as const;
-      const ack = row.payload;
-      if (!row.superseded) {
-        try {
-          await config.markDeployed(ack.assetId, ack.version, ack.requestId ?? undefined, requestingUser(row.requested_by));
-        } catch (err) {
-          if (isTransient(err)) throw new TransientFailure(err);
-          await noteRefusal(client, ack, err as ConfigServiceError, log);
-        }
-      }
-      await client.query(`UPDATE lifecycle.outbox SET published_at = now() WHERE id = $1`, [row.id]);
-      return 'settled' as const;
-    }).catch((err: unknown) => {
-      log.warn({ err: err instanceof TransientFailure ? err.cause : err }, 'relaying acknowledged versions paused');
-      return 'paused' as const;
-    });
-    if (outcome !== 'settled') break;
-    settled++;
+    let claimed: ClaimedAck[];
+    try {
+      ({ rows: claimed } = await pool.query<ClaimedAck>(CLAIM_ACKS, [ACKED_TOPIC, Math.min(ACKS_PER_CLAIM, max - settled), CLAIM_MS]));
+    } catch (err) {
+      log.warn({ err }, 'relaying acknowledged versions paused');
+      break;
+    }
+    if (claimed.length === 0) break;
+    claimed.sort((a, b) => a.id - b.id);
+    const recorded = config.markDeployedMany ? await recordMany(config.markDeployedMany.bind(config), claimed) : await recordEach(config, claimed);
+    try {
+      await withTransaction(pool, async (client) => {
+        for (const { ack, err } of recorded.refusals) await noteRefusal(client, ack, err, log);
+        const done = claimed.slice(0, recorded.settled).map((r) => r.id);
+        const rest = claimed.slice(recorded.settled).map((r) => r.id);
+        if (done.length > 0) await client.query(`UPDATE lifecycle.outbox SET published_at = now(), claimed_until = NULL WHERE id = ANY($1::bigint[])`, [done]);
+        if (rest.length > 0) await client.query(`UPDATE lifecycle.outbox SET claimed_until = NULL WHERE id = ANY($1::bigint[])`, [rest]);
+      });
+    } catch (err) {
+      // Recorded over there but not settled here: the claim lapses and they are recorded again.
+      log.warn({ err }, 'relaying acknowledged versions paused');
+      break;
+    }
+    settled += recorded.settled;
+    if (recorded.paused !== undefined) {
+      log.warn({ err: recorded.paused }, 'relaying acknowledged versions paused');
+      break;
+    }
   }
   return settled;
 }
 
-/** Acks recorded per `markDeployedMany` call (each call is one transaction here, holding their rows). */
-const ACKS_PER_CALL = 250;
-
-/**
- * {@link relayAcks} for a configuration service that records many acks per call: each round
- * claims up to {@link ACKS_PER_CALL} rows in one transaction and records the ones not superseded in
- * one `markDeployedMany` call (one change set per site over there), with the same outcomes per
- * ack: recorded, refused for good (noted on the target), or — when the call fails as a whole —
- * left for the next round.
- */
-async function relayAckBatches(pool: pg.Pool, markDeployedMany: NonNullable<ConfigClient['markDeployedMany']>, log: RelayLog, max: number): Promise<number> {
-  let settled = 0;
-  while (settled < max) {
-    const outcome = await withTransaction(pool, async (client) => {
-      const { rows } = await client.query<ClaimedAck>(CLAIM_ACKS, [ACKED_TOPIC, Math.min(ACKS_PER_CALL, max - settled)]);
-      if (rows.length === 0) return 0;
-      const due = rows.filter((r) => !r.superseded);
-      if (due.length > 0) {
-        let answers: Array<ConfigServiceError | null>;
-        try {
-          answers = await markDeployedMany(
-            due.map((r) => ({ assetId: r.payload.assetId, configVersion: r.payload.version, requestId: r.payload.requestId ?? undefined, onBehalfOf: requestingUser(r.requested_by) })),
-          );
-        } catch (err) {
-          throw isTransient(err) ? new TransientFailure(err) : err;
-        }
-        for (const [i, refusal] of answers.entries()) {
-          if (!refusal) continue;
-          if (isTransient(refusal)) throw new TransientFailure(refusal);
-          await noteRefusal(client, due[i].payload, refusal, log);
-        }
-      }
-      await client.query(`UPDATE lifecycle.outbox SET published_at = now() WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
-      return rows.length;
-    }).catch((err: unknown) => {
-      log.warn({ err: err instanceof TransientFailure ? err.cause : err }, 'relaying acknowledged versions paused');
-      return -1;
-    });
-    if (outcome <= 0) break;
-    settled += outcome;
+/** One call for every claimed ack not superseded; a failure of the call, or a transient answer, leaves them all. */
+async function recordMany(markDeployedMany: NonNullable<ConfigClient['markDeployedMany']>, claimed: ClaimedAck[]): Promise<Recorded> {
+  const due = claimed.filter((r) => !r.superseded);
+  if (due.length === 0) return { settled: claimed.length, refusals: [] };
+  let answers: Array<ConfigServiceError | null>;
+  try {
+    answers = await markDeployedMany(
+      due.map((r) => ({ assetId: r.payload.assetId, configVersion: r.payload.version, requestId: r.payload.requestId ?? undefined, onBehalfOf: requestingUser(r.requested_by) })),
+    );
+  } catch (err) {
+    return { settled: 0, refusals: [], paused: err };
   }
-  return settled;
+  const transient = answers.find((a) => a && isTransient(a));
+  if (transient) return { settled: 0, refusals: [], paused: transient };
+  const refusals = answers.flatMap((a, i) => (a ? [{ ack: due[i].payload, err: a }] : []));
+  return { settled: claimed.length, refusals };
+}
+
+/** One call per claimed ack not superseded, in order, up to the first transient failure. */
+async function recordEach(config: ConfigClient, claimed: ClaimedAck[]): Promise<Recorded> {
+  const refusals: Recorded['refusals'] = [];
+  for (const [i, row] of claimed.entries()) {
+    if (row.superseded) continue;
+    const ack = row.payload;
+    try {
+      await config.markDeployed(ack.assetId, ack.version, ack.requestId ?? undefined, requestingUser(row.requested_by));
+    } catch (err) {
+      if (isTransient(err)) return { settled: i, refusals, paused: err };
+      refusals.push({ ack, err: err as ConfigServiceError });
+    }
+  }
+  return { settled: claimed.length, refusals };
 }
 
 /** An outage or an auth problem: worth trying again later, unlike a refusal. */
@@ -193,12 +212,6 @@ export function requestingUser(actor: AuditActor | null): { id: string; name: st
   if (actor.type === 'user') return { id: actor.id, name: actor.name };
   if (actor.onBehalfOf?.type === 'user') return { id: actor.onBehalfOf.id, name: actor.onBehalfOf.name };
   return undefined;
-}
-
-class TransientFailure extends Error {
-  constructor(override readonly cause: unknown) {
-    super('transient failure of the configuration service');
-  }
 }
 
 function problemDetail(problem: unknown): string {

@@ -6,6 +6,7 @@
 import type pg from 'pg';
 import { appendAuditEvents } from '../../audit/append.ts';
 import type { AuditActor } from '../../audit/types.ts';
+import { ACKED_TOPIC } from './ack-relay.ts';
 import { emptyCounts, type TargetCounts, type TargetStatus } from './next-step.ts';
 import type { PlannedTarget } from './plan-targets.ts';
 
@@ -192,38 +193,78 @@ export async function listDeployments(db: Db, f: ListFilter): Promise<Array<Depl
   return rows.map((r) => ({ ...deploymentView(r), cursorKey: r.created_key as string }));
 }
 
-/** Counts of the current batch and of every batch up to it. */
-export async function countTargets(client: pg.PoolClient, deploymentId: string, currentBatch: number): Promise<{ current: TargetCounts; soFar: TargetCounts }> {
-  const { rows } = await client.query<{ status: TargetStatus; current: number; so_far: number }>(
-    `SELECT status, count(*) FILTER (WHERE batch = $2)::int AS current, count(*)::int AS so_far
-       FROM lifecycle.deployment_targets WHERE deployment_id = $1 AND batch <= $2 GROUP BY status`,
-    [deploymentId, currentBatch],
-  );
-  const current = emptyCounts();
-  const soFar = emptyCounts();
-  for (const r of rows) {
-    current[r.status] = r.current;
-    soFar[r.status] = r.so_far;
-  }
-  return { current, soFar };
+/** A target row as the runner publishes it. */
+export const targetToSend = (r: Record<string, unknown>): TargetToSend => ({
+  deploymentId: r.deployment_id as string,
+  assetId: r.asset_id as string,
+  gatewayId: r.gateway_id as string,
+  siteCode: r.site_code as string,
+  batch: r.batch as number,
+  configVersion: r.config_version as number,
+  configHash: r.config_hash as string,
+  config: r.config as Record<string, unknown>,
+});
+
+/** Deployments by id (those that exist), with their target counts. */
+export async function loadDeployments(db: Db, ids: readonly string[]): Promise<Map<string, DeploymentView>> {
+  const { rows } = await db.query(`${SUMMARY_SELECT} WHERE d.id = ANY($1::uuid[])`, [ids]);
+  return new Map(rows.map((r) => [r.id as string, deploymentView(r)]));
 }
 
-/** Targets of one batch, as the runner publishes them. */
-export async function targetsToSend(client: pg.PoolClient, deploymentId: string, batch: number, status: TargetStatus): Promise<TargetToSend[]> {
-  const { rows } = await client.query(
-    `SELECT * FROM lifecycle.deployment_targets WHERE deployment_id = $1 AND batch = $2 AND status = $3 ORDER BY asset_id`,
-    [deploymentId, batch, status],
-  );
-  return rows.map((r) => ({
-    deploymentId,
-    assetId: r.asset_id,
-    gatewayId: r.gateway_id,
-    siteCode: r.site_code,
-    batch: r.batch,
-    configVersion: r.config_version,
-    configHash: r.config_hash,
-    config: r.config,
-  }));
+/** What a step of the runner decides on, read in one statement (one snapshot). */
+export interface StepState {
+  deployment: DeploymentView;
+  /** Targets of the current batch sent and still unanswered. */
+  sent: string[];
+  /** Per-status counts of the current batch and of every batch up to it. */
+  current: TargetCounts;
+  soFar: TargetCounts;
+  /** Acknowledged versions of the deployment not yet recorded by the configuration service. */
+  recordingAcks: boolean;
+  /** How each target of the current batch stands, for the batch's audit event. */
+  results: Array<{ assetId: string; status: TargetStatus; error: string | null }>;
+}
+
+const STEP_STATES = `
+  SELECT s.*, b.results, p.progress, r.recording
+    FROM (${SUMMARY_SELECT} WHERE d.id = ANY($1::uuid[])) s
+    CROSS JOIN LATERAL (
+      SELECT coalesce(jsonb_agg(jsonb_build_object('assetId', t.asset_id, 'status', t.status, 'error', t.error) ORDER BY t.asset_id), '[]') AS results
+        FROM lifecycle.deployment_targets t WHERE t.deployment_id = s.id AND t.batch = s.current_batch) b
+    CROSS JOIN LATERAL (
+      SELECT coalesce(jsonb_agg(jsonb_build_array(g.status, g.current, g.so_far)), '[]') AS progress
+        FROM (SELECT t.status, count(*) FILTER (WHERE t.batch = s.current_batch)::int AS current, count(*)::int AS so_far
+                FROM lifecycle.deployment_targets t WHERE t.deployment_id = s.id AND t.batch <= s.current_batch GROUP BY t.status) g) p
+    CROSS JOIN LATERAL (
+      SELECT EXISTS (SELECT 1 FROM lifecycle.outbox o
+                      WHERE o.published_at IS NULL AND o.topic = '${ACKED_TOPIC}' AND o.payload->>'deploymentId' = s.id::text) AS recording) r`;
+
+/**
+ * Deployments with what a runner step decides on — the current batch's targets, the progress
+ * counts and whether acks still wait to be recorded — from one snapshot, so for each the
+ * counts and the acks agree.
+ */
+export async function loadStepStates(client: pg.PoolClient, ids: readonly string[]): Promise<Map<string, StepState>> {
+  const { rows } = await client.query(STEP_STATES, [ids]);
+  const states = new Map<string, StepState>();
+  for (const r of rows) {
+    const current = emptyCounts();
+    const soFar = emptyCounts();
+    for (const [status, cur, so] of r.progress as Array<[TargetStatus, number, number]>) {
+      current[status] = cur;
+      soFar[status] = so;
+    }
+    const results = r.results as StepState['results'];
+    states.set(r.id as string, {
+      deployment: deploymentView(r),
+      sent: results.filter((t) => t.status === 'sent').map((t) => t.assetId),
+      current,
+      soFar,
+      recordingAcks: r.recording as boolean,
+      results,
+    });
+  }
+  return states;
 }
 
 /** The runner acts on behalf of whoever requested the deployment. */
@@ -232,17 +273,30 @@ export function runnerActor(requestedBy: AuditActor): AuditActor {
   return { type: 'system', id: 'lifecycle:deployment-runner', name: 'deployment runner', onBehalfOf: principal };
 }
 
+/** A step of a deployment, as its audit event records it. */
+export interface DeploymentStep {
+  action: string;
+  actor: AuditActor;
+  requestId: string | null;
+  comment?: string | null;
+  before: object | null;
+  after: object | null;
+  sourceIp?: string | null;
+}
+
 /**
  * Records a step of deployment `d` in the site's audit chain, inside the caller's
  * transaction (the one that made the step).
  */
-export async function auditDeployment(
-  client: pg.PoolClient,
-  d: Pick<DeploymentView, 'id' | 'orgId' | 'siteId'>,
-  step: { action: string; actor: AuditActor; requestId: string | null; comment?: string | null; before: object | null; after: object | null; sourceIp?: string | null },
-): Promise<void> {
-  await appendAuditEvents(client, [
-    {
+export async function auditDeployment(client: pg.PoolClient, d: Pick<DeploymentView, 'id' | 'orgId' | 'siteId'>, step: DeploymentStep): Promise<void> {
+  await auditDeploymentSteps(client, [{ deployment: d, step }]);
+}
+
+/** {@link auditDeployment} for steps of several deployments at once (one append). */
+export async function auditDeploymentSteps(client: pg.PoolClient, steps: Array<{ deployment: Pick<DeploymentView, 'id' | 'orgId' | 'siteId'>; step: DeploymentStep }>): Promise<void> {
+  await appendAuditEvents(
+    client,
+    steps.map(({ deployment: d, step }) => ({
       scope: `site:${d.siteId}`,
       actor: step.actor,
       requestId: step.requestId,
@@ -252,13 +306,13 @@ export async function auditDeployment(
       entityType: 'deployment',
       entityId: d.id,
       action: step.action,
-      outcome: 'applied',
+      outcome: 'applied' as const,
       before: step.before,
       after: step.after,
       comment: step.comment ?? null,
       sourceIp: step.sourceIp ?? null,
-    },
-  ]);
+    })),
+  );
 }
 
 /** What an audit event records of a deployment: its state, not its timestamps. */

@@ -1,30 +1,24 @@
 /**
- * The deployment runner: a loop in every instance that moves running deployments forward.
- * All state is in PostgreSQL; an instance claims one deployment at a time with
- * `FOR UPDATE SKIP LOCKED` (and keeps it while it keeps stepping it), so several instances
- * share the work and a restarted one resumes where the last left off.
+ * The deployment runner: loops in every instance that move running deployments forward. All
+ * state is in PostgreSQL; an instance claims a deployment with `FOR UPDATE SKIP LOCKED` (and
+ * keeps it while its lease is renewed), so several instances share the work and a restarted
+ * one resumes where the last left off. Two loops run side by side: one relays acknowledged
+ * versions to the configuration service, the other steps deployments — several at once, since
+ * they are independent — as soon as the relay has recorded what they wait for.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import type { MqttClient } from 'mqtt';
-import { withTransaction } from '../../db/tx.ts';
+import { isConnectionError, withTransaction } from '../../db/tx.ts';
 import { publishJson } from '../../mqtt/client.ts';
 import { desiredTopic, type DesiredPayload } from '../../mqtt/topics.ts';
 import type { ConfigClient } from '../config-client.ts';
-import { hasUnrelayedAcks, relayAcks } from './ack-relay.ts';
+import { ACKED_TOPIC, ACKS_PER_CLAIM, relayAcks } from './ack-relay.ts';
 import { deployLockKey } from './create-deployment.ts';
-import {
-  auditDeployment,
-  auditState,
-  countTargets,
-  loadDeployment,
-  loadTargets,
-  runnerActor,
-  targetsToSend,
-  type TargetToSend,
-} from './deployment-store.ts';
-import { nextStep } from './next-step.ts';
+import { stepDeployments } from './deployment-step.ts';
+import type { TargetToSend } from './deployment-store.ts';
 
 export interface RunnerLog {
   warn(obj: object, msg: string): void;
@@ -44,21 +38,67 @@ export interface RunnerOptions {
    * back at once; a crashed one after this lease.
    */
   leaseMs?: number;
+  /**
+   * Step transactions side by side, each holding a connection of `pool` (default 2, and at
+   * least two of the pool's connections stay free for acks, reported states and requests;
+   * never fewer than 1). Each steps up to 25 deployments.
+   */
+  stepConcurrency?: number;
   log?: RunnerLog;
 }
 
 export interface DeploymentRunner {
   start(): void;
-  /** Stops the loop and waits for the round in progress. */
+  /** Stops the loops and waits for the work in progress. */
   stop(): Promise<void>;
   /** Asks for a round as soon as possible (a deployment was created, an ack arrived). */
   kick(): void;
-  /** One round, for tests: relay acks, then step every running deployment once. */
+  /** One round, for tests: relay acks, then step every running deployment that has something to do. */
   tick(): Promise<void>;
 }
 
 const silent: RunnerLog = { warn: () => {} };
-const RELAY_WORKERS = 4;
+/**
+ * Relay workers side by side. Each holds no connection of this service while the
+ * configuration service records its acks, but there each call writes up to four sites at
+ * once on that service's connections: two workers leave most of them to its requests.
+ */
+const RELAY_WORKERS = 2;
+/**
+ * Deployments stepped in one transaction at most: their statements cover them all, and their
+ * configurations are published together before the commit.
+ */
+const STEPS_PER_TRANSACTION = 25;
+/** Pause of a relay worker after a claim that was not full (see `relayWorker`). */
+const RELAY_GATHER_MS = 20;
+
+/**
+ * The running deployments, oldest first, with who holds each and whether it has anything to do
+ * now: its first batch is due, every target of its current batch has answered and every ack of
+ * it is recorded, or a target of its current batch is past its timeout. A deployment with none
+ * of these only waits for its devices, and stepping it would change nothing.
+ */
+const RUNNING = `
+  SELECT d.id, d.runner_id,
+         coalesce(d.runner_seen_at + $1 * interval '1 millisecond' < now(), true) AS lease_over,
+         d.current_batch = 0
+           OR (NOT EXISTS (SELECT 1 FROM lifecycle.deployment_targets t
+                            WHERE t.deployment_id = d.id AND t.batch = d.current_batch AND t.status IN ('pending', 'sent'))
+               AND NOT EXISTS (SELECT 1 FROM lifecycle.outbox o
+                                WHERE o.published_at IS NULL AND o.topic = '${ACKED_TOPIC}' AND o.payload->>'deploymentId' = d.id::text))
+           OR EXISTS (SELECT 1 FROM lifecycle.deployment_targets t
+                       WHERE t.deployment_id = d.id AND t.batch = d.current_batch AND t.status = 'sent'
+                         AND t.sent_at + d.timeout_ms * interval '1 millisecond' < now()) AS due
+    FROM lifecycle.deployments d
+   WHERE d.status = 'running'
+   ORDER BY d.created_at, d.id`;
+
+interface RunningRow {
+  id: string;
+  runner_id: string | null;
+  lease_over: boolean;
+  due: boolean;
+}
 
 /**
  * @example
@@ -72,147 +112,190 @@ export function createDeploymentRunner(opts: RunnerOptions): DeploymentRunner {
   const leaseMs = opts.leaseMs ?? Math.max(2000, 10 * intervalMs);
   const log = opts.log ?? silent;
   const runnerId = `${hostname().slice(0, 24)}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const stepConcurrency = opts.stepConcurrency ?? Math.max(1, Math.min(2, (opts.pool.options.max ?? 10) - 2));
   /**
-   * Targets this instance has published since its broker connection came up. A `sent` target
-   * of a deployment it owns that is missing here — published by an instance that stopped or
-   * died, or before the broker restarted — is published again, and its timeout starts over.
+   * Per deployment, the targets this instance has published since its broker connection came
+   * up. A `sent` target of a deployment it owns that is missing here — published by an
+   * instance that stopped or died, or before the broker restarted — is published again, and
+   * its timeout starts over.
    */
-  const published = new Set<string>();
-  const key = (t: { deploymentId: string; assetId: string }) => `${t.deploymentId}/${t.assetId}`;
+  const published = new Map<string, Set<string>>();
+  /**
+   * Deployments of this instance whose current batch it has published in full over its current
+   * broker connection: unless the database says they have something to do, a round skips them.
+   */
+  const settledHere = new Set<string>();
+  /** Counts the broker connections; a step that outlived its connection leaves nothing settled. */
+  let connection = 0;
   let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let again = false;
+  let stepping: Promise<void> | undefined;
+  let stepAgain = false;
+  /** The relay workers at work; each records acks until it finds none left. */
+  const relays = new Set<Promise<void>>();
+  /** Acks came in while the last workers were finishing: one more look once they are done. */
+  let relayWanted = false;
   let stopped = true;
   let stopRequested = false;
 
   const onConnect = () => {
+    connection++;
     published.clear();
+    settledHere.clear();
     kick();
   };
 
-  async function tick(): Promise<void> {
-    // A few relays side by side: recordings of one site queue on its lock in the configuration
-    // service anyway, those of different sites need not wait for each other.
-    await Promise.all(Array.from({ length: RELAY_WORKERS }, () => relayAcks(opts.pool, opts.config, log)));
+  /**
+   * Records queued acks until it finds none left, telling the steps each time some were
+   * recorded. A full claim means a backlog: every worker is put to it. After a partial one it
+   * waits a moment, so the next claim gathers more than a few acks.
+   */
+  async function relayWorker(): Promise<void> {
+    while (!stopRequested) {
+      const settled = await relayAcks(opts.pool, opts.config, log, ACKS_PER_CLAIM);
+      if (settled === 0) return;
+      kickSteps();
+      if (settled >= ACKS_PER_CLAIM) while (relays.size < RELAY_WORKERS) spawnRelay();
+      else await sleep(RELAY_GATHER_MS);
+    }
+  }
+
+  function spawnRelay() {
+    const worker: Promise<void> = relayWorker()
+      .catch((err: unknown) => log.warn({ err }, 'relaying acknowledged versions failed'))
+      .finally(() => {
+        relays.delete(worker);
+        if (relays.size === 0 && relayWanted && !stopped) {
+          relayWanted = false;
+          spawnRelay();
+        }
+      });
+    relays.add(worker);
+  }
+
+  /** Waits until no relay worker is at work (those it puts to work included). */
+  async function drainRelays(): Promise<void> {
+    while (relays.size > 0) await Promise.all([...relays]);
+  }
+
+  async function stepRound(): Promise<void> {
     // Without a broker nothing can be sent or heard: time stands still for the deployments
     // rather than timing out devices that were never asked.
     if (!opts.mqtt?.connected) return;
-    const { rows } = await opts.pool.query<{ id: string }>(`SELECT id FROM lifecycle.deployments WHERE status = 'running' ORDER BY created_at, id`);
+    const { rows } = await opts.pool.query<RunningRow>(RUNNING, [leaseMs]);
     const runningIds = new Set(rows.map((r) => r.id));
-    for (const k of published) if (!runningIds.has(k.slice(0, k.indexOf('/')))) published.delete(k);
-    for (const { id } of rows) {
-      if (stopRequested) return;
-      await step(id);
+    for (const id of published.keys()) if (!runningIds.has(id)) published.delete(id);
+    for (const id of settledHere) if (!runningIds.has(id)) settledHere.delete(id);
+    // Ours, nothing to do says the database, fully published here: only the lease to keep.
+    const idle = (r: RunningRow) => r.runner_id === runnerId && !r.due && settledHere.has(r.id);
+    // Held by another instance that is still alive: not ours to step.
+    const theirs = (r: RunningRow) => r.runner_id !== null && r.runner_id !== runnerId && !r.lease_over;
+    await renewLeases(rows.filter(idle).map((r) => r.id));
+    const due = rows.filter((r) => !idle(r) && !theirs(r)).map((r) => r.id);
+    // Several deployments per transaction, and several transactions side by side.
+    const size = Math.max(1, Math.min(STEPS_PER_TRANSACTION, Math.ceil(due.length / stepConcurrency)));
+    const chunks = Array.from({ length: Math.ceil(due.length / size) }, (_, i) => due.slice(i * size, (i + 1) * size));
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(stepConcurrency, chunks.length) }, async () => {
+        while (next < chunks.length && !stopRequested) await stepSeveral(chunks[next++]);
+      }),
+    );
+  }
+
+  /** {@link step} for these deployments; should that fail, each alone, so one cannot hold up the rest. */
+  async function stepSeveral(ids: string[]): Promise<void> {
+    try {
+      await step(ids);
+    } catch (err) {
+      if (ids.length === 1 || isConnectionError(err)) {
+        for (const id of ids) settledHere.delete(id);
+        log.warn({ err, deploymentIds: ids }, 'deployments not stepped');
+      } else {
+        for (const id of ids) await stepSeveral([id]);
+      }
     }
   }
 
   /**
-   * Advances one deployment by what is due now and publishes what the step decided to send —
-   * before the commit, under the site's deployment lock held shared: a newer deployment to the
-   * same assets (which takes that lock exclusively) supersedes only after this publish, so its
-   * own retained configuration can never be overwritten by an older one. Should the commit
-   * fail, the targets are still pending and are sent again; the device's ack counts either way.
+   * Keeps this instance's claim on deployments it leaves alone this round. Only claims older
+   * than a quarter of the lease are written, so a burst of rounds does not rewrite every row
+   * each time; a row locked right now (being cancelled, say) is left for the next round.
    */
-  async function step(id: string): Promise<void> {
+  async function renewLeases(ids: string[]) {
+    if (ids.length === 0) return;
+    await opts.pool.query(
+      `UPDATE lifecycle.deployments SET runner_seen_at = now()
+        WHERE id IN (SELECT id FROM lifecycle.deployments
+                      WHERE id = ANY($1::uuid[]) AND status = 'running' AND runner_id = $2
+                        AND runner_seen_at < now() - $3 * interval '1 millisecond'
+                        FOR UPDATE SKIP LOCKED)`,
+      [ids, runnerId, leaseMs / 4],
+    );
+  }
+
+  /**
+   * Advances these deployments by what is due now (`stepDeployments`) and publishes what the
+   * steps decided to send — before the commit, under each site's deployment lock held shared: a
+   * newer deployment to the same assets (which takes that lock exclusively) supersedes only
+   * after this publish, so its own retained configuration can never be overwritten by an older
+   * one. Should the commit fail, the targets are still pending and are sent again; the device's
+   * ack counts either way.
+   */
+  async function step(ids: string[]): Promise<void> {
     const mqtt = opts.mqtt;
     if (!mqtt) return;
-    await withTransaction(opts.pool, async (client) => {
-      const { rows } = await client.query<{ site_id: string; runner_id: string | null; lease_over: boolean }>(
-        `SELECT site_id, runner_id, coalesce(runner_seen_at + $2 * interval '1 millisecond' < now(), true) AS lease_over
-           FROM lifecycle.deployments WHERE id = $1 AND status = 'running' FOR UPDATE SKIP LOCKED`,
-        [id, leaseMs],
+    const startedOn = connection;
+    const outcome = await withTransaction(opts.pool, async (client) => {
+      // Locked by another instance right now, or held by one that is still alive: not ours.
+      const { rows: claimed } = await client.query<{ id: string; site_id: string; previous: string | null }>(
+        `UPDATE lifecycle.deployments d SET runner_id = $2, runner_seen_at = now()
+           FROM (SELECT id, runner_id, runner_seen_at FROM lifecycle.deployments
+                  WHERE id = ANY($1::uuid[]) AND status = 'running' ORDER BY id FOR UPDATE SKIP LOCKED) c
+          WHERE d.id = c.id AND (c.runner_id IS NULL OR c.runner_id = $2 OR c.runner_seen_at IS NULL OR c.runner_seen_at + $3 * interval '1 millisecond' < now())
+          RETURNING d.id, d.site_id, c.runner_id AS previous`,
+        [ids, runnerId, leaseMs],
       );
-      const claim = rows[0];
-      // Locked by another instance right now, or stepped by one that is still alive: not ours.
-      if (!claim || (claim.runner_id !== null && claim.runner_id !== runnerId && !claim.lease_over)) return;
-      if (claim.runner_id !== runnerId) forget(id);
-      await client.query(`UPDATE lifecycle.deployments SET runner_id = $2, runner_seen_at = now() WHERE id = $1`, [id, runnerId]);
-      await client.query(`SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))`, [deployLockKey(claim.site_id)]);
-      const sends = await advance(client, id);
-      if (sends.length > 0) await publishAll(mqtt, sends);
-    });
-  }
-
-  /** The state changes of one step, with their audit events; returns the targets to publish. */
-  async function advance(client: pg.PoolClient, id: string): Promise<TargetToSend[]> {
-    const before = await loadDeployment(client, id);
-    if (!before) return [];
-    const sends: TargetToSend[] = [];
-    if (before.currentBatch > 0) {
-      // Sent, but not by this instance over its current connection (it took the deployment
-      // over, or the broker restarted): send again, and give the device its full time from
-      // now — its answer may have gone unheard while no one listened.
-      const unsent = (await targetsToSend(client, id, before.currentBatch, 'sent')).filter((t) => !published.has(key(t)));
-      if (unsent.length > 0) {
-        await client.query(`UPDATE lifecycle.deployment_targets SET sent_at = now() WHERE deployment_id = $1 AND asset_id = ANY($2::uuid[]) AND status = 'sent'`, [
-          id,
-          unsent.map((t) => t.assetId),
-        ]);
-        sends.push(...unsent);
+      if (claimed.length === 0) return { stepped: [] as string[], unpublished: new Set<string>() };
+      for (const c of claimed) {
+        if (c.previous !== runnerId) published.delete(c.id);
+        settledHere.delete(c.id);
       }
-      await client.query(
-        `UPDATE lifecycle.deployment_targets SET status = 'timed_out', finished_at = now(), error = $3
-          WHERE deployment_id = $1 AND batch = $2 AND status = 'sent' AND sent_at + $4 * interval '1 millisecond' < now()`,
-        [id, before.currentBatch, `no acknowledgement within ${before.timeoutMs} ms`, before.timeoutMs],
+      // In one order in every instance, so two runners never wait for each other's sites.
+      const siteKeys = [...new Set(claimed.map((c) => deployLockKey(c.site_id)))].sort();
+      await client.query(`SELECT pg_advisory_xact_lock_shared(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k`, [siteKeys]);
+      const sends = await stepDeployments(
+        client,
+        claimed.map((c) => c.id),
+        (deploymentId, assetId) => published.get(deploymentId)?.has(assetId) ?? false,
       );
-    }
-    const counts = await countTargets(client, id, before.currentBatch);
-    const decision = nextStep({
-      currentBatch: before.currentBatch,
-      batches: before.batches,
-      ...counts,
-      failureThreshold: before.failureThreshold,
-      recordingAcks: before.currentBatch > 0 && (await hasUnrelayedAcks(client, id)),
+      const unpublished = await publishAll(mqtt, sends);
+      return { stepped: claimed.map((c) => c.id), unpublished };
     });
-    if (decision.kind === 'wait') return sends;
-
-    const actor = runnerActor(before.actor);
-    const audit = (action: string, to: object) => auditDeployment(client, before, { action, actor, requestId: before.requestId, before: auditState(before), after: to });
-    if (before.currentBatch > 0) {
-      const results = (await loadTargets(client, id)).filter((t) => t.batch === before.currentBatch);
-      await audit('finish-batch', { ...auditState(before), batch: before.currentBatch, results: results.map((t) => ({ assetId: t.assetId, status: t.status, error: t.error })) });
-    }
-    if (decision.kind === 'start-batch') {
-      await client.query(`UPDATE lifecycle.deployments SET current_batch = $2, updated_at = now() WHERE id = $1`, [id, decision.batch]);
-      await client.query(`UPDATE lifecycle.deployment_targets SET status = 'sent', sent_at = now() WHERE deployment_id = $1 AND batch = $2 AND status = 'pending'`, [id, decision.batch]);
-      const batch = await targetsToSend(client, id, decision.batch, 'sent');
-      sends.push(...batch);
-      const after = await loadDeployment(client, id);
-      if (after) await audit('start-batch', { ...auditState(after), batch: decision.batch, assetIds: batch.map((t) => t.assetId) });
-      return sends;
-    }
-    const status = decision.kind === 'abort' ? 'aborted' : decision.status;
-    if (decision.kind === 'abort') {
-      await client.query(
-        `UPDATE lifecycle.deployment_targets SET status = 'cancelled', finished_at = now(), error = $2 WHERE deployment_id = $1 AND status = 'pending'`,
-        [id, `not sent: the deployment was aborted (${decision.reason})`],
-      );
-    }
-    await client.query(`UPDATE lifecycle.deployments SET status = $2, reason = $3, updated_at = now(), finished_at = now() WHERE id = $1`, [id, status, decision.reason]);
-    const after = await loadDeployment(client, id);
-    if (after) await audit(decision.kind === 'abort' ? 'abort' : 'finish', auditState(after));
-    return sends;
+    // Only once committed: what these steps decided is what the database now says.
+    if (startedOn !== connection) return;
+    for (const id of outcome.stepped) if (!outcome.unpublished.has(id)) settledHere.add(id);
   }
 
-  /** Drops what this instance published of a deployment it (re)takes over: it publishes it again. */
-  function forget(deploymentId: string) {
-    for (const k of published) if (k.startsWith(`${deploymentId}/`)) published.delete(k);
-  }
-
-  async function publishAll(mqtt: MqttClient, targets: TargetToSend[]): Promise<void> {
+  /** Publishes every target; returns the deployments of those that could not be (the next round publishes them again). */
+  async function publishAll(mqtt: MqttClient, targets: TargetToSend[]): Promise<Set<string>> {
+    const failed = new Set<string>();
     await Promise.all(
       targets.map(async (t) => {
         const payload: DesiredPayload = { deploymentId: t.deploymentId, assetId: t.assetId, version: t.configVersion, hash: t.configHash, config: t.config };
         try {
           await publishJson(mqtt, desiredTopic(t.siteCode, t.gatewayId, t.assetId), payload, { retain: true, timeoutMs: opts.publishTimeoutMs ?? 5000 });
-          published.add(key(t));
+          let mine = published.get(t.deploymentId);
+          if (!mine) published.set(t.deploymentId, (mine = new Set()));
+          mine.add(t.assetId);
         } catch (err) {
           // Left out of `published`: the next round publishes it again.
-          published.delete(key(t));
+          published.get(t.deploymentId)?.delete(t.assetId);
+          failed.add(t.deploymentId);
           log.warn({ err, deploymentId: t.deploymentId, assetId: t.assetId }, 'desired configuration not published');
         }
       }),
     );
+    return failed;
   }
 
   function schedule(ms: number) {
@@ -221,26 +304,39 @@ export function createDeploymentRunner(opts: RunnerOptions): DeploymentRunner {
     timer = setTimeout(round, ms);
   }
 
+  /** A step round; on the timer, also a relay round (which retries after an outage). */
   function round() {
     timer = undefined;
-    if (running) {
-      again = true;
+    kickRelay();
+    if (stepping) {
+      stepAgain = true;
       return;
     }
-    running = tick()
+    stepping = stepRound()
       .catch((err: unknown) => log.warn({ err }, 'deployment runner round failed'))
       .finally(() => {
-        running = undefined;
-        const soon = again;
-        again = false;
+        stepping = undefined;
+        const soon = stepAgain;
+        stepAgain = false;
         schedule(soon ? 0 : intervalMs);
       });
   }
 
-  function kick() {
+  function kickSteps() {
     if (stopped) return;
-    if (running) again = true;
+    if (stepping) stepAgain = true;
     else schedule(0);
+  }
+
+  function kickRelay() {
+    if (stopped) return;
+    if (relays.size === 0) spawnRelay();
+    else relayWanted = true;
+  }
+
+  function kick() {
+    kickRelay();
+    kickSteps();
   }
 
   return {
@@ -257,13 +353,17 @@ export function createDeploymentRunner(opts: RunnerOptions): DeploymentRunner {
       clearTimeout(timer);
       timer = undefined;
       opts.mqtt?.removeListener('connect', onConnect);
-      await running;
+      await Promise.all([stepping, drainRelays()]);
       // Hand the deployments back, so another instance (or this one restarted) carries on at once.
       await opts.pool
         .query(`UPDATE lifecycle.deployments SET runner_id = NULL, runner_seen_at = NULL WHERE runner_id = $1 AND status = 'running'`, [runnerId])
         .catch((err: unknown) => log.warn({ err }, 'deployments not handed back; another instance takes them over after the lease'));
     },
     kick,
-    tick,
+    async tick() {
+      spawnRelay();
+      await drainRelays();
+      await stepRound();
+    },
   };
 }
