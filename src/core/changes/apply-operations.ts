@@ -146,11 +146,13 @@ export function applyOperations(before: SiteGraph, ops: Operation[], opts: Apply
       case 'markDeployed': {
         const a = asset(op.id);
         if (op.configVersion === null) a.deployed = null;
-        else {
-          const placement =
-            op.configVersion === a.configVersion
-              ? { parentId: a.parentId, port: a.port, config: a.config }
-              : opts.versions?.get(`${a.id}@${op.configVersion}`);
+        else if (op.configVersion === a.configVersion) {
+          // The desired placement is what is deployed: share it (no operation changes a
+          // configuration in place), as a graph read from the database does, instead of keeping a
+          // second copy of every deployed configuration in the site-graph cache.
+          a.deployed = { version: op.configVersion, parentId: a.parentId, port: a.port, config: a.config };
+        } else {
+          const placement = opts.versions?.get(`${a.id}@${op.configVersion}`);
           if (!placement) throw new OperationError('invalid', i, `asset ${a.name} has no configuration version ${op.configVersion}`, undefined, '/configVersion');
           a.deployed = { version: op.configVersion, ...structuredClone(placement) };
         }
