@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', 'dist/', 'console/dist/'] },
+  { ignores: ['node_modules/', 'data/', 'dist/', 'dist.tmp-*/', 'dist.old-*/', 'console/dist/'] },
   ...tseslint.configs.recommended,
   {
     rules: {

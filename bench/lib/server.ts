@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,18 +37,24 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * Starts `node bin/rema.mjs serve` as a process of its own (so its memory can be read from
- * /proc), on a free loopback port, and waits until `/readyz` answers 200.
+ * Starts `bin/rema serve` as a process of its own (so its memory can be read from /proc), on a
+ * free loopback port, and waits until `/readyz` answers 200.
  */
 export async function startServer(opts: StartServerOptions): Promise<ServerProcess> {
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'rema-bench-'));
   const logFile = path.join(dataDir, 'server.log');
   const log = createWriteStream(logFile);
-  const args = [...(opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : []), 'bin/rema.mjs', 'serve', '--port', String(port), '--host', '127.0.0.1'];
-  const child: ChildProcess = spawn(process.execPath, args, {
+  const serveArgs = ['serve', '--port', String(port), '--host', '127.0.0.1'];
+  const cpuProf = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
+  // As operators start it: the launcher, which sizes the heap and execs node (same pid). A tree
+  // without it (an older checkout, for a baseline) runs bin/rema.mjs.
+  const launcher = existsSync(path.join(ROOT, 'bin', 'rema'));
+  const [command, args]: [string, string[]] = launcher ? ['sh', ['bin/rema', ...serveArgs]] : [process.execPath, [...cpuProf, 'bin/rema.mjs', ...serveArgs]];
+  const nodeOptions = launcher && cpuProf.length ? { NODE_OPTIONS: [process.env.NODE_OPTIONS, ...cpuProf].filter(Boolean).join(' ') } : {};
+  const child: ChildProcess = spawn(command, args, {
     cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: opts.databaseUrl, MQTT_URL: opts.mqttUrl, REMA_TOKEN: opts.token, REMA_DATA_DIR: dataDir, REMA_LOG: '' },
+    env: { ...process.env, ...nodeOptions, DATABASE_URL: opts.databaseUrl, MQTT_URL: opts.mqttUrl, REMA_TOKEN: opts.token, REMA_DATA_DIR: dataDir, REMA_LOG: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.pipe(log);

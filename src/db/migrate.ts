@@ -41,8 +41,9 @@ export function migrationLockKey(schema: string): number {
  * waits for it (node-pg-migrate's default is to fail instead). The second process then
  * finds nothing left to run.
  *
- * Migration files are TypeScript (`export async function up(pgm) { pgm.sql(...) }`);
- * node-pg-migrate loads them through jiti, which works both under tsx and plain node.
+ * Migration files are TypeScript (`export async function up(pgm) { pgm.sql(...) }`), run as
+ * compiled JavaScript from dist/ by `rema serve`; node-pg-migrate loads either (through jiti
+ * for TypeScript, natively for JavaScript).
  *
  * @example
  * await migrateSchema(databaseUrl, { schema: 'audit', dir: 'src/audit/migrations' });
@@ -65,8 +66,9 @@ export async function migrateSchema(databaseUrl: string, opts: MigrateSchemaOpti
     checkOrder: true,
     lockValue: migrationLockKey(opts.schema),
     advisoryLockMode: 'wait',
-    // Only files with a timestamp prefix are migrations; tests or helpers beside them are not.
-    ignorePattern: '(?:\\..*|.*\\.test\\.ts|.*\\.d\\.ts)',
+    // Only files with a timestamp prefix are migrations; tests, helpers and (in dist/) source maps
+    // beside them are not.
+    ignorePattern: '(?:\\..*|.*\\.test\\.ts|.*\\.d\\.ts|.*\\.map)',
     logger: { debug: log, info: log, warn: log, error: log },
   });
   return applied.map((m) => ({ name: m.name, path: m.path }));
