@@ -69,7 +69,7 @@ export interface LifecycleService {
 export function registerLifecycleService(app: HttpApp, opts: LifecycleServiceOptions): LifecycleService {
   const log = app.log;
   const runner = createDeploymentRunner({ pool: opts.pool, mqtt: opts.mqtt, config: opts.config, intervalMs: opts.runnerIntervalMs, log });
-  const bridge = opts.mqtt ? createMqttBridge({ pool: opts.pool, mqtt: opts.mqtt, onAck: () => runner.kick(), log }) : undefined;
+  const bridge = opts.mqtt ? createMqttBridge({ pool: opts.pool, mqtt: opts.mqtt, onAck: (outcomes) => runner.acked(outcomes), log }) : undefined;
   const deps: LifecycleDeps = {
     pool: opts.pool,
     catalog: opts.catalog,

@@ -58,8 +58,8 @@ const ACKS_PER_TRANSACTION = 500;
 export interface MqttBridgeOptions {
   pool: pg.Pool;
   mqtt: MqttClient;
-  /** Called after acks that changed or matched a target were stored (the runner may step on). */
-  onAck?: () => void;
+  /** Called with the outcomes of a burst of acks once stored, when one of them matched a target. */
+  onAck?: (outcomes: AckOutcome[]) => void;
   log?: BridgeLog;
   /** How long reported states are collected before they are written (default 50 ms). */
   stateFlushMs?: number;
@@ -76,7 +76,7 @@ export interface MqttBridgeOptions {
  * a few statements.
  *
  * @example
- *   const bridge = createMqttBridge({ pool, mqtt, onAck: () => runner.kick() });
+ *   const bridge = createMqttBridge({ pool, mqtt, onAck: (outcomes) => runner.acked(outcomes) });
  *   bridge.start();
  */
 export function createMqttBridge(opts: MqttBridgeOptions): MqttBridge {
@@ -135,7 +135,7 @@ export function createMqttBridge(opts: MqttBridgeOptions): MqttBridge {
       if (outcome === 'unknown' || outcome === 'mismatch') log.warn({ ack: burst[i].ack, topic: burst[i].topic, outcome }, 'ack matches no target');
       else matched = true;
     }
-    if (matched) opts.onAck?.();
+    if (matched) opts.onAck?.(outcomes);
   }
 
   function onStateMessage(topic: ParsedTopic, message: Buffer) {

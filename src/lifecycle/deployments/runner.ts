@@ -16,6 +16,7 @@ import { publishJson } from '../../mqtt/client.ts';
 import { desiredTopic, type DesiredPayload } from '../../mqtt/topics.ts';
 import type { ConfigClient } from '../config-client.ts';
 import { ACKED_TOPIC, ACKS_PER_CLAIM, relayAcks } from './ack-relay.ts';
+import type { AckOutcome } from './apply-acks.ts';
 import { deployLockKey } from './create-deployment.ts';
 import { stepDeployments } from './deployment-step.ts';
 import type { TargetToSend } from './deployment-store.ts';
@@ -51,8 +52,13 @@ export interface DeploymentRunner {
   start(): void;
   /** Stops the loops and waits for the work in progress. */
   stop(): Promise<void>;
-  /** Asks for a round as soon as possible (a deployment was created, an ack arrived). */
+  /** Asks for a round as soon as possible (a deployment was created). */
   kick(): void;
+  /**
+   * Acks were stored: the relay has acknowledged versions to record (and wakes the steps once
+   * it has); a rejection may have ended a batch with nothing to record, so it wakes them too.
+   */
+  acked(outcomes: readonly AckOutcome[]): void;
   /** One round, for tests: relay acks, then step every running deployment that has something to do. */
   tick(): Promise<void>;
 }
@@ -360,6 +366,10 @@ export function createDeploymentRunner(opts: RunnerOptions): DeploymentRunner {
         .catch((err: unknown) => log.warn({ err }, 'deployments not handed back; another instance takes them over after the lease'));
     },
     kick,
+    acked(outcomes) {
+      kickRelay();
+      if (outcomes.includes('failed')) kickSteps();
+    },
     async tick() {
       spawnRelay();
       await drainRelays();
