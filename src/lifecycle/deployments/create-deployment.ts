@@ -7,7 +7,7 @@ import { ApiError } from '../../http/errors.ts';
 import type { ConfigClient } from '../config-client.ts';
 import type { DeploymentRequest } from '../deps.ts';
 import { askConfig } from './config-errors.ts';
-import { auditDeployment, auditState, insertDeployment, loadDeployment, type DeploymentView } from './deployment-store.ts';
+import { auditDeployment, auditState, insertDeployment, type DeploymentView } from './deployment-store.ts';
 import { planTargets } from './plan-targets.ts';
 
 /**
@@ -34,7 +34,7 @@ export interface DeployContext {
  * Creates a running deployment: resolves every target's desired configuration and gateway
  * from the configuration service, then — in one transaction — supersedes the still-open
  * targets of older deployments to the same assets, stores the deployment with its pending
- * targets and audits it. The runner takes it from there.
+ * targets and audits it, and returns it as created. The runner takes it from there.
  *
  * Refuses with 503 while no broker is connected (nothing could be sent), 404 for an unknown
  * site, 422 for assets outside the site, retired, or without a gateway.
@@ -59,12 +59,12 @@ export async function createDeployment(deps: CreateDeploymentDeps, req: Deployme
 
   const id = randomUUID();
   const assetIds = plan.targets.map((t) => t.assetId);
-  await withTransaction(deps.pool, async (client) => {
+  const created = await withTransaction(deps.pool, async (client) => {
     // Deployments of one site are created one at a time, so two cannot both claim an asset, and
     // not while a runner is publishing one of the site's deployments.
     await client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [deployLockKey(req.siteId)]);
     await supersede(client, id, assetIds, ctx);
-    await insertDeployment(
+    const created = await insertDeployment(
       client,
       {
         id,
@@ -79,8 +79,6 @@ export async function createDeployment(deps: CreateDeploymentDeps, req: Deployme
       },
       plan.targets,
     );
-    const created = await loadDeployment(client, id);
-    if (!created) throw new Error(`deployment ${id} vanished inside its own transaction`);
     await auditDeployment(client, created, {
       action: 'create',
       actor: ctx.actor,
@@ -90,10 +88,10 @@ export async function createDeployment(deps: CreateDeploymentDeps, req: Deployme
       before: null,
       after: { ...auditState(created), siteCode: graph.site.code, assets: plan.targets.map((t) => ({ assetId: t.assetId, configVersion: t.configVersion, batch: t.batch })) },
     });
+    return created;
   });
-  const stored = await loadDeployment(deps.pool, id);
-  if (!stored) throw new Error(`deployment ${id} missing after commit`);
-  return stored;
+  // As created: the runner may have started its first batch since, which GET shows.
+  return created;
 }
 
 /**

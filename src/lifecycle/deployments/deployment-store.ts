@@ -128,19 +128,32 @@ export interface NewDeployment {
   comment: string | null;
 }
 
-/** Inserts a running deployment and its pending targets (one statement for all targets). */
-export async function insertDeployment(client: pg.PoolClient, d: NewDeployment, targets: PlannedTarget[]): Promise<void> {
-  await client.query(
-    `INSERT INTO lifecycle.deployments (id, org_id, site_id, status, batch_size, failure_threshold, timeout_ms, actor, request_id, comment)
-     VALUES ($1, $2, $3, 'running', $4, $5, $6, $7, $8, $9)`,
-    [d.id, d.orgId, d.siteId, d.batchSize, d.failureThreshold, d.timeoutMs, JSON.stringify(d.actor), d.requestId, d.comment],
-  );
-  await client.query(
-    `INSERT INTO lifecycle.deployment_targets (deployment_id, asset_id, gateway_id, site_code, batch, config_version, config_hash, config, status)
-     SELECT $1, t.asset_id, t.gateway_id, t.site_code, t.batch, t.config_version, t.config_hash, t.config, 'pending'
-       FROM jsonb_to_recordset($2::jsonb) AS t(asset_id uuid, gateway_id uuid, site_code text, batch int, config_version int, config_hash text, config jsonb)`,
+/**
+ * Inserts a running deployment and its pending targets, in one statement, and returns it as
+ * stored (nothing of it started yet).
+ */
+export async function insertDeployment(client: pg.PoolClient, d: NewDeployment, targets: PlannedTarget[]): Promise<DeploymentView> {
+  const { rows } = await client.query(
+    `WITH d AS (
+       INSERT INTO lifecycle.deployments (id, org_id, site_id, status, batch_size, failure_threshold, timeout_ms, actor, request_id, comment)
+       VALUES ($1, $2, $3, 'running', $4, $5, $6, $7, $8, $9)
+       RETURNING *),
+     t AS (
+       INSERT INTO lifecycle.deployment_targets (deployment_id, asset_id, gateway_id, site_code, batch, config_version, config_hash, config, status)
+       SELECT $1, t.asset_id, t.gateway_id, t.site_code, t.batch, t.config_version, t.config_hash, t.config, 'pending'
+         FROM jsonb_to_recordset($10::jsonb) AS t(asset_id uuid, gateway_id uuid, site_code text, batch int, config_version int, config_hash text, config jsonb)
+       RETURNING batch)
+     SELECT d.*, (SELECT count(*)::int FROM t) AS total, (SELECT coalesce(max(batch), 0)::int FROM t) AS batches FROM d`,
     [
       d.id,
+      d.orgId,
+      d.siteId,
+      d.batchSize,
+      d.failureThreshold,
+      d.timeoutMs,
+      JSON.stringify(d.actor),
+      d.requestId,
+      d.comment,
       JSON.stringify(
         targets.map((t) => ({
           asset_id: t.assetId,
@@ -154,6 +167,8 @@ export async function insertDeployment(client: pg.PoolClient, d: NewDeployment, 
       ),
     ],
   );
+  const r = rows[0];
+  return deploymentView({ ...r, n_pending: r.total, n_sent: 0, n_acked: 0, n_failed: 0, n_timed_out: 0, n_cancelled: 0 });
 }
 
 export async function loadDeployment(db: Db, id: string): Promise<DeploymentView | undefined> {
