@@ -130,9 +130,9 @@ export const connectionFromRow = (r: ConnectionRow): Connection => ({
  * placements) and the cable rows into two JSON arrays, which arrive as one value and are
  * parsed natively instead of row by row.
  */
-const SITE_GRAPH = `SELECT
-    (SELECT coalesce(json_agg(q), '[]') FROM (${ASSET_SELECT} WHERE a.site_id = $1) q) AS assets,
-    (SELECT coalesce(json_agg(c), '[]') FROM (SELECT ${CONNECTION_COLUMNS} FROM config.connections WHERE site_id = $1) c) AS connections`;
+const assetsJson = (siteId: string) => `(SELECT coalesce(json_agg(q), '[]') FROM (${ASSET_SELECT} WHERE a.site_id = ${siteId}) q)`;
+const connectionsJson = (siteId: string) => `(SELECT coalesce(json_agg(c), '[]') FROM (SELECT ${CONNECTION_COLUMNS} FROM config.connections c WHERE c.site_id = ${siteId}) c)`;
+const SITE_GRAPH = `SELECT ${assetsJson('$1')} AS assets, ${connectionsJson('$1')} AS connections`;
 
 /** Reads a whole site: its assets (with deployed placements) and its cables. */
 export async function loadSiteGraph(client: Queryable, site: Site): Promise<SiteGraph> {
@@ -170,8 +170,8 @@ export const lockForWriteSql = (of: SiteOf) => {
   ), ${lockHeadCte('head', `SELECT 'site:' || id, 0, NULL FROM site`)}
   SELECT site.*, head.seq AS head_seq, head.hash AS head_hash,
     (SELECT s.revision FROM config.sites s WHERE s.id = site.id) AS seen_revision,
-    CASE WHEN ${stale} THEN (SELECT coalesce(json_agg(q), '[]') FROM (${ASSET_SELECT} WHERE a.site_id = site.id) q) END AS assets,
-    CASE WHEN ${stale} THEN (SELECT coalesce(json_agg(c), '[]') FROM (SELECT ${CONNECTION_COLUMNS} FROM config.connections c WHERE c.site_id = site.id) c) END AS connections
+    CASE WHEN ${stale} THEN ${assetsJson('site.id')} END AS assets,
+    CASE WHEN ${stale} THEN ${connectionsJson('site.id')} END AS connections
   FROM site LEFT JOIN head ON true`;
 };
 
@@ -231,12 +231,6 @@ export class SiteGraphCache {
   private readonly siteOfEntity = new Map<string, string>();
   private entities = 0;
   constructor(private readonly maxEntities = 60_000) {}
-
-  get(site: Site): SiteGraph | undefined {
-    const g = this.graphs.get(site.id);
-    if (!g || g.site.revision !== site.revision || g.site.version !== site.version) return undefined;
-    return g;
-  }
 
   /** The copy held of the site a write locks, whatever its revision (the lock tells whether it is current). */
   find(of: SiteOf): SiteGraph | undefined {
