@@ -70,7 +70,9 @@ async function runOnce<T>(pool: pg.Pool, begin: string, fn: (client: pg.PoolClie
       // instead of handing a half-open transaction back to the pool.
       broken = true;
     }
-    throw err;
+    // Once the connection failed, the statement after it only says the client is not
+    // queryable: the failure itself (57P01, connection terminated, …) is what callers classify.
+    throw connectionError ?? err;
   } finally {
     client.removeListener('error', onError);
     // Passing a truthy value makes the pool destroy the connection instead of reusing it.
@@ -141,7 +143,7 @@ export function isConnectionError(err: unknown): boolean {
       if (CONNECTION_ERRNOS.has(code) || CONNECTION_STATES.has(code) || /^08[0-9A-Z]{3}$/.test(code)) return true;
     }
     const message = (e as { message?: unknown }).message;
-    if (typeof message === 'string' && /Connection terminated|timeout exceeded when trying to connect/i.test(message)) {
+    if (typeof message === 'string' && /Connection terminated|timeout exceeded when trying to connect|connection error and is not queryable/i.test(message)) {
       return true;
     }
     // AggregateError from dual-stack connects (ECONNREFUSED on ::1 and 127.0.0.1).

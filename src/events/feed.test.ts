@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../db/test-database.ts';
+import { isConnectionError } from '../db/tx.ts';
 import { readOutbox, sequenceOutbox } from './feed.ts';
 import { enqueueOutbox } from './outbox.ts';
 
@@ -119,5 +120,38 @@ describe('a sequenced event feed', () => {
       c.release();
     }
     expect((await read(start)).items.map((e) => e.topic)).toEqual(['shop.thing']);
+  });
+
+  it('survives its connection being terminated between statements: the call fails, the process lives on', async () => {
+    // A pool whose connections are terminated by the server right after their first statement,
+    // while the caller holds them between statements: the moment an unwatched connection's
+    // 'error' event would end the process.
+    const dropping = Object.create(db.pool) as pg.Pool;
+    dropping.connect = (async () => {
+      const client = await db.pool.connect();
+      const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+      let first = true;
+      (client as { query: unknown }).query = async (...args: unknown[]) => {
+        if (!first) return query(...args);
+        first = false;
+        const result = await query(...args);
+        const { rows } = (await query('SELECT pg_backend_pid() AS pid')) as { rows: { pid: number }[] };
+        await db.pool.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
+        await sleep(200); // the server's FATAL and the closed socket arrive while no statement runs
+        return result;
+      };
+      return client;
+    }) as pg.Pool['connect'];
+    const start = await end();
+    const c = await db.pool.connect();
+    try {
+      await write(c, 'after-termination');
+    } finally {
+      c.release();
+    }
+    const err = await sequenceOutbox(dropping, 'shop', { excludeTopics: ['shop.internal'] }).then(() => null, (e: unknown) => e);
+    expect(isConnectionError(err)).toBe(true);
+    // Nothing was lost: the next round, on a healthy connection, serves the event.
+    expect((await read(start)).items.map((e) => e.topic)).toEqual(['after-termination']);
   });
 });

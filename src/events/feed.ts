@@ -23,6 +23,7 @@ import type pg from 'pg';
 import { Type } from 'typebox';
 import { requireService } from '../auth/install-auth.ts';
 import type { HttpApp } from '../http/app.ts';
+import { withTransaction } from '../db/tx.ts';
 
 /** One outbox event as the feed hands it out. */
 export interface FeedEvent {
@@ -74,14 +75,12 @@ export function servedTopicsSql(excludeTopics: readonly string[] = []): string {
 export async function sequenceOutbox(pool: pg.Pool, schema: string, opts: { excludeTopics?: readonly string[]; batch?: number } = {}): Promise<number> {
   const table = `${schemaName(schema)}.outbox`;
   const served = servedTopicsSql(opts.excludeTopics);
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  // withTransaction listens for the connection failing while checked out (PostgreSQL
+  // restarting, an administrator terminating backends): without a listener that 'error'
+  // event would end the process.
+  return withTransaction(pool, async (client) => {
     const { rows: lock } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtext('rema:' || $1::text || ':outbox-feed')) AS ok`, [schema]);
-    if (!lock[0].ok) {
-      await client.query('ROLLBACK');
-      return 0;
-    }
+    if (!lock[0].ok) return 0;
     // Each statement reads what is committed when it starts: rows of transactions still running
     // are not seen, and get their positions in a later round — after these.
     const { rows } = await client.query<{ id: number }>(`SELECT id FROM ${table} WHERE feed_seq IS NULL${served} ORDER BY id LIMIT $1`, [opts.batch ?? 1000]);
@@ -93,14 +92,8 @@ export async function sequenceOutbox(pool: pg.Pool, schema: string, opts: { excl
         [rows.map((r) => r.id)],
       );
     }
-    await client.query('COMMIT');
     return rows.length;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /**
