@@ -51,7 +51,10 @@ export async function startServer(opts: StartServerOptions): Promise<ServerProce
   // without it (an older checkout, for a baseline) runs bin/rema.mjs.
   const launcher = existsSync(path.join(ROOT, 'bin', 'rema'));
   const [command, args]: [string, string[]] = launcher ? ['sh', ['bin/rema', ...serveArgs]] : [process.execPath, [...cpuProf, 'bin/rema.mjs', ...serveArgs]];
-  const nodeOptions = launcher && cpuProf.length ? { NODE_OPTIONS: [process.env.NODE_OPTIONS, ...cpuProf].filter(Boolean).join(' ') } : {};
+  // node refuses --cpu-prof in NODE_OPTIONS; the launcher passes REMA_NODE_OPTIONS on its command
+  // line instead of its heap defaults, so those are repeated here.
+  const heap = process.env.REMA_NODE_OPTIONS ?? '--max-old-space-size=512 --max-semi-space-size=16';
+  const nodeOptions = launcher && cpuProf.length ? { REMA_NODE_OPTIONS: [heap, ...cpuProf].filter(Boolean).join(' ') } : {};
   const child: ChildProcess = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, ...nodeOptions, DATABASE_URL: opts.databaseUrl, MQTT_URL: opts.mqttUrl, REMA_TOKEN: opts.token, REMA_DATA_DIR: dataDir, REMA_LOG: '' },

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../db/test-database.ts';
 import { withTransaction } from '../db/tx.ts';
 import { appendAuditEvents, canonicalJson, hashEvent } from './append.ts';
+import { canonicalEventJson, hashedFields } from './hash.ts';
 import { alice, assetUpdate } from './audit-fixtures.ts';
 import { migrateAuditSchema } from './migrate-audit.ts';
 import { queryAuditEvents } from './query.ts';
@@ -27,6 +28,23 @@ describe('canonicalJson', () => {
 
   it('writes dates as ISO strings', () => {
     expect(canonicalJson({ t: new Date('2025-01-02T03:04:05.678Z') })).toBe('{"t":"2025-01-02T03:04:05.678Z"}');
+  });
+
+  it('writes an array hole as null, as JSON.stringify does', () => {
+    expect(canonicalJson([1, , 3])).toBe(JSON.stringify([1, , 3]));
+  });
+
+  it('gives the same text for an event whether its large fields come serialised or not', () => {
+    const event = hashedFields({
+      ...assetUpdate(randomUUID(), { comment: 'swap', violations: [{ rule: 'r', assetIds: ['b', 'a'] }] }),
+      seq: 7, at: '2025-01-02T03:04:05.678Z', diff: [{ op: 'replace', path: '/config/unitId', value: 4 }],
+    } as Parameters<typeof hashedFields>[0]);
+    const whole = canonicalJson(event);
+    expect(canonicalEventJson(event)).toBe(whole);
+    const given = { actor: canonicalJson(event.actor), before: canonicalJson(event.before), after: canonicalJson(event.after), diff: canonicalJson(event.diff), violations: canonicalJson(event.violations) };
+    expect(canonicalEventJson(event, given)).toBe(whole);
+    // Every hashed field is in the text, in canonical order.
+    expect(Object.keys(JSON.parse(whole) as object)).toEqual(Object.keys(event).sort());
   });
 });
 

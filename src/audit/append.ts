@@ -1,6 +1,6 @@
 import jsonPatch from 'fast-json-patch';
 import type pg from 'pg';
-import { hashEvent } from './hash.ts';
+import { canonicalEventJson, canonicalJson, hashCanonical } from './hash.ts';
 import type { AuditEvent, AuditEventInput, JsonObject } from './types.ts';
 
 export { canonicalJson, hashEvent } from './hash.ts';
@@ -85,10 +85,18 @@ export interface ChainedEvents {
   headsJson: string;
 }
 
-/** Stores values exactly as jsonb will hand them back, so the hash survives a round trip. */
-function toJson<T>(value: unknown): T | null {
-  return value === undefined || value === null ? null : (JSON.parse(JSON.stringify(value)) as T);
+/**
+ * `value` as canonical JSON and as the value that text parses to: what is hashed, what is
+ * stored, and what jsonb will hand back (dates as ISO strings, no `undefined`), from one
+ * serialisation.
+ */
+function json<T>(value: unknown): { text: string; value: T | null } {
+  if (value === undefined || value === null) return { text: 'null', value: null };
+  const text = canonicalJson(value);
+  return { text, value: JSON.parse(text) as T | null };
 }
+
+const str = (value: string | number | null) => JSON.stringify(value);
 
 /**
  * Appends events to their hash chains inside the caller's open transaction and returns
@@ -144,16 +152,22 @@ export function chainEvents(events: readonly AuditEventInput[], locked: Readonly
   // Taken after the head locks: within a scope, a later seq never gets an earlier time
   // because it waited behind another appender.
   const at = new Date().toISOString();
+  // Each large field is serialised once: its canonical JSON is hashed and stored as it is.
+  const rows: string[] = [];
   const stored: Omit<AuditEvent, 'id'>[] = events.map((input) => {
     const head = heads.get(input.scope);
     if (!head) throw new Error(`audit head for ${input.scope} was not locked`);
-    const before = toJson<JsonObject>(input.before);
-    const after = toJson<JsonObject>(input.after);
+    const actor = json<AuditEvent['actor']>(input.actor);
+    const before = json<JsonObject>(input.before);
+    const after = json<JsonObject>(input.after);
+    const violations = json<JsonObject[]>(input.violations);
+    const diff = jsonPatch.compare(before.value ?? {}, after.value ?? {});
+    const diffText = canonicalJson(diff);
     const fields = {
       scope: input.scope,
       seq: head.seq + 1,
       at,
-      actor: toJson<AuditEvent['actor']>(input.actor) as AuditEvent['actor'],
+      actor: actor.value as AuditEvent['actor'],
       requestId: input.requestId ?? null,
       changesetId: input.changesetId ?? null,
       service: input.service,
@@ -164,27 +178,26 @@ export function chainEvents(events: readonly AuditEventInput[], locked: Readonly
       entityId: input.entityId,
       action: input.action,
       outcome: input.outcome,
-      before,
-      after,
-      diff: jsonPatch.compare(before ?? {}, after ?? {}),
+      before: before.value,
+      after: after.value,
+      diff,
       comment: input.comment ?? null,
       sourceIp: input.sourceIp ?? null,
-      violations: toJson<JsonObject[]>(input.violations),
+      violations: violations.value,
     };
-    const hash = hashEvent(head.hash, fields);
-    const event = { ...fields, prevHash: head.hash, hash };
+    const serialised = { actor: actor.text, before: before.text, after: after.text, diff: diffText, violations: violations.text };
+    const hash = hashCanonical(head.hash, canonicalEventJson(fields, serialised));
     heads.set(input.scope, { seq: fields.seq, hash });
-    return event;
+    rows.push(
+      `{"scope":${str(fields.scope)},"seq":${fields.seq},"at":${str(at)},"actor":${actor.text},"request_id":${str(fields.requestId)},` +
+        `"changeset_id":${str(fields.changesetId)},"service":${str(fields.service)},"org_id":${str(fields.orgId)},"site_id":${str(fields.siteId)},` +
+        `"site_revision":${str(fields.siteRevision)},"entity_type":${str(fields.entityType)},"entity_id":${str(fields.entityId)},` +
+        `"action":${str(fields.action)},"outcome":${str(fields.outcome)},"before":${before.text},"after":${after.text},"diff":${diffText},` +
+        `"comment":${str(fields.comment)},"source_ip":${str(fields.sourceIp)},"violations":${violations.text},"prev_hash":${str(head.hash)},"hash":"${hash}"}`,
+    );
+    return { ...fields, prevHash: head.hash, hash };
   });
 
-  const rows = stored.map((e) => ({
-    scope: e.scope, seq: e.seq, at: e.at, actor: e.actor, request_id: e.requestId,
-    changeset_id: e.changesetId, service: e.service, org_id: e.orgId, site_id: e.siteId,
-    site_revision: e.siteRevision, entity_type: e.entityType, entity_id: e.entityId,
-    action: e.action, outcome: e.outcome, before: e.before, after: e.after, diff: e.diff,
-    comment: e.comment, source_ip: e.sourceIp, violations: e.violations,
-    prev_hash: e.prevHash, hash: e.hash,
-  }));
   const newHeads = [...heads].filter(([scope, head]) => locked.get(scope) !== head).map(([scope, head]) => ({ scope, seq: head.seq, hash: head.hash }));
-  return { stored, rowsJson: JSON.stringify(rows), headsJson: JSON.stringify(newHeads) };
+  return { stored, rowsJson: `[${rows.join(',')}]`, headsJson: JSON.stringify(newHeads) };
 }

@@ -19,9 +19,6 @@ export function canonicalJson(value: unknown): string {
 }
 
 function serialise(value: unknown): string | undefined {
-  if (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
-    value = (value as { toJSON: () => unknown }).toJSON();
-  }
   switch (typeof value) {
     case 'string':
       return JSON.stringify(value);
@@ -37,16 +34,24 @@ function serialise(value: unknown): string | undefined {
       return undefined;
   }
   if (value === null) return 'null';
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return serialise((value as { toJSON: () => unknown }).toJSON());
+  // Built by appending: this runs for every audited change, on objects of a few hundred values.
   if (Array.isArray(value)) {
-    return `[${value.map((item) => serialise(item) ?? 'null').join(',')}]`;
+    let out = '[';
+    // By index, not map(): a hole is `null`, as JSON.stringify writes it.
+    for (let i = 0; i < value.length; i++) out += (i > 0 ? ',' : '') + (serialise(value[i]) ?? 'null');
+    return `${out}]`;
   }
   const record = value as Record<string, unknown>;
-  const parts: string[] = [];
-  for (const key of Object.keys(record).sort()) {
+  const keys = Object.keys(record);
+  if (keys.length > 1) keys.sort();
+  let out = '{';
+  for (const key of keys) {
     const item = serialise(record[key]);
-    if (item !== undefined) parts.push(`${JSON.stringify(key)}:${item}`);
+    if (item === undefined) continue;
+    out += (out.length > 1 ? ',' : '') + JSON.stringify(key) + ':' + item;
   }
-  return `{${parts.join(',')}}`;
+  return `${out}}`;
 }
 
 /**
@@ -80,6 +85,31 @@ export function hashedFields(event: AuditHashedFields): AuditHashedFields {
   };
 }
 
+/** The keys of {@link hashedFields}, sorted as canonical JSON sorts them. */
+const HASHED_KEYS = [
+  'action', 'actor', 'after', 'at', 'before', 'changesetId', 'comment', 'diff', 'entityId', 'entityType',
+  'orgId', 'outcome', 'requestId', 'scope', 'seq', 'service', 'siteId', 'siteRevision', 'sourceIp', 'violations',
+] as const satisfies readonly (keyof AuditHashedFields)[];
+
+/** Fields whose canonical JSON the caller may already hold (the large ones). */
+export type SerialisedFields = Partial<Record<'actor' | 'before' | 'after' | 'diff' | 'violations', string>>;
+
+/**
+ * `canonicalJson(hashedFields(event))`, taking the canonical JSON of the fields in `serialised`
+ * as given instead of serialising them again: whoever appends events already has that text of
+ * `before` and `after`, and stores it too.
+ *
+ * @example
+ * canonicalEventJson(event, { after: canonicalJson(event.after) }) === canonicalJson(hashedFields(event)) // true
+ */
+export function canonicalEventJson(event: AuditHashedFields, serialised: SerialisedFields = {}): string {
+  const fields = hashedFields(event) as unknown as Record<string, unknown>;
+  const given = serialised as Record<string, string | undefined>;
+  let out = '{';
+  for (const key of HASHED_KEYS) out += `${out.length > 1 ? ',' : ''}"${key}":${given[key] ?? canonicalJson(fields[key])}`;
+  return `${out}}`;
+}
+
 /**
  * The chain hash of one event: lowercase hex sha256 over the UTF-8 bytes of
  * `(prevHash ?? '') + canonicalJson(hashedFields(event))`. Changing any hashed field of an
@@ -89,8 +119,10 @@ export function hashedFields(event: AuditHashedFields): AuditHashedFields {
  * const hash = hashEvent(previous?.hash ?? null, event);
  */
 export function hashEvent(prevHash: string | null, event: AuditHashedFields): string {
-  return createHash('sha256')
-    .update(prevHash ?? '', 'utf8')
-    .update(canonicalJson(hashedFields(event)), 'utf8')
-    .digest('hex');
+  return hashCanonical(prevHash, canonicalJson(hashedFields(event)));
+}
+
+/** {@link hashEvent} from the event's canonical JSON (see {@link canonicalEventJson}). */
+export function hashCanonical(prevHash: string | null, canonical: string): string {
+  return createHash('sha256').update(prevHash ?? '', 'utf8').update(canonical, 'utf8').digest('hex');
 }
