@@ -71,8 +71,9 @@ async function runOnce<T>(pool: pg.Pool, begin: string, fn: (client: pg.PoolClie
       broken = true;
     }
     // Once the connection failed, the statement after it only says the client is not
-    // queryable: the failure itself (57P01, connection terminated, …) is what callers classify.
-    throw connectionError ?? err;
+    // queryable: the failure itself (57P01, connection terminated, …) says more. An error of
+    // the transaction's own (a refusal, a constraint) stays what it was.
+    throw connectionError && isConnectionError(err) ? connectionError : err;
   } finally {
     client.removeListener('error', onError);
     // Passing a truthy value makes the pool destroy the connection instead of reusing it.
