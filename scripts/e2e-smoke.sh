@@ -10,12 +10,20 @@ data=$(mktemp -d)
 chmod 755 "$data" # the embedded PostgreSQL runs as its own user and must reach its data dir
 log="$data/serve.log"
 cleanup() {
-  if [ -n "${pid:-}" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  # npm does not hand the signal on to the server it started: stop the whole process group
+  # (npm, the launcher's node and the embedded PostgreSQL it runs), and wait until it is gone.
+  if [ -n "${pid:-}" ]; then
+    kill -TERM -- "-$pid" 2>/dev/null || true
+    for _ in $(seq 1 60); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
   rm -rf "$data"
 }
 trap cleanup EXIT
 
-PORT=$port REMA_DATA_DIR="$data/rema" npm start >"$log" 2>&1 &
+# A session of its own, so that cleanup can stop every process of it.
+PORT=$port REMA_DATA_DIR="$data/rema" setsid npm start >"$log" 2>&1 &
 pid=$!
 for _ in $(seq 1 120); do
   if curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then break; fi
