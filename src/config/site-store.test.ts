@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateAuditSchema } from '../audit/migrate-audit.ts';
 import { createTestDatabase, type TestDatabase } from '../db/test-database.ts';
 import { migrateConfigSchema } from './service.ts';
-import { lockSiteForWrite, SiteGraphCache } from './site-store.ts';
+import { DEFAULT_SITE_CACHE_ENTITIES, lockSiteForWrite, siteCacheSizeFromEnv, SiteGraphCache } from './site-store.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -107,5 +107,20 @@ describe('SiteGraphCache', () => {
     expect(cache.find(a.siteId)).toBeUndefined();
     expect(cache.find({ asset: a.assetIds[0] })).toBeUndefined();
     expect(cache.find({ asset: b.assetIds[0] })?.site.id).toBe(b.siteId);
+  });
+});
+
+describe('siteCacheSizeFromEnv', () => {
+  it('takes a positive whole number, and the default when unset or empty', () => {
+    expect(siteCacheSizeFromEnv('600000')).toBe(600_000);
+    expect(siteCacheSizeFromEnv(' 5 ')).toBe(5);
+    expect(siteCacheSizeFromEnv(undefined)).toBe(DEFAULT_SITE_CACHE_ENTITIES);
+    expect(siteCacheSizeFromEnv('')).toBe(DEFAULT_SITE_CACHE_ENTITIES);
+  });
+
+  it('refuses anything else with a message naming the setting and the value', () => {
+    for (const raw of ['0', '-1', '1.5', '60k', 'lots', '1e400', String(2 ** 60)]) {
+      expect(() => siteCacheSizeFromEnv(raw), raw).toThrow(`REMA_SITE_CACHE_ENTITIES must be a positive whole number of assets and cables to cache (default 60000); got "${raw}"`);
+    }
   });
 });

@@ -215,13 +215,34 @@ export async function lockSiteForWrite(
   return { site, auditHead, graph: graphFromRows(site, r.assets, r.connections) };
 }
 
+/** The default bound of the site-graph cache: the whole reference fleet (25,000 assets, ~24,000 cables). */
+export const DEFAULT_SITE_CACHE_ENTITIES = 60_000;
+
+/**
+ * The site-graph cache's bound in assets and cables: `REMA_SITE_CACHE_ENTITIES`, else
+ * {@link DEFAULT_SITE_CACHE_ENTITIES}. Each cached entity costs ~550–600 bytes of heap; a fleet
+ * held whole is written to without reading its sites (docs/operations.md, "Memory"). Anything
+ * but a positive whole number stops the start-up with a message saying so.
+ *
+ * @example
+ * siteCacheSizeFromEnv('600000') // 600000
+ */
+export function siteCacheSizeFromEnv(raw: string | undefined = process.env.REMA_SITE_CACHE_ENTITIES): number {
+  if (raw === undefined || raw.trim() === '') return DEFAULT_SITE_CACHE_ENTITIES;
+  const value = Number(raw.trim());
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new Error(`REMA_SITE_CACHE_ENTITIES must be a positive whole number of assets and cables to cache (default ${DEFAULT_SITE_CACHE_ENTITIES}); got "${raw}"`);
+  }
+  return value;
+}
+
 /**
  * Site graphs of recent writes, keyed by site and valid only for the revision they were read
  * at. The write path checks the revision under the site lock, so a copy made stale by another
  * instance is never used.
  *
  * Bounded by what it holds — assets and cables, least recently written site out first — not by
- * sites: the default (60,000) keeps the whole reference fleet (25,000 assets, ~24,000 cables),
+ * sites: the default ({@link DEFAULT_SITE_CACHE_ENTITIES}) keeps the whole reference fleet,
  * and on a larger fleet the heap stays the same size instead of growing with it (a heap of many
  * hundred MB made every major garbage collection long); a site that fell out costs one query.
  */
@@ -230,7 +251,7 @@ export class SiteGraphCache {
   /** The site of every asset and cable held, for writes that name one of those instead of its site. */
   private readonly siteOfEntity = new Map<string, string>();
   private entities = 0;
-  constructor(private readonly maxEntities = 60_000) {}
+  constructor(private readonly maxEntities = DEFAULT_SITE_CACHE_ENTITIES) {}
 
   /** The copy held of the site a write locks, whatever its revision (the lock tells whether it is current). */
   find(of: SiteOf): SiteGraph | undefined {

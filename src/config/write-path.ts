@@ -23,7 +23,7 @@ import { ApiError, type FieldError } from '../http/errors.ts';
 import { constraintViolation } from '../http/db-errors.ts';
 import { etagOf } from '../http/etag.ts';
 import { ConfigSchemaCheck } from './config-schema-check.ts';
-import { lockSite, lockSiteForWrite, SiteGraphCache, type SiteOf } from './site-store.ts';
+import { lockSite, lockSiteForWrite, SiteGraphCache, siteCacheSizeFromEnv, type SiteOf } from './site-store.ts';
 import { persistChange } from './persist-change.ts';
 
 /** Who asks for a change, and from where. */
@@ -118,7 +118,7 @@ class Refused extends Error {
  */
 export function createWritePath(deps: WritePathDeps) {
   const rules = deps.rules ?? builtinRules;
-  const cache = deps.cache ?? new SiteGraphCache();
+  const cache = deps.cache ?? new SiteGraphCache(siteCacheSizeFromEnv());
   const schemaCheck = new ConfigSchemaCheck(deps.catalog);
 
   async function execute(req: ChangeRequest, ctx: WriteContext): Promise<ChangeOutcome> {
