@@ -17,6 +17,7 @@ import { checkNothingLost, reader, type Graph } from './oracle.ts';
 import { Recorder, tally, type Exchange } from './recorder.ts';
 import { counts, report } from './report.ts';
 import { changedTables, snapshot } from './snapshot.ts';
+import { describeGaps, overlaps, watchStalls } from './stall-watch.ts';
 import { chaosEnv, prng, roundRobin } from './workload.ts';
 
 const REQUESTS = chaosEnv.requests(10_000);
@@ -76,8 +77,10 @@ it(`${REQUESTS} hostile requests over every operation: 0 × 5xx, every refusal a
     }
   };
   const started = Date.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, (_, c) => worker(c + 1)));
+  const stalls = watchStalls();
+  await Promise.all(Array.from({ length: CONCURRENCY }, (_, c) => worker(c + 1))).finally(() => stalls.stop());
   const took = (Date.now() - started) / 1000;
+  console.log(`[chaos] hostile: stalls of the test process: ${describeGaps(stalls.client(), started)}; of the machine: ${describeGaps(stalls.machine(), started)}`);
 
   const unsendable = outcomes.filter((o) => o.ex.outcome === 'lost' && /UND_ERR_INVALID_ARG|ERR_INVALID/.test(o.ex.error ?? ''));
   const sent = outcomes.filter((o) => !unsendable.includes(o));
@@ -89,6 +92,10 @@ it(`${REQUESTS} hostile requests over every operation: 0 × 5xx, every refusal a
 
   const describe = (o: Outcome) => `${o.req.op} [${o.req.mutations.join(' + ')}] → ${o.ex.outcome} ${o.ex.error ?? ''} ${o.ex.text?.slice(0, 160) ?? ''}`;
   const fiveHundreds = sent.filter((o) => typeof o.ex.outcome !== 'number' || o.ex.outcome >= 500);
+  for (const o of fiveHundreds.filter((x) => x.ex.outcome === 'lost')) {
+    const during = [...stalls.client(), ...stalls.machine()].some((g) => overlaps(g, o.ex.t0, o.ex.t1));
+    console.log(`[chaos] hostile lost: ${o.ex.instance} client ${o.ex.client} sent at +${((o.ex.t0 - started) / 1000).toFixed(1)} s, gave up after ${((o.ex.t1 - o.ex.t0) / 1000).toFixed(1)} s${during ? ' (during a stall)' : ''}: ${describe(o).slice(0, 120)}`);
+  }
   const notProblems = sent.filter((o) => typeof o.ex.outcome === 'number' && o.ex.outcome >= 400 && (!/^application\/problem\+json/.test(o.ex.contentType ?? '') || !(o.ex.response as { code?: string } | undefined)?.code));
   const slipped = sent.filter((o) => (o.req.mustRefuse || !isRead(ops.find((x) => x.key === o.req.op) as OpenApiOperation)) && typeof o.ex.outcome === 'number' && o.ex.outcome < 400);
   expect({

@@ -1,0 +1,60 @@
+/**
+ * Who stalled? A request that gets no answer for 20 s may be a server that hangs — or a client,
+ * or a whole machine, that did not run. Two watches tell them apart: the test process's own
+ * timer (a blocked client) and a separate small process's timer (a machine that stopped running
+ * anything). Each records the gaps longer than `minGapMs` between ticks that should come every
+ * 100 ms.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+
+export interface Gap {
+  /** Wall-clock start and end of the gap (ms since the epoch). */
+  from: number;
+  to: number;
+}
+
+export interface StallWatch {
+  /** Gaps of the test process's own event loop. */
+  client(): Gap[];
+  /** Gaps of a separate process that does nothing else. */
+  machine(): Gap[];
+  stop(): void;
+}
+
+const TICK_MS = 100;
+
+export function watchStalls(minGapMs = 2000): StallWatch {
+  const client: Gap[] = [];
+  let last = Date.now();
+  const timer = setInterval(() => {
+    const now = Date.now();
+    if (now - last >= minGapMs) client.push({ from: last, to: now });
+    last = now;
+  }, TICK_MS);
+  timer.unref();
+
+  const machine: Gap[] = [];
+  const script = `let last = Date.now(); setInterval(() => { const now = Date.now(); if (now - last >= ${minGapMs}) console.log(last + ' ' + now); last = now; }, ${TICK_MS});`;
+  const child: ChildProcess = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+  child.stdout?.on('data', (d) => {
+    for (const line of String(d).trim().split('\n')) {
+      const [from, to] = line.split(' ').map(Number);
+      if (Number.isFinite(from) && Number.isFinite(to)) machine.push({ from, to });
+    }
+  });
+  child.unref();
+  return {
+    client: () => client,
+    machine: () => machine,
+    stop() {
+      clearInterval(timer);
+      child.kill();
+    },
+  };
+}
+
+/** Whether a gap overlaps the window `[t0, t1]`. */
+export const overlaps = (g: Gap, t0: number, t1: number) => g.from < t1 && g.to > t0;
+
+/** `3.2 s at +41.0 s` for each gap, relative to `start`. */
+export const describeGaps = (gaps: Gap[], start: number) => gaps.map((g) => `${((g.to - g.from) / 1000).toFixed(1)} s at +${((g.from - start) / 1000).toFixed(1)} s`).join(', ') || 'none';
