@@ -25,6 +25,26 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { body: Thing, querystring: Type.Object({ dryRun: Type.Optional(Type.Boolean()) }), response: { 200: Thing, ...problemResponses(422) } } },
     async (request) => request.body,
   );
+  app.post(
+    '/batches',
+    {
+      schema: {
+        body: Type.Object(
+          {
+            ops: Type.Array(
+              Type.Union([
+                Type.Object({ op: Type.Literal('rename'), name: Type.String() }, { additionalProperties: false }),
+                Type.Object({ op: Type.Literal('delete'), id: Type.Integer() }, { additionalProperties: false }),
+              ]),
+              { minItems: 1, maxItems: 1000 },
+            ),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request) => request.body,
+  );
   app.patch('/things/:id', { schema: { body: Type.Object({ name: Type.String() }) } }, async (request) => request.body);
   app.get('/boom', async () => {
     throw new Error('secret internals at /srv/rema/db.ts');
@@ -120,6 +140,23 @@ describe('schema validation', () => {
 });
 
 describe('request bodies', () => {
+  it('names the failing union of each array item with that item\'s own branches', async () => {
+    const res = await app.inject({ method: 'POST', url: '/v1/batches', payload: { ops: [5, { op: 'move' }] } });
+    const body = expectProblem(res, 422, 'VALIDATION_FAILED');
+    expect(body.errors).toEqual([
+      { in: 'body', path: '/ops/0', message: 'must be object or object' },
+      { in: 'body', path: '/ops/1', message: 'must match a schema in anyOf' },
+    ]);
+  });
+
+  it('answers 20,000 wrong items of a 1,000-item array of unions with 422, listing 200 of the errors', async () => {
+    const res = await app.inject({ method: 'POST', url: '/v1/batches', payload: { ops: Array.from({ length: 20_000 }, (_, i) => i) } });
+    const body = expectProblem(res, 422, 'VALIDATION_FAILED');
+    expect(body.errors).toHaveLength(200);
+    expect(body.errors).toContainEqual({ in: 'body', path: '/ops', message: 'must NOT have more than 1000 items' });
+    expect(body.detail).toMatch(/^20001 fields of the body failed validation \(the first 200 are listed\)/);
+  });
+
   it('answers malformed JSON with 400 INVALID_JSON', async () => {
     const res = await app.inject({ method: 'POST', url: '/v1/things', payload: '{"name": ', headers: { 'content-type': 'application/json' } });
     expectProblem(res, 400, 'INVALID_JSON');

@@ -21,7 +21,7 @@ function deep(depth: number): string {
 }
 
 /** Every JSON Pointer-ish path of `value` (objects and arrays), the root included. */
-function paths(value: unknown, prefix: Array<string | number> = [], out: Array<Array<string | number>> = []): Array<Array<string | number>> {
+export function paths(value: unknown, prefix: Array<string | number> = [], out: Array<Array<string | number>> = []): Array<Array<string | number>> {
   out.push(prefix);
   if (value && typeof value === 'object' && prefix.length < 6) {
     for (const [k, v] of Object.entries(value)) paths(v, [...prefix, Array.isArray(value) ? Number(k) : k], out);
@@ -29,7 +29,7 @@ function paths(value: unknown, prefix: Array<string | number> = [], out: Array<A
   return out;
 }
 
-function setAt(root: unknown, path: Array<string | number>, value: unknown, remove = false): unknown {
+export function setAt(root: unknown, path: Array<string | number>, value: unknown, remove = false): unknown {
   if (path.length === 0) return value;
   const copy = structuredClone(root) as Record<string | number, unknown>;
   let node = copy;

@@ -1,11 +1,13 @@
 /**
  * Who stalled? A request that gets no answer for 20 s may be a server that hangs — or a client,
- * or a whole machine, that did not run. Two watches tell them apart: the test process's own
- * timer (a blocked client) and a separate small process's timer (a machine that stopped running
- * anything). Each records the gaps longer than `minGapMs` between ticks that should come every
- * 100 ms.
+ * or a whole machine, that did not run. Three watches tell them apart: the test process's own
+ * timer (a blocked client), a separate small process's timer (a machine that stopped running
+ * anything) and, per server, `/healthz` asked every 250 ms (a server that stopped answering).
+ * Each records the gaps longer than `minGapMs`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, request } from 'undici';
 
 export interface Gap {
   /** Wall-clock start and end of the gap (ms since the epoch). */
@@ -18,12 +20,14 @@ export interface StallWatch {
   client(): Gap[];
   /** Gaps of a separate process that does nothing else. */
   machine(): Gap[];
+  /** Per server: times `/healthz` took longer than `minGapMs` to answer (or did not answer). */
+  servers(): Record<string, Gap[]>;
   stop(): void;
 }
 
 const TICK_MS = 100;
 
-export function watchStalls(minGapMs = 2000): StallWatch {
+export function watchStalls(targets: ReadonlyArray<{ name: string; url: string }> = [], minGapMs = 2000): StallWatch {
   const client: Gap[] = [];
   let last = Date.now();
   const timer = setInterval(() => {
@@ -43,12 +47,32 @@ export function watchStalls(minGapMs = 2000): StallWatch {
     }
   });
   child.unref();
+
+  const servers: Record<string, Gap[]> = {};
+  let watching = true;
+  const agent = new Agent({ connections: 1 });
+  const probe = async (t: { name: string; url: string }) => {
+    servers[t.name] = [];
+    while (watching) {
+      const from = Date.now();
+      await request(`${t.url}/healthz`, { dispatcher: agent, headersTimeout: 60_000, bodyTimeout: 60_000 })
+        .then((res) => res.body.dump())
+        .catch(() => undefined);
+      const to = Date.now();
+      if (to - from >= minGapMs) servers[t.name].push({ from, to });
+      await sleep(250);
+    }
+  };
+  const probes = targets.map(probe);
   return {
     client: () => client,
     machine: () => machine,
+    servers: () => servers,
     stop() {
+      watching = false;
       clearInterval(timer);
       child.kill();
+      void Promise.all(probes).then(() => agent.close());
     },
   };
 }
