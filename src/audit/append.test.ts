@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../db/test-database.ts';
 import { withTransaction } from '../db/tx.ts';
@@ -28,6 +29,37 @@ describe('canonicalJson', () => {
 
   it('writes dates as ISO strings', () => {
     expect(canonicalJson({ t: new Date('2025-01-02T03:04:05.678Z') })).toBe('{"t":"2025-01-02T03:04:05.678Z"}');
+  });
+
+  it('writes "__proto__" keys as the own properties they are', () => {
+    const value = JSON.parse('{"b":1,"__proto__":{"z":2,"a":1}}') as unknown;
+    expect(canonicalJson(value)).toBe('{"__proto__":{"a":1,"z":2},"b":1}');
+  });
+
+  it('equals a plain sorted serialisation for any JSON value', () => {
+    const reference = (v: unknown): string => {
+      if (Array.isArray(v)) return `[${v.map(reference).join(',')}]`;
+      if (v !== null && typeof v === 'object') {
+        const entries = Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${reference(x)}`).join(',')}}`;
+      }
+      return JSON.stringify(v);
+    };
+    // Keys that sort differently as strings and as JS enumerates them, and ones that need escaping.
+    const key = fc.oneof(fc.string(), fc.constantFrom('10', '9', '0', '01', '-1', '__proto__', 'constructor', 'é', '\u0000', 'a"b'));
+    const json = fc.letrec((tie) => ({
+      value: fc.oneof({ depthSize: 'small' }, fc.string(), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constant(null), tie('array'), tie('object')),
+      array: fc.array(tie('value'), { maxLength: 5 }),
+      object: fc.dictionary(key, tie('value'), { maxKeys: 6 }),
+    })).value;
+    fc.assert(
+      fc.property(json, (v) => {
+        // Through JSON text: what jsonb hands back, -0 as 0.
+        const parsed = JSON.parse(JSON.stringify(v)) as unknown;
+        expect(canonicalJson(parsed)).toBe(reference(parsed));
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('writes an array hole as null, as JSON.stringify does', () => {

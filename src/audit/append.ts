@@ -1,6 +1,6 @@
 import jsonPatch from 'fast-json-patch';
 import type pg from 'pg';
-import { canonicalEventJson, canonicalJson, hashCanonical } from './hash.ts';
+import { canonicalEventJson, canonicalForm, canonicalJson, hashCanonical } from './hash.ts';
 import type { AuditEvent, AuditEventInput, JsonObject } from './types.ts';
 
 export { canonicalJson, hashEvent } from './hash.ts';
@@ -92,8 +92,19 @@ export interface ChainedEvents {
  */
 function json<T>(value: unknown): { text: string; value: T | null } {
   if (value === undefined || value === null) return { text: 'null', value: null };
-  const text = canonicalJson(value);
-  return { text, value: JSON.parse(text) as T | null };
+  return canonicalForm(value) as { text: string; value: T | null };
+}
+
+/**
+ * The JSON Patch from `before` to `after` (both as {@link json} gives them). A creation is one
+ * `add` per field, as `compare({}, after)` has it, sharing the values of `after` instead of
+ * copying them: they are fresh copies already, and nothing changes them.
+ */
+function patchOf(before: JsonObject | null, after: JsonObject | null) {
+  if (before === null && after !== null && !Array.isArray(after)) {
+    return Object.keys(after).map((key) => ({ op: 'add' as const, path: `/${jsonPatch.escapePathComponent(key)}`, value: after[key] }));
+  }
+  return jsonPatch.compare(before ?? {}, after ?? {});
 }
 
 const str = (value: string | number | null) => JSON.stringify(value);
@@ -154,14 +165,17 @@ export function chainEvents(events: readonly AuditEventInput[], locked: Readonly
   const at = new Date().toISOString();
   // Each large field is serialised once: its canonical JSON is hashed and stored as it is.
   const rows: string[] = [];
+  // The events of one change share their actor: serialised once.
+  let lastActor: { input: unknown; json: ReturnType<typeof json<AuditEvent['actor']>> } | undefined;
   const stored: Omit<AuditEvent, 'id'>[] = events.map((input) => {
     const head = heads.get(input.scope);
     if (!head) throw new Error(`audit head for ${input.scope} was not locked`);
-    const actor = json<AuditEvent['actor']>(input.actor);
+    if (lastActor?.input !== input.actor) lastActor = { input: input.actor, json: json<AuditEvent['actor']>(input.actor) };
+    const actor = lastActor.json;
     const before = json<JsonObject>(input.before);
     const after = json<JsonObject>(input.after);
     const violations = json<JsonObject[]>(input.violations);
-    const diff = jsonPatch.compare(before.value ?? {}, after.value ?? {});
+    const diff = patchOf(before.value, after.value);
     const diffText = canonicalJson(diff);
     const fields = {
       scope: input.scope,

@@ -158,7 +158,9 @@ export const ChangesetResult = Type.Object({
   changesetId: Uuid,
   dryRun: Type.Boolean(),
   siteRevision: Type.Integer(),
-  changes: Type.Array(PlannedChangeSchema),
+  changes: Type.Optional(
+    Type.Array(PlannedChangeSchema, { description: 'Each changed entity with before, after, diff and etag; left out when the request sent `Prefer: return=minimal`' }),
+  ),
   impacted: Type.Array(Type.String()),
   violations: Type.Array(ViolationSchema),
   valid: Type.Boolean({ description: 'False when an error-severity violation would refuse the change' }),

@@ -33,13 +33,20 @@ export interface ApiResponse<T> {
  * Sends a request, retrying 429/502/503/504 and lost connections with exponential backoff
  * (honouring `Retry-After`). Every other answer, success or refusal, is returned as is.
  */
-export async function requestWithRetry<T>(api: ApiClient, method: string, path: string, body?: unknown, policy: RetryPolicy = DEFAULT_RETRY): Promise<ApiResponse<T>> {
+export async function requestWithRetry<T>(
+  api: ApiClient,
+  method: string,
+  path: string,
+  body?: unknown,
+  policy: RetryPolicy = DEFAULT_RETRY,
+  headers?: Record<string, string>,
+): Promise<ApiResponse<T>> {
   let maybeApplied = false;
   for (let attempt = 1; ; attempt++) {
     const started = performance.now();
     let wait: number | undefined;
     try {
-      const res = await api.request<T>(method, path, body);
+      const res = await api.request<T>(method, path, body, headers);
       if (!RETRYABLE.has(res.status) || attempt >= policy.attempts) {
         return { status: res.status, body: res.body, ms: performance.now() - started, maybeApplied };
       }

@@ -129,6 +129,22 @@ describe('a change set is validated as a whole', () => {
     expect(res.status).toBe(201);
     expect((await getAsset(h.api, meterId)).config.unitId).toBe(7);
   });
+
+  it('answers without the changes when the client prefers return=minimal, and applies the same', async () => {
+    const g = await buildSite(h.api, { meters: 1, sensors: 0 });
+    const [m] = g.meters;
+    const body = { operations: [setUnitId(m, 9)] };
+    const res = await h.api<ChangesetResult>('POST', `/v1/sites/${g.site.id}/changesets`, body, { prefer: 'respond-async, return=minimal; foo=bar' });
+    expect(res.status).toBe(201);
+    expect(res.headers['preference-applied']).toBe('return=minimal');
+    expect(res.body).toEqual({ changesetId: expect.any(String), dryRun: false, siteRevision: expect.any(Number), impacted: expect.any(Array), violations: [], valid: true });
+    const stored = await getAsset(h.api, m.id);
+    expect([stored.config.unitId, stored.version]).toEqual([9, m.version + 1]);
+
+    const full = await h.api<ChangesetResult>('POST', `/v1/sites/${g.site.id}/changesets`, { operations: [setUnitId(stored, 10)] }, { prefer: 'return=representation' });
+    expect(full.headers['preference-applied']).toBeUndefined();
+    expect(full.body.changes?.map((c) => c.entityId)).toEqual([m.id]);
+  });
 });
 
 describe('a dry run', () => {

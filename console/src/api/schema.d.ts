@@ -2856,14 +2856,17 @@ export interface paths {
         put?: never;
         /**
          * Apply (or with ?dryRun=true, plan) a change set
-         * @description Operations are applied in order to a candidate copy of the site, then every rule runs on the touched scope. Any error-severity violation refuses the whole change set with 409; a dry run answers 200 with the plan and changes nothing.
+         * @description Operations are applied in order to a candidate copy of the site, then every rule runs on the touched scope. Any error-severity violation refuses the whole change set with 409; a dry run answers 200 with the plan and changes nothing. With `Prefer: return=minimal` the answer leaves out `changes` (and says `Preference-Applied: return=minimal`).
          */
         post: {
             parameters: {
                 query?: {
                     dryRun?: boolean;
                 };
-                header?: never;
+                header?: {
+                    /** @description RFC 7240; `return=minimal` leaves `changes` out of the answer */
+                    prefer?: string;
+                };
                 path: {
                     siteId: string;
                 };
@@ -3000,7 +3003,8 @@ export interface paths {
                             changesetId: string;
                             dryRun: boolean;
                             siteRevision: number;
-                            changes: {
+                            /** @description Each changed entity with before, after, diff and etag; left out when the request sent `Prefer: return=minimal` */
+                            changes?: {
                                 entityType: "asset" | "connection" | "site";
                                 entityId: string;
                                 action: "create" | "update" | "delete";
@@ -3040,7 +3044,8 @@ export interface paths {
                             changesetId: string;
                             dryRun: boolean;
                             siteRevision: number;
-                            changes: {
+                            /** @description Each changed entity with before, after, diff and etag; left out when the request sent `Prefer: return=minimal` */
+                            changes?: {
                                 entityType: "asset" | "connection" | "site";
                                 entityId: string;
                                 action: "create" | "update" | "delete";

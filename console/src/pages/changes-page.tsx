@@ -69,7 +69,9 @@ function SitePlan({ siteId, edits, onDone }: { siteId: string; edits: StagedEdit
     setError(null);
     try {
       const r = await call(api.POST('/v1/sites/{siteId}/changesets', { params: { path: { siteId } }, body: body() }));
-      onDone(`Committed change set ${r.changesetId.slice(0, 8)} on site ${site?.code ?? ''}: ${r.changes.length} change${r.changes.length === 1 ? '' : 's'}.`);
+      // The console never asks for `Prefer: return=minimal`, so `changes` is always there.
+      const n = r.changes?.length ?? 0;
+      onDone(`Committed change set ${r.changesetId.slice(0, 8)} on site ${site?.code ?? ''}: ${n} change${n === 1 ? '' : 's'}.`);
       staged.dropSite(siteId);
     } catch (e) {
       setError(toApiError(e));
@@ -110,7 +112,7 @@ function SitePlan({ siteId, edits, onDone }: { siteId: string; edits: StagedEdit
             <h3>Plan: {plan.valid ? 'valid' : 'refused by the rules'}</h3>
             {plan.violations.length > 0 && <ViolationList violations={plan.violations} />}
             <p>
-              {plan.changes.length} change{plan.changes.length === 1 ? '' : 's'}; impacted assets:{' '}
+              {plan.changes?.length ?? 0} change{plan.changes?.length === 1 ? '' : 's'}; impacted assets:{' '}
               {plan.impacted.length === 0
                 ? 'none'
                 : plan.impacted.map((id, i) => (
@@ -120,7 +122,7 @@ function SitePlan({ siteId, edits, onDone }: { siteId: string; edits: StagedEdit
                     </span>
                   ))}
             </p>
-            {plan.changes.map((c) => (
+            {(plan.changes ?? []).map((c) => (
               <details key={c.entityId} open>
                 <summary>
                   {c.action} {c.entityType} <AssetLink id={c.entityId} />

@@ -22,12 +22,18 @@ const ChangesetRecord = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
 });
 
-export function changesetResult(outcome: ChangeOutcome) {
+/**
+ * The answer to a change set. `minimal` (the client sent `Prefer: return=minimal`, RFC 7240)
+ * leaves out `changes`, the before, after and diff of every entity: a client that builds a
+ * fleet does not read them back, and for a change set of hundreds of operations they are most
+ * of the work of answering.
+ */
+export function changesetResult(outcome: ChangeOutcome, minimal = false) {
   return {
     changesetId: outcome.changesetId,
     dryRun: outcome.dryRun,
     siteRevision: outcome.siteRevision,
-    changes: outcome.changes.map((c) => ({ ...c, etag: etagOfEntity(c.entityType, c.after as unknown as Record<string, unknown> | null) })),
+    ...(minimal ? {} : { changes: outcome.changes.map((c) => ({ ...c, etag: etagOfEntity(c.entityType, c.after as unknown as Record<string, unknown> | null) })) }),
     impacted: outcome.impacted,
     violations: outcome.violations,
     valid: !outcome.violations.some((v) => v.severity === 'error'),
@@ -45,8 +51,10 @@ export function changesetRoutes(app: HttpApp, deps: ConfigDeps) {
         tags,
         summary: 'Apply (or with ?dryRun=true, plan) a change set',
         description:
-          'Operations are applied in order to a candidate copy of the site, then every rule runs on the touched scope. Any error-severity violation refuses the whole change set with 409; a dry run answers 200 with the plan and changes nothing.',
+          'Operations are applied in order to a candidate copy of the site, then every rule runs on the touched scope. Any error-severity violation refuses the whole change set with 409; a dry run answers 200 with the plan and changes nothing. ' +
+          'With `Prefer: return=minimal` the answer leaves out `changes` (and says `Preference-Applied: return=minimal`).',
         params: SiteIdParams,
+        headers: Type.Object({ prefer: Type.Optional(Type.String({ description: 'RFC 7240; `return=minimal` leaves `changes` out of the answer' })) }),
         querystring: DryRunQuery,
         body: ChangesetRequest,
         response: { 200: ChangesetResult, 201: ChangesetResult },
@@ -69,8 +77,10 @@ export function changesetRoutes(app: HttpApp, deps: ConfigDeps) {
         },
         writeContext(request),
       );
+      const minimal = prefersMinimal(request.headers.prefer);
+      if (minimal) reply.header('preference-applied', 'return=minimal');
       reply.code(outcome.dryRun ? 200 : 201);
-      return changesetResult(outcome);
+      return changesetResult(outcome, minimal);
     },
   );
 
@@ -114,6 +124,12 @@ export function changesetRoutes(app: HttpApp, deps: ConfigDeps) {
     authorize(request, 'read', { orgId: rows[0].org_id ?? NO_ORG, siteId: rows[0].site_id }, notFound);
     return changesetRecord(rows[0]);
   });
+}
+
+/** Whether a `Prefer` header (RFC 7240: comma-separated preferences, each with optional `;` parameters) asks for `return=minimal`. */
+export function prefersMinimal(prefer: string | string[] | undefined): boolean {
+  const values = Array.isArray(prefer) ? prefer : prefer === undefined ? [] : [prefer];
+  return values.some((v) => v.split(',').some((p) => /^return\s*=\s*"?minimal"?$/i.test(p.split(';')[0].trim())));
 }
 
 function changesetRecord(r: Record<string, unknown>) {
