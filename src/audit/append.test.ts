@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
+import jsonPatch from 'fast-json-patch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canonicalize } from '../core/config-hash.ts';
 import { createTestDatabase, type TestDatabase } from '../db/test-database.ts';
 import { withTransaction } from '../db/tx.ts';
-import { appendAuditEvents, canonicalJson, hashEvent } from './append.ts';
-import { canonicalEventJson, hashedFields } from './hash.ts';
+import { appendAuditEvents, canonicalJson, chainEvents, hashEvent } from './append.ts';
+import { canonicalEventJson, canonicalForm, hashedFields } from './hash.ts';
 import { alice, assetUpdate } from './audit-fixtures.ts';
 import { migrateAuditSchema } from './migrate-audit.ts';
 import { queryAuditEvents } from './query.ts';
@@ -37,14 +39,8 @@ describe('canonicalJson', () => {
   });
 
   it('equals a plain sorted serialisation for any JSON value', () => {
-    const reference = (v: unknown): string => {
-      if (Array.isArray(v)) return `[${v.map(reference).join(',')}]`;
-      if (v !== null && typeof v === 'object') {
-        const entries = Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-        return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${reference(x)}`).join(',')}}`;
-      }
-      return JSON.stringify(v);
-    };
+    // The configuration hash's canonical form, written independently, is the reference.
+    const reference = canonicalize;
     // Keys that sort differently as strings and as JS enumerates them, and ones that need escaping.
     const key = fc.oneof(fc.string(), fc.constantFrom('10', '9', '0', '01', '-1', '__proto__', 'constructor', 'é', '\u0000', 'a"b'));
     const json = fc.letrec((tie) => ({
@@ -57,8 +53,21 @@ describe('canonicalJson', () => {
         // Through JSON text: what jsonb hands back, -0 as 0.
         const parsed = JSON.parse(JSON.stringify(v)) as unknown;
         expect(canonicalJson(parsed)).toBe(reference(parsed));
+        // The value beside the text is what the text parses to, key order included.
+        const form = canonicalForm(v);
+        expect(form.value).toEqual(JSON.parse(form.text));
+        expect(JSON.stringify(form.value)).toBe(JSON.stringify(JSON.parse(form.text)));
       }),
       { numRuns: 500 },
+    );
+    // Input that is not JSON is taken as JSON.stringify takes it.
+    const odd = fc.oneof(fc.constantFrom(undefined, Number.NaN, Number.POSITIVE_INFINITY, -0, () => 1, Symbol('s')), fc.date({ noInvalidDate: true }), json);
+    const oddValue = fc.oneof(fc.array(odd, { maxLength: 4 }), fc.dictionary(key, odd, { maxKeys: 4 }), fc.record({ toJSON: fc.constant(() => ({ b: 1, a: [2, undefined] })) }));
+    fc.assert(
+      fc.property(oddValue, (v) => {
+        expect(canonicalJson(v)).toBe(reference(JSON.parse(JSON.stringify(v))));
+      }),
+      { numRuns: 300 },
     );
   });
 
@@ -95,6 +104,20 @@ describe('appendAuditEvents', () => {
     expect(chain[2].prevHash).toBe(chain[1].hash);
     for (const e of chain) expect(e.hash).toBe(hashEvent(e.prevHash, e));
     expect((await verifyAuditChains(db.pool, { scope: `site:${siteId}` })).ok).toBe(true);
+  });
+
+  it('records a creation as the patch compare({}, after) gives, also for keys holding ~ and /', () => {
+    const after = { id: 'x', 'a/b': 1, 'c~d': { e: [1, 2] }, '10': 'ten', name: 'M-1' };
+    const head = new Map([['site:s', { seq: 0, hash: null }]]);
+    const [event] = chainEvents([{ ...assetUpdate('s'), scope: 'site:s', before: null, after }], head).stored;
+    expect(event.diff).toEqual(jsonPatch.compare({}, JSON.parse(canonicalJson(after)) as object));
+  });
+
+  it('chains events without an actor as stored with none', () => {
+    const head = new Map([['site:s', { seq: 0, hash: null }]]);
+    const input = { ...assetUpdate('s'), scope: 'site:s', actor: undefined as never };
+    const { stored } = chainEvents([input, input], head);
+    expect(stored.map((e) => e.actor)).toEqual([null, null]);
   });
 
   it('records the JSON Patch between before and after', async () => {

@@ -170,7 +170,7 @@ export function chainEvents(events: readonly AuditEventInput[], locked: Readonly
   const stored: Omit<AuditEvent, 'id'>[] = events.map((input) => {
     const head = heads.get(input.scope);
     if (!head) throw new Error(`audit head for ${input.scope} was not locked`);
-    if (lastActor?.input !== input.actor) lastActor = { input: input.actor, json: json<AuditEvent['actor']>(input.actor) };
+    if (lastActor === undefined || lastActor.input !== input.actor) lastActor = { input: input.actor, json: json<AuditEvent['actor']>(input.actor) };
     const actor = lastActor.json;
     const before = json<JsonObject>(input.before);
     const after = json<JsonObject>(input.after);

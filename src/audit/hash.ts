@@ -19,13 +19,14 @@ export function canonicalJson(value: unknown): string {
 }
 
 /**
- * {@link canonicalJson} of `value`, and the value that text parses to (keys sorted, dates as
- * ISO strings, no `undefined`, non-finite numbers as null): what is hashed and stored, and
- * what jsonb hands back, without parsing the text again.
+ * {@link canonicalJson} of `value`, and the value that text parses to (dates as ISO strings,
+ * no `undefined`, non-finite numbers as null): what is hashed and stored, and what jsonb hands
+ * back, without parsing the text again.
  *
  * Sorted copies written by the native `JSON.stringify` are several times faster than writing
- * the text here. An object with integer-like keys cannot hold them in sorted order (JS
- * enumerates those first, in numeric order), so such a value is written by `serialise`.
+ * the text here. An object with array-index keys ("0", "10") cannot hold them in sorted order
+ * (JS enumerates those first, in numeric order), so such a value is written by `serialise`,
+ * and its parsed value has those keys in JS order.
  */
 export function canonicalForm(value: unknown): { text: string; value: unknown } {
   const sorted = sortedCopy(value);
@@ -92,7 +93,7 @@ function sortedCopy(value: unknown): unknown {
 
 const isArrayIndex = (key: string) => /^(?:0|[1-9]\d{0,9})$/.test(key) && Number(key) < 4294967295;
 
-/** The canonical text of a value holding an object with integer-like keys (see {@link canonicalForm}). */
+/** The canonical text of a value holding an object with array-index keys (see {@link canonicalForm}). */
 function serialise(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null) {
     const primitive = sortedCopy(value);

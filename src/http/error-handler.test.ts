@@ -144,7 +144,7 @@ describe('request bodies', () => {
     const res = await app.inject({ method: 'POST', url: '/v1/batches', payload: { ops: [5, { op: 'move' }] } });
     const body = expectProblem(res, 422, 'VALIDATION_FAILED');
     expect(body.errors).toEqual([
-      { in: 'body', path: '/ops/0', message: 'must be object or object' },
+      { in: 'body', path: '/ops/0', message: 'must be object' },
       { in: 'body', path: '/ops/1', message: 'must match a schema in anyOf' },
     ]);
   });

@@ -12,7 +12,7 @@ const KEY = /^[\x21-\x7e]{1,200}$/;
 const RETENTION = '24 hours';
 /** A claim whose request never finished (its instance died) may be taken over after this. */
 const ABANDONED = '60 seconds';
-const REPLAYED_HEADERS = ['content-type', 'etag', 'location'];
+const REPLAYED_HEADERS = ['content-type', 'etag', 'location', 'preference-applied'];
 
 declare module 'fastify' {
   interface FastifyRequest {

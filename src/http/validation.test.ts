@@ -1,3 +1,4 @@
+import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { toFieldErrors } from './validation.ts';
 
@@ -29,5 +30,24 @@ describe('toFieldErrors', () => {
         { keyword: 'enum', instancePath: '/kind', schemaPath: '#/properties/kind/enum', params: { allowedValues: ['gateway', 'meter'] } },
       ]),
     ).toEqual([{ in: 'querystring', path: '/kind', message: 'must be one of ["gateway","meter"]' }]);
+  });
+
+  it('gives the union of each array item its own branches, also with a union nested in an item', () => {
+    const validate = new Ajv({ allErrors: true, strict: false }).compile({
+      type: 'array',
+      items: {
+        anyOf: [
+          { type: 'object', properties: { op: { const: 'a' }, v: { anyOf: [{ type: 'string' }, { type: 'null' }] } }, required: ['op'] },
+          { type: 'object', properties: { op: { const: 'b' } }, required: ['op'] },
+        ],
+      },
+    });
+    expect(validate([5, { op: 'c' }, { op: 'a', v: 3 }, { op: 'b' }])).toBe(false);
+    expect(toFieldErrors('body', validate.errors ?? [])).toEqual([
+      { in: 'body', path: '/0', message: 'must be object' },
+      { in: 'body', path: '/1', message: 'must be one of ["a","b"]' },
+      // Item 2 fails one branch on its op and the other on its nested union: no one message says both.
+      { in: 'body', path: '/2', message: 'must match a schema in anyOf' },
+    ]);
   });
 });

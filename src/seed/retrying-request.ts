@@ -38,8 +38,7 @@ export async function requestWithRetry<T>(
   method: string,
   path: string,
   body?: unknown,
-  policy: RetryPolicy = DEFAULT_RETRY,
-  headers?: Record<string, string>,
+  { policy = DEFAULT_RETRY, headers }: { policy?: RetryPolicy; headers?: Record<string, string> } = {},
 ): Promise<ApiResponse<T>> {
   let maybeApplied = false;
   for (let attempt = 1; ; attempt++) {

@@ -1,6 +1,6 @@
 import type { ApiClient } from '../cli/api-client.ts';
 import type { ChangesetBody, SitePlan } from './plan-types.ts';
-import { DEFAULT_RETRY, requestWithRetry, type ApiResponse } from './retrying-request.ts';
+import { requestWithRetry, type ApiResponse } from './retrying-request.ts';
 
 /** How a site ended up: created now, completed after an interrupted run, or already there. */
 export type SiteOutcome = 'created' | 'resumed' | 'skipped';
@@ -46,7 +46,7 @@ export async function uploadSite(api: ApiClient, plan: SitePlan, onChangeset: (a
   const upload: SiteUpload = { outcome, assets: 0, cables: 0, changesetMs: [], siteMs: created.ms };
   for (const cs of pending) {
     // The answer's `changes` would echo every asset and cable back: the seed reads only the status.
-    const res = await requestWithRetry(api, 'POST', `/v1/sites/${siteId}/changesets`, cs, DEFAULT_RETRY, { prefer: 'return=minimal' });
+    const res = await requestWithRetry(api, 'POST', `/v1/sites/${siteId}/changesets`, cs, { headers: { prefer: 'return=minimal' } });
     const applied = res.status === 201 || (res.maybeApplied && (await appliedIn(api, siteId, cs)));
     if (!applied) throw failure(`applying ${cs.comment}`, res);
     const assets = count(cs, 'createAsset');

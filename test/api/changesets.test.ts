@@ -143,7 +143,7 @@ describe('a change set is validated as a whole', () => {
 
     const full = await h.api<ChangesetResult>('POST', `/v1/sites/${g.site.id}/changesets`, { operations: [setUnitId(stored, 10)] }, { prefer: 'return=representation' });
     expect(full.headers['preference-applied']).toBeUndefined();
-    expect(full.body.changes?.map((c) => c.entityId)).toEqual([m.id]);
+    expect(full.body.changes.map((c) => c.entityId)).toEqual([m.id]);
   });
 });
 

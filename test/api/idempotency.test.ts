@@ -34,4 +34,16 @@ describe('Idempotency-Key on a real write', () => {
     const list = await h.api<{ items: Asset[] }>('GET', `/v1/assets?siteId=${site.id}`);
     expect(list.body.items.map((a) => a.name)).toEqual(['GW-1']);
   });
+
+  it('replays a change set answered with return=minimal in that shape, its Preference-Applied included', async () => {
+    const site = await createSite(h.api, { code: 'IDEM-3' });
+    const body = { operations: [{ op: 'createAsset', asset: { kind: 'gateway', modelId: 'nexa-gw-200', name: 'GW-1', config: gatewayConfig('10.20.0.10') } }] };
+    const url = `/v1/sites/${site.id}/changesets`;
+    const first = await h.api<{ changes?: unknown[] }>('POST', url, body, { 'idempotency-key': 'cs-min', prefer: 'return=minimal' });
+    expect(first.status).toBe(201);
+    const retry = await h.api<{ changes?: unknown[] }>('POST', url, body, { 'idempotency-key': 'cs-min' });
+    expect([retry.status, retry.headers['idempotent-replayed'], retry.headers['preference-applied']]).toEqual([201, 'true', 'return=minimal']);
+    expect(retry.body).toEqual(first.body);
+    expect(retry.body.changes).toBeUndefined();
+  });
 });

@@ -81,7 +81,7 @@ it(`${REQUESTS} hostile requests over every operation: 0 × 5xx, every refusal a
   };
   const started = Date.now();
   const stalls = watchStalls(cluster.instances);
-  await Promise.all(Array.from({ length: CONCURRENCY }, (_, c) => worker(c + 1))).finally(() => stalls.stop());
+  await Promise.all(Array.from({ length: CONCURRENCY }, (_, c) => worker(c + 1))).finally(stalls.stop);
   const took = (Date.now() - started) / 1000;
   console.log(`[chaos] hostile: stalls of the test process: ${describeGaps(stalls.client(), started)}; of the machine: ${describeGaps(stalls.machine(), started)}; of the servers: ${Object.entries(stalls.servers()).map(([name, gaps]) => `${name} ${describeGaps(gaps, started)}`).join(', ')}`);
 

@@ -6,6 +6,7 @@
  * Each records the gaps longer than `minGapMs`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 
@@ -22,7 +23,8 @@ export interface StallWatch {
   machine(): Gap[];
   /** Per server: times `/healthz` took longer than `minGapMs` to answer (or did not answer). */
   servers(): Record<string, Gap[]>;
-  stop(): void;
+  /** Stops watching; a probe still unanswered by then counts as a gap up to now. */
+  stop(): Promise<void>;
 }
 
 const TICK_MS = 100;
@@ -40,27 +42,28 @@ export function watchStalls(targets: ReadonlyArray<{ name: string; url: string }
   const machine: Gap[] = [];
   const script = `let last = Date.now(); setInterval(() => { const now = Date.now(); if (now - last >= ${minGapMs}) console.log(last + ' ' + now); last = now; }, ${TICK_MS});`;
   const child: ChildProcess = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
-  child.stdout?.on('data', (d) => {
-    for (const line of String(d).trim().split('\n')) {
+  if (child.stdout) {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       const [from, to] = line.split(' ').map(Number);
       if (Number.isFinite(from) && Number.isFinite(to)) machine.push({ from, to });
-    }
-  });
+    });
+  }
   child.unref();
 
   const servers: Record<string, Gap[]> = {};
-  let watching = true;
+  const stopping = new AbortController();
   const agent = new Agent({ connections: 1 });
   const probe = async (t: { name: string; url: string }) => {
     servers[t.name] = [];
-    while (watching) {
+    while (!stopping.signal.aborted) {
       const from = Date.now();
-      await request(`${t.url}/healthz`, { dispatcher: agent, headersTimeout: 60_000, bodyTimeout: 60_000 })
+      await request(`${t.url}/healthz`, { dispatcher: agent, signal: stopping.signal, headersTimeout: 60_000, bodyTimeout: 60_000 })
         .then((res) => res.body.dump())
         .catch(() => undefined);
+      // Cut off by stop() while still waiting: a stall that has not ended yet counts up to now.
       const to = Date.now();
       if (to - from >= minGapMs) servers[t.name].push({ from, to });
-      await sleep(250);
+      await sleep(250, undefined, { signal: stopping.signal }).catch(() => undefined);
     }
   };
   const probes = targets.map(probe);
@@ -68,11 +71,12 @@ export function watchStalls(targets: ReadonlyArray<{ name: string; url: string }
     client: () => client,
     machine: () => machine,
     servers: () => servers,
-    stop() {
-      watching = false;
+    async stop() {
+      stopping.abort();
       clearInterval(timer);
       child.kill();
-      void Promise.all(probes).then(() => agent.close());
+      await Promise.all(probes);
+      await agent.close();
     },
   };
 }

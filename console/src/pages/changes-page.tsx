@@ -69,7 +69,6 @@ function SitePlan({ siteId, edits, onDone }: { siteId: string; edits: StagedEdit
     setError(null);
     try {
       const r = await call(api.POST('/v1/sites/{siteId}/changesets', { params: { path: { siteId } }, body: body() }));
-      // The console never asks for `Prefer: return=minimal`, so `changes` is always there.
       const n = r.changes?.length ?? 0;
       onDone(`Committed change set ${r.changesetId.slice(0, 8)} on site ${site?.code ?? ''}: ${n} change${n === 1 ? '' : 's'}.`);
       staged.dropSite(siteId);

@@ -4,6 +4,7 @@ import { NO_ORG } from '../../auth/scopes.ts';
 import type { HttpApp } from '../../http/app.ts';
 import { ApiError } from '../../http/errors.ts';
 import { decodeCursor, Page, pageQueryProperties, toPage } from '../../http/pagination.ts';
+import { preference } from '../../http/prefer.ts';
 import { ChangesetRequest, ChangesetResult, DryRunQuery, IdParams, SiteIdParams, Uuid, ViolationSchema } from '../api-schemas.ts';
 import type { ChangeOutcome } from '../write-path.ts';
 import { type ConfigDeps, etagOfEntity, writeContext } from './context.ts';
@@ -77,7 +78,7 @@ export function changesetRoutes(app: HttpApp, deps: ConfigDeps) {
         },
         writeContext(request),
       );
-      const minimal = prefersMinimal(request.headers.prefer);
+      const minimal = preference(request.headers.prefer, 'return') === 'minimal';
       if (minimal) reply.header('preference-applied', 'return=minimal');
       reply.code(outcome.dryRun ? 200 : 201);
       return changesetResult(outcome, minimal);
@@ -124,12 +125,6 @@ export function changesetRoutes(app: HttpApp, deps: ConfigDeps) {
     authorize(request, 'read', { orgId: rows[0].org_id ?? NO_ORG, siteId: rows[0].site_id }, notFound);
     return changesetRecord(rows[0]);
   });
-}
-
-/** Whether a `Prefer` header (RFC 7240: comma-separated preferences, each with optional `;` parameters) asks for `return=minimal`. */
-export function prefersMinimal(prefer: string | string[] | undefined): boolean {
-  const values = Array.isArray(prefer) ? prefer : prefer === undefined ? [] : [prefer];
-  return values.some((v) => v.split(',').some((p) => /^return\s*=\s*"?minimal"?$/i.test(p.split(';')[0].trim())));
 }
 
 function changesetRecord(r: Record<string, unknown>) {
