@@ -21,6 +21,7 @@ import { trackAllowedMethods } from './allowed-methods.ts';
 import { installJsonBodyParser, MAX_JSON_DEPTH } from './json-body.ts';
 import { installRequestIdEcho, requestIdOptions } from './request-id.ts';
 import { installStorableTextCheck } from './storable-text-check.ts';
+import { installArrayLimitCheck } from './array-limit-check.ts';
 import { buildValidator } from './validation.ts';
 import { registerOpenApi } from './openapi.ts';
 import { ProblemSchema } from './problem.ts';
@@ -90,6 +91,7 @@ export async function buildHttpApp(opts: HttpAppOptions = {}): Promise<HttpApp> 
   installRequestIdEcho(app);
   installJsonBodyParser(app, opts.maxJsonDepth ?? MAX_JSON_DEPTH);
   installStorableTextCheck(app);
+  installArrayLimitCheck(app);
   installErrorHandling(app, allowedMethods);
 
   await app.register(rateLimit, {

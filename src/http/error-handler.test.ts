@@ -149,12 +149,22 @@ describe('request bodies', () => {
     ]);
   });
 
-  it('answers 20,000 wrong items of a 1,000-item array of unions with 422, listing 200 of the errors', async () => {
+  it('answers 20,000 items of a 1,000-item array with 422 naming the array, before checking any item', async () => {
     const res = await app.inject({ method: 'POST', url: '/v1/batches', payload: { ops: Array.from({ length: 20_000 }, (_, i) => i) } });
     const body = expectProblem(res, 422, 'VALIDATION_FAILED');
+    expect(body.errors).toEqual([{ in: 'body', path: '/ops', message: 'must NOT have more than 1000 items' }]);
+    expect(body.detail).toBe('1 field of the body failed validation.');
+  });
+
+  it('lists every wrong item of an array within its limit, each item\'s union with its own branches', async () => {
+    const res = await app.inject({ method: 'POST', url: '/v1/batches', payload: { ops: Array.from({ length: 1000 }, (_, i) => (i % 2 ? i : { op: 'move' })) } });
+    const body = expectProblem(res, 422, 'VALIDATION_FAILED');
     expect(body.errors).toHaveLength(200);
-    expect(body.errors).toContainEqual({ in: 'body', path: '/ops', message: 'must NOT have more than 1000 items' });
-    expect(body.detail).toMatch(/^20001 fields of the body failed validation \(the first 200 are listed\)/);
+    expect((body.errors as Array<{ path: string; message: string }>).slice(0, 2)).toEqual([
+      { in: 'body', path: '/ops/0', message: 'must match a schema in anyOf' },
+      { in: 'body', path: '/ops/1', message: 'must be object' },
+    ]);
+    expect(body.detail).toBe('1000 fields of the body failed validation (the first 200 are listed).');
   });
 
   it('answers malformed JSON with 400 INVALID_JSON', async () => {
