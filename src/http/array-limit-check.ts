@@ -7,7 +7,9 @@
  * the API's long lists are (`operations`, `items`, `assetIds`).
  */
 import type { FastifyInstance } from 'fastify';
-import { ApiError, type FieldError } from './errors.ts';
+import { validationFailed } from './error-handler.ts';
+import type { FieldError } from './errors.ts';
+import { escapePointer } from './validation.ts';
 
 interface ArraySchema {
   type?: unknown;
@@ -30,10 +32,8 @@ export function installArrayLimitCheck(app: FastifyInstance): void {
     };
     check(schema, body, '');
     if (schema.type === 'object' && schema.properties && !Array.isArray(body)) {
-      for (const [key, property] of Object.entries(schema.properties)) check(property, (body as Record<string, unknown>)[key], `/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`);
+      for (const [key, property] of Object.entries(schema.properties)) check(property, (body as Record<string, unknown>)[key], `/${escapePointer(key)}`);
     }
-    if (errors.length > 0) {
-      throw new ApiError('VALIDATION_FAILED', `${errors.length} field${errors.length === 1 ? '' : 's'} of the body failed validation.`, { extra: { errors } });
-    }
+    if (errors.length > 0) throw validationFailed('body', errors);
   });
 }

@@ -6,7 +6,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from './errors.ts';
-import type { ErrorCode, RequestPart } from './errors.ts';
+import type { ErrorCode, FieldError, RequestPart } from './errors.ts';
 import { sendProblem } from './problem.ts';
 import { toFieldErrors } from './validation.ts';
 import type { AjvLikeError } from './validation.ts';
@@ -51,6 +51,15 @@ const MAX_FIELD_ERRORS = 200;
 
 const REQUEST_PARTS = new Set<string>(['body', 'querystring', 'params', 'headers']);
 
+/** 422 VALIDATION_FAILED listing `fieldErrors` (the first {@link MAX_FIELD_ERRORS}) and saying how many failed. */
+export function validationFailed(part: RequestPart, fieldErrors: readonly FieldError[]): ApiError {
+  const n = fieldErrors.length;
+  const listed = n > MAX_FIELD_ERRORS ? ` (the first ${MAX_FIELD_ERRORS} are listed)` : '';
+  return new ApiError('VALIDATION_FAILED', `${n} field${n === 1 ? '' : 's'} of the ${part} failed validation${listed}.`, {
+    extra: { errors: fieldErrors.slice(0, MAX_FIELD_ERRORS) },
+  });
+}
+
 /**
  * Maps anything thrown while serving a request onto an {@link ApiError}. Unknown errors become
  * INTERNAL with a detail that carries no internals; the caller logs the original.
@@ -61,12 +70,7 @@ export function toApiError(error: unknown, requestId = ''): ApiError {
 
   if (Array.isArray(e.validation)) {
     const part = (REQUEST_PARTS.has(e.validationContext ?? '') ? e.validationContext : 'body') as RequestPart;
-    const fieldErrors = toFieldErrors(part, e.validation);
-    const n = fieldErrors.length;
-    const listed = n > MAX_FIELD_ERRORS ? ` (the first ${MAX_FIELD_ERRORS} are listed)` : '';
-    return new ApiError('VALIDATION_FAILED', `${n} field${n === 1 ? '' : 's'} of the ${part} failed validation${listed}.`, {
-      extra: { errors: fieldErrors.slice(0, MAX_FIELD_ERRORS) },
-    });
+    return validationFailed(part, toFieldErrors(part, e.validation));
   }
   if (typeof e.code === 'string' && e.code in FASTIFY_CODES) return FASTIFY_CODES[e.code]();
 

@@ -58,7 +58,8 @@ export type AjvLikeError = Pick<ErrorObject, 'keyword' | 'instancePath' | 'schem
   message?: string;
 };
 
-function escapePointer(token: string): string {
+/** A key as one token of a JSON Pointer (RFC 6901): `~` → `~0`, `/` → `~1`. */
+export function escapePointer(token: string): string {
   return token.replaceAll('~', '~0').replaceAll('/', '~1');
 }
 
