@@ -15,7 +15,7 @@ import { createTestDatabase } from '../src/db/test-database.ts';
 import { closeMqtt, connectMqtt, waitForConnection } from '../src/mqtt/client.ts';
 import { Api } from './lib/http.ts';
 import { refreshVersions, seedFleet, sites as listSites, waitForEventBacklog, writeTargets, type SeedResult } from './lib/fleet.ts';
-import { loadavg1, machineInfo, waitForLowLoad } from './lib/machine.ts';
+import { checkpoint, loadavg1, machineInfo, waitForLowLoad } from './lib/machine.ts';
 import { currentRssMb, RssSampler, startServer } from './lib/server.ts';
 import type { RunStats } from './lib/stats.ts';
 import { changesetGroups, runChangesets } from './scenarios/changesets.ts';
@@ -110,6 +110,7 @@ async function main() {
       const loop = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs };
       const entry: { floor?: RunStats; rema?: RunStats } = {};
       if (!skip.has('floor')) {
+        await checkpoint(db.pool, log);
         load = loadavg1();
         entry.floor = await runFloor(db.url, targets, actor, loop, c);
         log(`floor   c=${c}: ${fmtStats(entry.floor)}`);
@@ -117,7 +118,10 @@ async function main() {
         add({ key: `floor.c${c}.p99`, id: '1', scenario: '', metric: 'p99 ms', value: entry.floor.p99, load });
       }
       if (!skip.has('writes')) {
+        // The floor's writes queue events too; rema's lifecycle service must not be consuming them during rema's run.
+        await waitForEventBacklog(db.pool, 120, log);
         await refreshVersions(db.pool, targets);
+        await checkpoint(db.pool, log);
         load = loadavg1();
         writeRss.start();
         entry.rema = await runWrites(api, targets, loop, c);
@@ -196,9 +200,12 @@ async function main() {
       const all = await writeTargets(db.pool);
       const c = 16;
       const loop = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs };
+      log(`checkpoint after growing the fleet: ${(await checkpoint(db.pool, log)).toFixed(1)} s`);
       load = loadavg1();
       const floor = await runFloor(db.url, all, actor, loop, 1000 + c);
+      await waitForEventBacklog(db.pool, 120, log);
       await refreshVersions(db.pool, all);
+      await checkpoint(db.pool, log);
       const rss = new RssSampler(server.pid).start();
       const rema = await runWrites(api, all, loop, 1000 + c);
       const peak = rss.stop();
@@ -209,6 +216,12 @@ async function main() {
       add({ key: 'scale.rate', id: '4', scenario: `writes on ${(size.assets + size.bigAssets).toLocaleString('en')} assets, ${c} clients`, metric: 'writes/s', value: rema.rate, floor: floor.rate, load });
       add({ key: 'scale.p50', id: '4', scenario: '', metric: 'p50 ms', value: rema.p50, floor: floor.p50, load });
       add({ key: 'scale.p99', id: '4', scenario: '', metric: 'p99 ms', value: rema.p99, floor: floor.p99, load });
+      const smallFloor = writeStats[c]?.floor;
+      if (smallFloor) {
+        // The database's own share: the same ratios for the floor, measured in the same two places.
+        add({ key: 'scale.floor.ratio.p50', id: '4', scenario: `floor latency ratio ${((size.assets + size.bigAssets) / 1000).toFixed(0)}k / ${(size.assets / 1000).toFixed(0)}k assets`, metric: 'p50 ratio', value: floor.p50 / smallFloor.p50, load });
+        add({ key: 'scale.floor.ratio.mean', id: '4', scenario: '', metric: 'mean latency ratio (1/throughput)', value: smallFloor.rate / floor.rate, load });
+      }
       if (small) {
         add({ key: 'scale.ratio.p50', id: '4', scenario: `latency ratio ${((size.assets + size.bigAssets) / 1000).toFixed(0)}k / ${(size.assets / 1000).toFixed(0)}k assets`, metric: 'p50 ratio', value: rema.p50 / small.p50, goal: { max: 1.2 }, load });
         add({ key: 'scale.ratio.mean', id: '4', scenario: '', metric: 'mean latency ratio (1/throughput)', value: small.rate / rema.rate, goal: { max: 1.2 }, load });

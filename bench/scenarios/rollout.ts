@@ -101,6 +101,18 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       }
       await new Promise((r) => setTimeout(r, 100));
     }
+    if (status.failed > 0) {
+      // Why, while the database still holds it: each failed deployment's reason and what its unacknowledged targets say.
+      const { rows: why } = await o.pool.query<{ status: string; reason: string | null; targets: string }>(
+        `SELECT d.status, d.reason,
+                (SELECT string_agg(t.status || coalesce(' (' || t.error || ')', '') || ' sent ' || coalesce(to_char(t.sent_at, 'HH24:MI:SS.MS'), '-') ||
+                                   ' finished ' || coalesce(to_char(t.finished_at, 'HH24:MI:SS.MS'), '-'), '; ')
+                   FROM lifecycle.deployment_targets t WHERE t.deployment_id = d.id AND t.status <> 'acked') AS targets
+           FROM lifecycle.deployments d WHERE d.id = ANY($1::uuid[]) AND d.status <> 'succeeded' LIMIT 10`,
+        [ids],
+      );
+      for (const w of why) o.log(`rollout: deployment ${w.status}: ${w.reason ?? 'no reason'}; targets not acked: ${w.targets ?? 'none'}`);
+    }
     return { targets, deployments: ids.length, gateways, devicesAckedS, recordedS, succeeded: status.succeeded, failed: status.failed, createS };
   } finally {
     await Promise.all(sims.map((s) => s.stop()));
