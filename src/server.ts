@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { FastifyServerOptions } from 'fastify';
 import { migrateAuditSchema } from './audit/migrate-audit.ts';
 import { auditRoutes } from './audit/routes.ts';
 import { createAdminService, migrateAdminSchema, registerAdminService, type AdminService, type AdminServiceOptions } from './admin/service.ts';
@@ -48,7 +49,8 @@ export interface ServerOptions {
   auth?: AdminServiceOptions;
   /** Organisation that sites belong to when a request names none. */
   defaultOrgId?: string;
-  logger?: boolean;
+  /** fastify/pino logger options (off by default); `rema serve` passes what `REMA_LOG` asks for (src/cli/log-level.ts). */
+  logger?: FastifyServerOptions['logger'];
   /** Skip migrations (when another instance or a deploy step runs them). */
   migrate?: boolean;
   /** The MQTT broker devices talk to (`mqtt://host:1883`); without it nothing is deployed. */

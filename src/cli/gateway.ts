@@ -1,4 +1,5 @@
 import { buildGateway } from '../gateway/gateway.ts';
+import { loggerFromEnv } from './log-level.ts';
 import { trustProxyFromEnv } from './trust-proxy.ts';
 
 export interface GatewayCommandOptions {
@@ -17,7 +18,7 @@ export async function gatewayCommand(opts: GatewayCommandOptions): Promise<void>
   }
   const app = await buildGateway({
     upstreams: { config: opts.configUrl as string, lifecycle: opts.lifecycleUrl as string, admin: opts.adminUrl as string },
-    logger: process.env.REMA_LOG === '1',
+    logger: loggerFromEnv(process.env.REMA_LOG),
     trustProxy: trustProxyFromEnv(process.env.REMA_TRUST_PROXY),
   });
   await app.listen({ port: opts.port, host: opts.host });

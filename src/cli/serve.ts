@@ -6,6 +6,7 @@ import { startEmbeddedBroker } from '../mqtt/embedded-broker.ts';
 import { buildServer, type ServiceName } from '../server.ts';
 import { brokerUrlFile } from './broker-url.ts';
 import { runningUrlFile } from './database-url.ts';
+import { loggerFromEnv } from './log-level.ts';
 import { trustProxyFromEnv } from './trust-proxy.ts';
 
 export interface ServeOptions {
@@ -62,7 +63,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
     peers: { config: process.env.REMA_CONFIG_URL, lifecycle: process.env.REMA_LIFECYCLE_URL, admin: process.env.REMA_ADMIN_URL },
     bootstrapToken: token,
     mqttUrl,
-    logger: process.env.REMA_LOG === '1',
+    logger: loggerFromEnv(process.env.REMA_LOG),
     trustProxy: trustProxyFromEnv(process.env.REMA_TRUST_PROXY),
   });
   if (server.admin && token && !process.env.REMA_TOKEN && (await server.admin.ensureBootstrapToken(token)) === 'revoked') {

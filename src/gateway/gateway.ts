@@ -10,7 +10,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import replyFrom from '@fastify/reply-from';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import { buildHttpApp, DEFAULT_BODY_LIMIT, type HttpApp } from '../http/app.ts';
 import { ApiError } from '../http/errors.ts';
 import { REQUEST_ID_HEADER } from '../http/request-id.ts';
@@ -21,7 +21,8 @@ import { routeOf } from './route-table.ts';
 export interface GatewayOptions {
   /** Base URL of each service, e.g. `{ config: 'http://config:8081', … }`. */
   upstreams: Record<ServiceName, string>;
-  logger?: boolean;
+  /** fastify/pino logger options (off by default). */
+  logger?: FastifyServerOptions['logger'];
   /** Trust `X-Forwarded-For` from a load balancer in front (fastify's `trustProxy`). */
   trustProxy?: boolean | string;
   /** Time a service has to answer with its headers (default 30 s) → 503 after it. */

@@ -36,7 +36,7 @@ export class Instance {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  /** Everything the process printed (the last 20 kB; with CHAOS_DEBUG its warnings and errors too), for failure messages. */
+  /** Everything the process printed (its warnings and errors, and the last 20 kB), for failure messages. */
   output(): string {
     return `${this.warnings.join('\n')}\n${this.out.slice(-20_000)}`;
   }
@@ -51,7 +51,8 @@ export class Instance {
     });
     child.stdout?.on('data', (d) => {
       this.out = (this.out + d).slice(-100_000);
-      if (process.env.CHAOS_DEBUG) for (const line of String(d).split('\n')) if (/"level":(40|50)/.test(line) && this.warnings.length < 200) this.warnings.push(line);
+      // Warnings and errors are logged whatever REMA_LOG says; kept apart so a failure shows them.
+      for (const line of String(d).split('\n')) if (/"level":(40|50)/.test(line) && this.warnings.length < 200) this.warnings.push(line);
     });
     child.stderr?.on('data', (d) => (this.out += d));
     this.child = child;
