@@ -98,6 +98,30 @@ describe('SiteGraphCache', () => {
     expect(cache.find({ asset: assetIds[0] })).toBeUndefined();
   });
 
+  it('follows the assets and cables a new copy of a site gained or lost', async () => {
+    const { siteId, assetIds } = await newSite(3);
+    const cache = new SiteGraphCache(10);
+    const graph = (await lockSiteForWrite(db.pool, siteId))!.graph;
+    cache.set(graph);
+    // A later copy without the first asset and with one more: as after a delete and a create.
+    const assets = new Map(graph.assets);
+    const gone = assets.get(assetIds[0])!;
+    assets.delete(assetIds[0]);
+    const added = { ...gone, id: randomUUID() };
+    assets.set(added.id, added);
+    const next = { ...graph, assets };
+    cache.set(next);
+    expect(cache.find({ asset: assetIds[0] })).toBeUndefined();
+    expect(cache.find({ asset: added.id })).toBe(next);
+    expect(cache.find({ asset: assetIds[1] })).toBe(next);
+    // Its count moved with it: 3 assets held, so a second site of 8 more pushes this one out.
+    const other = await newSite(8);
+    cache.set((await lockSiteForWrite(db.pool, other.siteId))!.graph);
+    expect(cache.find(siteId)).toBeUndefined();
+    expect(cache.find({ asset: added.id })).toBeUndefined();
+    expect(cache.find({ asset: other.assetIds[0] })?.site.id).toBe(other.siteId);
+  });
+
   it('stays within its bound of assets and cables, least recently stored site out first', async () => {
     const a = await newSite(3);
     const b = await newSite(3);

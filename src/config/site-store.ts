@@ -260,14 +260,26 @@ export class SiteGraphCache {
   }
 
   set(graph: SiteGraph) {
-    this.delete(graph.site.id);
-    this.graphs.set(graph.site.id, graph);
-    for (const id of graph.assets.keys()) this.siteOfEntity.set(id, graph.site.id);
-    for (const id of graph.connections.keys()) this.siteOfEntity.set(id, graph.site.id);
+    const siteId = graph.site.id;
+    const old = this.graphs.get(siteId);
+    // A write replaces its site's copy: only the assets and cables that came or went change the
+    // entity index (a configuration write changes neither), not all of the site's.
+    if (old) {
+      this.graphs.delete(siteId); // re-inserted below: most recently stored last
+      this.forget(siteId, old.assets, graph.assets);
+      this.forget(siteId, old.connections, graph.connections);
+      this.entities -= size(old);
+    }
+    this.graphs.set(siteId, graph);
+    for (const id of graph.assets.keys()) if (this.siteOfEntity.get(id) !== siteId) this.siteOfEntity.set(id, siteId);
+    for (const id of graph.connections.keys()) if (this.siteOfEntity.get(id) !== siteId) this.siteOfEntity.set(id, siteId);
     this.entities += size(graph);
-    for (const [siteId] of this.graphs) {
-      if (this.entities <= this.maxEntities || siteId === graph.site.id) break;
-      this.delete(siteId);
+    // Only when over the bound: an iterator starts by stepping over the slots of every site
+    // moved to the end since the map was last compacted.
+    if (this.entities <= this.maxEntities) return;
+    for (const [oldest] of this.graphs) {
+      if (this.entities <= this.maxEntities || oldest === siteId) break;
+      this.delete(oldest);
     }
   }
 
@@ -275,9 +287,14 @@ export class SiteGraphCache {
     const g = this.graphs.get(siteId);
     if (!g) return;
     this.graphs.delete(siteId);
-    for (const id of g.assets.keys()) if (this.siteOfEntity.get(id) === siteId) this.siteOfEntity.delete(id);
-    for (const id of g.connections.keys()) if (this.siteOfEntity.get(id) === siteId) this.siteOfEntity.delete(id);
+    this.forget(siteId, g.assets);
+    this.forget(siteId, g.connections);
     this.entities -= size(g);
+  }
+
+  /** Drops the entity index's entries of `siteId` for the ids of `held` that `kept` no longer has. */
+  private forget(siteId: string, held: ReadonlyMap<string, unknown>, kept?: ReadonlyMap<string, unknown>) {
+    for (const id of held.keys()) if (!kept?.has(id) && this.siteOfEntity.get(id) === siteId) this.siteOfEntity.delete(id);
   }
 }
 
