@@ -14,8 +14,8 @@ import type { AuditActor } from '../src/audit/types.ts';
 import { createTestDatabase } from '../src/db/test-database.ts';
 import { closeMqtt, connectMqtt, waitForConnection } from '../src/mqtt/client.ts';
 import { Api } from './lib/http.ts';
-import { refreshVersions, seedFleet, sites as listSites, waitForEventBacklog, writeTargets, type SeedResult } from './lib/fleet.ts';
-import { checkpoint, loadavg1, machineInfo, waitForLowLoad } from './lib/machine.ts';
+import { checkpoint, refreshVersions, seedFleet, sites as listSites, waitForEventBacklog, writeTargets, type SeedResult } from './lib/fleet.ts';
+import { loadavg1, machineInfo, waitForLowLoad } from './lib/machine.ts';
 import { currentRssMb, RssSampler, startServer } from './lib/server.ts';
 import type { RunStats } from './lib/stats.ts';
 import { changesetGroups, runChangesets } from './scenarios/changesets.ts';
@@ -110,6 +110,8 @@ async function main() {
       const loop = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs };
       const entry: { floor?: RunStats; rema?: RunStats } = {};
       if (!skip.has('floor')) {
+        // Neither side of a ratio shares the machine with consuming the other's events.
+        await waitForEventBacklog(db.pool, 120, log);
         await checkpoint(db.pool, log);
         load = loadavg1();
         entry.floor = await runFloor(db.url, targets, actor, loop, c);
@@ -118,7 +120,6 @@ async function main() {
         add({ key: `floor.c${c}.p99`, id: '1', scenario: '', metric: 'p99 ms', value: entry.floor.p99, load });
       }
       if (!skip.has('writes')) {
-        // The floor's writes queue events too; rema's lifecycle service must not be consuming them during rema's run.
         await waitForEventBacklog(db.pool, 120, log);
         await refreshVersions(db.pool, targets);
         await checkpoint(db.pool, log);

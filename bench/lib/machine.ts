@@ -38,22 +38,3 @@ export async function waitForLowLoad(threshold: number, maxWaitS: number, log: (
   }
   return load;
 }
-
-/**
- * Writes PostgreSQL's dirty pages out (`CHECKPOINT`) before a measured run of writes, so each
- * run starts from the same state: none inherits the flush of a seed's gigabytes, and each pays
- * the full-page images of the pages it is first to touch after a checkpoint, instead of the run
- * measured first paying them for the one after it. Needs a superuser (or `pg_checkpoint`); when
- * refused the run goes on and says so once. Returns the seconds the checkpoint took.
- */
-export async function checkpoint(pool: { query(text: string): Promise<unknown> }, log: (msg: string) => void): Promise<number> {
-  const started = performance.now();
-  try {
-    await pool.query('CHECKPOINT');
-  } catch (err) {
-    if (!checkpointRefused) log(`CHECKPOINT refused (${(err as Error).message}); runs are measured without one`);
-    checkpointRefused = true;
-  }
-  return (performance.now() - started) / 1000;
-}
-let checkpointRefused = false;

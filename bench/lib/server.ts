@@ -57,6 +57,8 @@ export async function startServer(opts: StartServerOptions): Promise<ServerProce
   const nodeOptions = launcher && cpuProf.length ? { REMA_NODE_OPTIONS: [heap, ...cpuProf].filter(Boolean).join(' ') } : {};
   const child: ChildProcess = spawn(command, args, {
     cwd: ROOT,
+    // REMA_LOG empty: no request lines; warnings and errors go to the log file (a tree older than
+    // the log levels reads it as "nothing", so a baseline may say less there).
     env: { ...process.env, ...nodeOptions, DATABASE_URL: opts.databaseUrl, MQTT_URL: opts.mqttUrl, REMA_TOKEN: opts.token, REMA_DATA_DIR: dataDir, REMA_LOG: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

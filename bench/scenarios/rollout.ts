@@ -101,17 +101,19 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       }
       await new Promise((r) => setTimeout(r, 100));
     }
-    if (status.failed > 0) {
-      // Why, while the database still holds it: each failed deployment's reason and what its unacknowledged targets say.
-      const { rows: why } = await o.pool.query<{ status: string; reason: string | null; targets: string }>(
+    if (status.failed > 0 || status.running > 0) {
+      // Why, while the database still holds it: the reason of each deployment that did not succeed
+      // (or is still running at the deadline), and the first of its targets without an ack.
+      const { rows: why } = await o.pool.query<{ status: string; reason: string | null; open: number; targets: string | null }>(
         `SELECT d.status, d.reason,
-                (SELECT string_agg(t.status || coalesce(' (' || t.error || ')', '') || ' sent ' || coalesce(to_char(t.sent_at, 'HH24:MI:SS.MS'), '-') ||
+                (SELECT count(*)::int FROM lifecycle.deployment_targets t WHERE t.deployment_id = d.id AND t.status <> 'acked') AS open,
+                (SELECT string_agg(t.asset_id || ' ' || t.status || coalesce(' (' || t.error || ')', '') || ' sent ' || coalesce(to_char(t.sent_at, 'HH24:MI:SS.MS'), '-') ||
                                    ' finished ' || coalesce(to_char(t.finished_at, 'HH24:MI:SS.MS'), '-'), '; ')
-                   FROM lifecycle.deployment_targets t WHERE t.deployment_id = d.id AND t.status <> 'acked') AS targets
+                   FROM (SELECT * FROM lifecycle.deployment_targets t WHERE t.deployment_id = d.id AND t.status <> 'acked' ORDER BY t.batch, t.asset_id LIMIT 5) t) AS targets
            FROM lifecycle.deployments d WHERE d.id = ANY($1::uuid[]) AND d.status <> 'succeeded' LIMIT 10`,
         [ids],
       );
-      for (const w of why) o.log(`rollout: deployment ${w.status}: ${w.reason ?? 'no reason'}; targets not acked: ${w.targets ?? 'none'}`);
+      for (const w of why) o.log(`rollout: deployment ${w.status}: ${w.reason ?? 'no reason'}; ${w.open} target(s) not acked, the first: ${w.targets ?? 'none'}`);
     }
     return { targets, deployments: ids.length, gateways, devicesAckedS, recordedS, succeeded: status.succeeded, failed: status.failed, createS };
   } finally {

@@ -25,6 +25,9 @@ export interface ServeOptions {
  * service prints the bootstrap admin's email and (generated) password, once.
  */
 export async function serve(opts: ServeOptions): Promise<void> {
+  // Settings first: a wrong one stops the start before any embedded server is up.
+  const logger = loggerFromEnv(process.env.REMA_LOG);
+  const trustProxy = trustProxyFromEnv(process.env.REMA_TRUST_PROXY);
   mkdirSync(opts.dataDir, { recursive: true });
   const runs = (s: ServiceName) => !opts.only || opts.only === s;
   let databaseUrl = process.env.DATABASE_URL;
@@ -63,8 +66,8 @@ export async function serve(opts: ServeOptions): Promise<void> {
     peers: { config: process.env.REMA_CONFIG_URL, lifecycle: process.env.REMA_LIFECYCLE_URL, admin: process.env.REMA_ADMIN_URL },
     bootstrapToken: token,
     mqttUrl,
-    logger: loggerFromEnv(process.env.REMA_LOG),
-    trustProxy: trustProxyFromEnv(process.env.REMA_TRUST_PROXY),
+    logger,
+    trustProxy,
   });
   if (server.admin && token && !process.env.REMA_TOKEN && (await server.admin.ensureBootstrapToken(token)) === 'revoked') {
     // Someone revoked the saved operator token: make the CLI a new one.

@@ -98,28 +98,51 @@ describe('SiteGraphCache', () => {
     expect(cache.find({ asset: assetIds[0] })).toBeUndefined();
   });
 
-  it('follows the assets and cables a new copy of a site gained or lost', async () => {
+  it('follows the assets and cables a new copy of a site gained or lost, and counts them', async () => {
     const { siteId, assetIds } = await newSite(3);
-    const cache = new SiteGraphCache(10);
+    const cache = new SiteGraphCache(12);
     const graph = (await lockSiteForWrite(db.pool, siteId))!.graph;
-    cache.set(graph);
-    // A later copy without the first asset and with one more: as after a delete and a create.
+    const cable = (id: string) => ({ id, siteId, a: { assetId: assetIds[1], port: 'out' }, b: { assetId: assetIds[2], port: 'in' }, label: null, lengthM: 1, version: 1 });
+    const first = { ...graph, connections: new Map([['c-1', cable('c-1')]]) };
+    cache.set(first); // 3 assets, 1 cable
+    // A later copy without the first asset and the cable, with one more asset and another cable: as after deletes and creates.
     const assets = new Map(graph.assets);
-    const gone = assets.get(assetIds[0])!;
     assets.delete(assetIds[0]);
-    const added = { ...gone, id: randomUUID() };
+    const added = { ...graph.assets.get(assetIds[0])!, id: randomUUID() };
     assets.set(added.id, added);
-    const next = { ...graph, assets };
-    cache.set(next);
+    const next = { ...graph, assets, connections: new Map([['c-2', cable('c-2')]]) };
+    cache.set(next); // still 3 assets, 1 cable
     expect(cache.find({ asset: assetIds[0] })).toBeUndefined();
+    expect(cache.find({ connection: 'c-1' })).toBeUndefined();
     expect(cache.find({ asset: added.id })).toBe(next);
     expect(cache.find({ asset: assetIds[1] })).toBe(next);
-    // Its count moved with it: 3 assets held, so a second site of 8 more pushes this one out.
+    expect(cache.find({ connection: 'c-2' })).toBe(next);
+    // Counted as 4, not 8: a site of 8 more fits beside it (12), one more asset does not.
     const other = await newSite(8);
     cache.set((await lockSiteForWrite(db.pool, other.siteId))!.graph);
+    expect(cache.find(siteId)).toBe(next);
+    expect(cache.find(other.siteId)?.site.id).toBe(other.siteId);
+    const third = await newSite(1);
+    cache.set((await lockSiteForWrite(db.pool, third.siteId))!.graph);
     expect(cache.find(siteId)).toBeUndefined();
     expect(cache.find({ asset: added.id })).toBeUndefined();
-    expect(cache.find({ asset: other.assetIds[0] })?.site.id).toBe(other.siteId);
+    expect(cache.find({ connection: 'c-2' })).toBeUndefined();
+    expect(cache.find(other.siteId)?.site.id).toBe(other.siteId);
+  });
+
+  it('keeps the site stored again last, so the least recently stored one leaves first', async () => {
+    const [a, b, c] = [await newSite(2), await newSite(2), await newSite(2)];
+    const cache = new SiteGraphCache(5);
+    const graphA = (await lockSiteForWrite(db.pool, a.siteId))!.graph;
+    cache.set(graphA);
+    cache.set((await lockSiteForWrite(db.pool, b.siteId))!.graph);
+    cache.set({ ...graphA }); // a write to A: its new copy
+    cache.set((await lockSiteForWrite(db.pool, c.siteId))!.graph); // 6 > 5: the oldest goes
+    expect(cache.find(b.siteId)).toBeUndefined();
+    expect(cache.find({ asset: b.assetIds[0] })).toBeUndefined();
+    expect(cache.find(a.siteId)).toBeDefined();
+    expect(cache.find({ asset: a.assetIds[0] })).toBeDefined();
+    expect(cache.find(c.siteId)).toBeDefined();
   });
 
   it('stays within its bound of assets and cables, least recently stored site out first', async () => {

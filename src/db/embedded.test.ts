@@ -62,7 +62,7 @@ describe('startEmbeddedPostgres', () => {
 
   it('refuses to start a second server on a data dir that is in use', async () => {
     const handle = await start();
-    await expect(startEmbeddedPostgres({ dataDir, port: basePort + 5, log: () => undefined })).rejects.toThrow(/already running/);
+    await expect(start(basePort + 5)).rejects.toThrow(/already running/);
     await handle.stop();
   });
 

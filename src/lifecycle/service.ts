@@ -17,6 +17,7 @@ import { createDeploymentRunner } from './deployments/runner.ts';
 import type { LifecycleDeps } from './deps.ts';
 import { firmwareRoutes } from './devices/firmware-routes.ts';
 import { deviceRoutes } from './devices/routes.ts';
+import { throttledWarnings } from './throttled-warnings.ts';
 
 export const LIFECYCLE_MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 
@@ -67,7 +68,8 @@ export interface LifecycleService {
  *   app.addHook('onClose', () => lifecycle.stop());
  */
 export function registerLifecycleService(app: HttpApp, opts: LifecycleServiceOptions): LifecycleService {
-  const log = app.log;
+  // Devices and outages can repeat a warning many times a second: once a minute per kind, with a count.
+  const log = throttledWarnings(app.log);
   const runner = createDeploymentRunner({ pool: opts.pool, mqtt: opts.mqtt, config: opts.config, intervalMs: opts.runnerIntervalMs, log });
   const bridge = opts.mqtt ? createMqttBridge({ pool: opts.pool, mqtt: opts.mqtt, onAck: (outcomes) => runner.acked(outcomes), log }) : undefined;
   const deps: LifecycleDeps = {
