@@ -74,6 +74,12 @@ async function main() {
   const server = await startServer({ databaseUrl: db.url, mqttUrl: MQTT_URL, token: TOKEN, cpuProfDir });
   log(`rema serve pid ${server.pid} on ${server.url} (log ${server.logFile}), RSS ${currentRssMb(server.pid).toFixed(0)} MB`);
   const api = new Api(server.url, TOKEN, 64);
+  // Before each measured run of writes: neither side of a ratio shares the machine with consuming
+  // the other's events, and each starts right after a checkpoint.
+  const settle = async () => {
+    await waitForEventBacklog(db.pool, 120, log);
+    await checkpoint(db.pool, log);
+  };
   try {
     // (5) The reference fleet through the write path.
     let load = loadavg1();
@@ -110,9 +116,7 @@ async function main() {
       const loop = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs };
       const entry: { floor?: RunStats; rema?: RunStats } = {};
       if (!skip.has('floor')) {
-        // Neither side of a ratio shares the machine with consuming the other's events.
-        await waitForEventBacklog(db.pool, 120, log);
-        await checkpoint(db.pool, log);
+        await settle();
         load = loadavg1();
         entry.floor = await runFloor(db.url, targets, actor, loop, c);
         log(`floor   c=${c}: ${fmtStats(entry.floor)}`);
@@ -120,9 +124,8 @@ async function main() {
         add({ key: `floor.c${c}.p99`, id: '1', scenario: '', metric: 'p99 ms', value: entry.floor.p99, load });
       }
       if (!skip.has('writes')) {
-        await waitForEventBacklog(db.pool, 120, log);
         await refreshVersions(db.pool, targets);
-        await checkpoint(db.pool, log);
+        await settle();
         load = loadavg1();
         writeRss.start();
         entry.rema = await runWrites(api, targets, loop, c);
@@ -201,12 +204,11 @@ async function main() {
       const all = await writeTargets(db.pool);
       const c = 16;
       const loop = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs };
-      log(`checkpoint after growing the fleet: ${(await checkpoint(db.pool, log)).toFixed(1)} s`);
+      await settle();
       load = loadavg1();
       const floor = await runFloor(db.url, all, actor, loop, 1000 + c);
-      await waitForEventBacklog(db.pool, 120, log);
       await refreshVersions(db.pool, all);
-      await checkpoint(db.pool, log);
+      await settle();
       const rss = new RssSampler(server.pid).start();
       const rema = await runWrites(api, all, loop, 1000 + c);
       const peak = rss.stop();

@@ -11,6 +11,7 @@ import { pgCursorStore, startConsumer, type EventConsumer, type FeedEvent, type 
 import type { FeedPage } from '../events/feed.ts';
 import type { Transport } from './config-client.ts';
 import { unbindDevice, type AssetGone } from './devices/unbind-write.ts';
+import type { WarnLog } from './throttled-warnings.ts';
 
 /** The consumer's name in `lifecycle.event_cursors`. */
 export const CONFIG_EVENTS_CONSUMER = 'config-events';
@@ -65,7 +66,7 @@ export interface ConfigEventsOptions {
   source: FeedSource;
   /** Pause between polls when nothing new came (default 1 s). */
   pollIntervalMs?: number;
-  log: { warn(obj: object, msg: string): void };
+  log: WarnLog;
 }
 
 /**

@@ -1,4 +1,4 @@
-/** Where the lifecycle service's background parts (runner, MQTT bridge, ack relay) warn. */
+/** Where the lifecycle service's background parts (runner, MQTT bridge, ack relay, config events) warn. */
 export interface WarnLog {
   warn(obj: object, msg: string): void;
 }

@@ -8,6 +8,7 @@ import type pg from 'pg';
 import { withTransaction } from '../../db/tx.ts';
 import type { AuditActor } from '../../audit/types.ts';
 import { ConfigServiceError, type ConfigClient } from '../config-client.ts';
+import type { WarnLog } from '../throttled-warnings.ts';
 
 export const ACKED_TOPIC = 'lifecycle.deployment.acked';
 
@@ -17,10 +18,6 @@ export interface AckedVersion {
   version: number;
   /** Request id of the deployment, so the configuration service's audit event links to it. */
   requestId: string | null;
-}
-
-export interface RelayLog {
-  warn(obj: object, msg: string): void;
 }
 
 /** Queues the recording of an acknowledged version, inside the ack's transaction. */
@@ -100,7 +97,7 @@ interface Recorded {
  *
  * @returns how many acks were settled; stops at the first transient failure or after `max`.
  */
-export async function relayAcks(pool: pg.Pool, config: ConfigClient, log: RelayLog, max = 2000): Promise<number> {
+export async function relayAcks(pool: pg.Pool, config: ConfigClient, log: WarnLog, max = 2000): Promise<number> {
   let settled = 0;
   while (settled < max) {
     let claimed: ClaimedAck[];
@@ -173,7 +170,7 @@ async function recordEach(config: ConfigClient, claimed: ClaimedAck[]): Promise<
 const isTransient = (err: unknown) => !(err instanceof ConfigServiceError) || err.status >= 500 || err.status === 401 || err.status === 403;
 
 /** A refusal is final: the target says why its acknowledged version was not recorded. */
-async function noteRefusal(client: pg.PoolClient, ack: AckedVersion, err: ConfigServiceError, log: RelayLog) {
+async function noteRefusal(client: pg.PoolClient, ack: AckedVersion, err: ConfigServiceError, log: WarnLog) {
   const why = err.status === 404 ? 'the asset no longer exists' : `it answered ${err.status}: ${problemDetail(err.problem)}`;
   await client.query(
     `UPDATE lifecycle.deployment_targets SET error = $3 WHERE deployment_id = $1 AND asset_id = $2`,

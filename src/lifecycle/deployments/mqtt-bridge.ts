@@ -10,10 +10,7 @@ import { isConnectionError } from '../../db/tx.ts';
 import { isUuid, parseAck, parseReported } from '../../mqtt/payloads.ts';
 import { ALL_ACKS, ALL_STATES, parseTopic, type ParsedTopic } from '../../mqtt/topics.ts';
 import { applyAcks, type AckOutcome, type ReceivedAck } from './apply-acks.ts';
-
-export interface BridgeLog {
-  warn(obj: object, msg: string): void;
-}
+import type { WarnLog } from '../throttled-warnings.ts';
 
 interface StateUpdate {
   assetId: string;
@@ -60,7 +57,7 @@ export interface MqttBridgeOptions {
   mqtt: MqttClient;
   /** Called with the outcomes of a burst of acks once stored, when one of them matched a target. */
   onAck?: (outcomes: AckOutcome[]) => void;
-  log?: BridgeLog;
+  log?: WarnLog;
   /** How long reported states are collected before they are written (default 50 ms). */
   stateFlushMs?: number;
   /** How long acks are collected before they are applied (default 5 ms). */

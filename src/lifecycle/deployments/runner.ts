@@ -20,10 +20,7 @@ import type { AckOutcome } from './apply-acks.ts';
 import { deployLockKey } from './create-deployment.ts';
 import { stepDeployments } from './deployment-step.ts';
 import type { TargetToSend } from './deployment-store.ts';
-
-export interface RunnerLog {
-  warn(obj: object, msg: string): void;
-}
+import type { WarnLog } from '../throttled-warnings.ts';
 
 export interface RunnerOptions {
   pool: pg.Pool;
@@ -45,7 +42,7 @@ export interface RunnerOptions {
    * never fewer than 1). Each steps up to 25 deployments.
    */
   stepConcurrency?: number;
-  log?: RunnerLog;
+  log?: WarnLog;
 }
 
 export interface DeploymentRunner {
@@ -63,7 +60,7 @@ export interface DeploymentRunner {
   tick(): Promise<void>;
 }
 
-const silent: RunnerLog = { warn: () => {} };
+const silent: WarnLog = { warn: () => {} };
 /**
  * Relay workers side by side. Each holds no connection of this service while the
  * configuration service records its acks, but there each call writes up to four sites at
