@@ -11,7 +11,9 @@ import { auditInsertCtes } from '../../src/audit/append.ts';
 import { lockForWriteSql } from '../../src/config/site-store.ts';
 import { hashEvent } from '../../src/audit/hash.ts';
 import { prepared } from '../../src/db/pool.ts';
+import { together } from '../../src/db/tx.ts';
 import { outboxInsertSql } from '../../src/events/outbox.ts';
+import { expectRevisionSql } from '../../src/config/persist-change.ts';
 import type { AuditActor, JsonObject } from '../../src/audit/types.ts';
 import { nextOffset, type WriteTarget } from './fleet.ts';
 
@@ -57,7 +59,7 @@ const WRITE = `WITH row_writes AS (UPDATE config.assets a SET name = x.name, ser
              $14, 'applied', NULL)),
   ${auditInsertCtes('$15', '$16')},
   outbox AS (${outboxInsertSql('config', '$17')})
-  SELECT revision FROM site`;
+  ${expectRevisionSql('$18')}`;
 
 export const FLOOR_SQL = {
   begin: 'BEGIN ISOLATION LEVEL READ COMMITTED',
@@ -118,11 +120,17 @@ export class FloorWriter {
     const requestId = `floor-${randomUUID()}`;
     const client = await this.pool.connect();
     try {
-      await query(client, FLOOR_SQL.begin);
+      // As withTransaction on rema's pipelining pool: BEGIN goes with the lock, COMMIT with the write.
       const known = this.sites.get(was.site_id);
-      const site = (await query(client, FLOOR_SQL.lockSite, [was.id, was.site_id, known?.revision ?? -1, known?.version ?? -1], true)).rows[0] as {
+      const [begun, locked] = together(client, () => [
+        query(client, FLOOR_SQL.begin),
+        query(client, FLOOR_SQL.lockSite, [was.id, was.site_id, known?.revision ?? -1, known?.version ?? -1], true),
+      ] as const);
+      begun.catch(() => {});
+      const site = (await locked).rows[0] as {
         id: string; org_id: string; name: string; timezone: string; network: object; version: number; revision: number; head_seq: number; head_hash: string | null;
       };
+      await begun;
       const revision = Number(site.revision) + 1;
       const operations = [{ op: 'updateAsset', id: now.id, expectedVersion: was.version, patch: { config: { calibrationOffset: offset } } }];
       const scope = `site:${site.id}`;
@@ -144,7 +152,7 @@ export class FloorWriter {
         org_id: site.org_id, site_id: site.id, site_revision: revision, entity_type: 'asset', entity_id: now.id, action: 'update',
         outcome: 'applied', before, after, diff, comment: null, source_ip: '127.0.0.1', violations: null, prev_hash: site.head_hash, hash,
       };
-      await query(
+      const write = () => query(
         client,
         FLOOR_SQL.write,
         [
@@ -160,10 +168,13 @@ export class FloorWriter {
               payload: { siteId: site.id, orgId: site.org_id, changesetId, siteRevision: revision, entityId: now.id, before, after, requestId, actor: this.actor },
             },
           ]),
+          revision,
         ],
         true,
       );
-      await query(client, FLOOR_SQL.commit);
+      const [written, commit] = await Promise.allSettled(together(client, () => [write(), query(client, FLOOR_SQL.commit)] as const));
+      if (written.status === 'rejected') throw written.reason;
+      if (commit.status === 'rejected') throw commit.reason;
       this.rows.set(assetId, now);
       this.sites.set(site.id, { revision, version: site.version });
     } catch (err) {

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { AuditActor } from '../../src/audit/types.ts';
 import { builtinCatalog } from '../../src/core/catalog/catalog.ts';
 import { createWritePath } from '../../src/config/write-path.ts';
-import { createPool, prepared } from '../../src/db/pool.ts';
+import { createPool } from '../../src/db/pool.ts';
 import { closedLoop, type LoopOptions } from '../lib/closed-loop.ts';
 import type { WriteTarget } from '../lib/fleet.ts';
 import { FloorWriter, normalizeSql } from '../lib/floor-tx.ts';
@@ -31,12 +31,29 @@ export async function runFloor(databaseUrl: string, targets: WriteTarget[], acto
 /**
  * The statements of one single-asset configuration write as rema's write path issues them (run
  * in-process here, on a recording pool, with its graph cache warm) and as the floor issues
- * them: the floor is only a floor while the two lists are equal.
+ * them: the floor is only a floor while the two lists are equal. A statement sent before the one
+ * ahead of it was answered (pipelined: it shares that one's round trip) is recorded with a
+ * leading `+ `, so the two must also take the same round trips.
  */
 export async function compareStatements(databaseUrl: string, target: WriteTarget, actor: AuditActor): Promise<{ rema: string[]; floor: string[]; equal: boolean }> {
   const pool = createPool(databaseUrl, { max: 2 });
   const recorded: string[] = [];
   let recording = false;
+  /** Records `text`, marked when it goes out while another statement awaits its answer, until `answer` settles. */
+  let unanswered = 0;
+  const record = <R>(text: string, answer: () => Promise<R>): Promise<R> => {
+    if (recording) recorded.push(`${unanswered > 0 ? '+ ' : ''}${normalizeSql(text)}`);
+    const settled = answer();
+    // A checked-out client goes on to serve pool.query, which passes a callback and gets no promise.
+    if (settled instanceof Promise) {
+      unanswered++;
+      settled.then(
+        () => unanswered--,
+        () => unanswered--,
+      );
+    }
+    return settled;
+  };
   const connect = pool.connect.bind(pool) as (...args: unknown[]) => Promise<pg.PoolClient>;
   // Only promise-style checkouts (the write path's) are recorded; pool.query passes a callback.
   (pool as unknown as { connect: (...args: unknown[]) => unknown }).connect = (...args: unknown[]) => (args.length > 0 ? connect(...args) : recordingCheckout());
@@ -48,8 +65,7 @@ export async function compareStatements(databaseUrl: string, target: WriteTarget
     const query = client.query.bind(client) as (...args: unknown[]) => Promise<pg.QueryResult>;
     (client as unknown as { query: (...args: unknown[]) => Promise<pg.QueryResult> }).query = (...args: unknown[]) => {
       const first = args[0] as string | { text: string };
-      if (recording) recorded.push(normalizeSql(typeof first === 'string' ? first : first.text));
-      return query(...args);
+      return record(typeof first === 'string' ? first : first.text, () => query(...args));
     };
     return client;
   };
@@ -74,10 +90,10 @@ export async function compareStatements(databaseUrl: string, target: WriteTarget
     recorded.length = 0;
     const writer = new FloorWriter(pool, actor);
     await writer.load([target]);
-    await writer.write(target.id, (client, text, values, named) => {
-      recorded.push(normalizeSql(text));
-      return named ? client.query(prepared(text, values ?? [])) : client.query(text, values);
-    });
+    // Its checkout is the recording one too.
+    recording = true;
+    await writer.write(target.id);
+    recording = false;
     const floor = [...recorded];
     return { rema, floor, equal: rema.length === floor.length && rema.every((s, i) => s === floor[i]) };
   } finally {

@@ -37,9 +37,18 @@ const CABLE_RECORD = `x(id uuid, site_id uuid, a_asset_id uuid, a_port text, b_a
  * site, the change set, the audit events, the outbox). So a single-asset write is one statement, and a
  * 20-operation change set costs the same round trips as a single PATCH.
  *
+ * That last statement is run by `last` — the transaction's `commitWith`, which sends COMMIT
+ * with it — so it checks itself that the site moved to `record.revision` (an error inside the
+ * statement keeps nothing of the change).
+ *
  * @returns the site revision after the change.
  */
-export async function persistChange(client: pg.PoolClient, applied: AppliedChange, record: ChangeRecord): Promise<number> {
+export async function persistChange(
+  client: pg.PoolClient,
+  applied: AppliedChange,
+  record: ChangeRecord,
+  last: (query: pg.QueryConfig) => Promise<pg.QueryResult> = (query) => client.query(query),
+): Promise<number> {
   const { candidate } = applied;
   const created = new Set(applied.changes.filter((c) => c.action === 'create').map((c) => c.entityId));
   const inserts: object[] = [];
@@ -139,7 +148,7 @@ export async function persistChange(client: pg.PoolClient, applied: AppliedChang
 
   // The last row statement joins the rest, unless it inserts assets: a taken asset id must be
   // refused by the assets' primary key, not by that of the versions it would get.
-  const last = rows[rows.length - 1]?.insertsAssets ? undefined : rows.pop();
+  const joined = rows[rows.length - 1]?.insertsAssets ? undefined : rows.pop();
   for (const r of rows) await client.query(prepared(r.sql('$1'), [r.value]));
 
   const values: unknown[] = [];
@@ -148,7 +157,7 @@ export async function persistChange(client: pg.PoolClient, applied: AppliedChang
     return `$${values.length}`;
   };
   const items: string[] = [];
-  if (last) items.push(`row_writes AS (${last.sql(param(last.value))})`);
+  if (joined) items.push(`row_writes AS (${joined.sql(param(joined.value))})`);
   if (versions.length) {
     items.push(`versions AS (INSERT INTO config.config_versions (asset_id, version, site_id, parent_id, port, config, changeset_id)
        SELECT * FROM jsonb_to_recordset(${param(json(versions))}::jsonb) AS x(asset_id uuid, version int, site_id uuid, parent_id uuid, port text, config jsonb, changeset_id uuid))`);
@@ -163,8 +172,14 @@ export async function persistChange(client: pg.PoolClient, applied: AppliedChang
              ${param(JSON.stringify(cs.operations))}, 'applied', NULL))`);
   items.push(auditInsertCtes(param(record.audit.rowsJson), param(record.audit.headsJson)));
   if (record.outbox.length) items.push(`outbox AS (${outboxInsertSql('config', param(JSON.stringify(record.outbox)))})`);
-  const { rows: out } = await client.query<{ revision: number | string }>(prepared(`WITH ${items.join(',\n  ')}\n  SELECT revision FROM site`, values));
-  const revision = Number(out[0]?.revision);
-  if (revision !== record.revision) throw new Error(`site ${s.id} moved to revision ${revision}, not ${record.revision}: written without its lock`);
-  return revision;
+  const expected = param(record.revision);
+  const { rows: out } = await last(prepared(`WITH ${items.join(',\n  ')}\n  ${expectRevisionSql(expected)}`, values));
+  return Number(out[0]?.revision);
 }
+
+/**
+ * The end of a change's write statement: the site's revision from its `site` CTE, which must be
+ * the one the change was validated for (`expected`, a parameter) — else the statement fails
+ * (config.expect_revision) and the change is not kept.
+ */
+export const expectRevisionSql = (expected: string) => `SELECT config.expect_revision((SELECT revision FROM site), ${expected}::bigint) AS revision`;

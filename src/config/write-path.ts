@@ -127,7 +127,7 @@ export function createWritePath(deps: WritePathDeps) {
     const done: { graph?: SiteGraph; siteId?: string } = {};
     let outcome: ChangeOutcome;
     try {
-      outcome = await withTransaction(deps.pool, async (client) => {
+      outcome = await withTransaction(deps.pool, async (client, tx) => {
         done.graph = undefined; // a retried attempt must not cache what an aborted one built
         const locked = await lockSiteForWrite(client, req.siteId, cache);
         if (!locked) throw new ApiError('NOT_FOUND', `${describe(req.siteId)} does not exist.`);
@@ -176,7 +176,7 @@ export function createWritePath(deps: WritePathDeps) {
           changes.map((c) => auditEvent(c, site.orgId, site.id, revision, changesetId, req, ctx)),
           new Map([[`site:${site.id}`, auditHead]]),
         );
-        await persistChange(client, applied, {
+        const record = {
           changesetId,
           revision,
           changeset: { actor: ctx.actor, requestId: ctx.requestId, comment: req.comment ?? null, operations: req.operations },
@@ -186,7 +186,9 @@ export function createWritePath(deps: WritePathDeps) {
             key: c.entityId,
             payload: { siteId: site.id, orgId: site.orgId, changesetId, siteRevision: revision, entityId: c.entityId, before: c.before, after: c.after, requestId: ctx.requestId, actor: ctx.actor },
           })),
-        });
+        };
+        // The change's last statement carries COMMIT with it.
+        await persistChange(client, applied, record, (query) => tx.commitWith(query));
         done.graph = applied.candidate;
         return { changesetId, dryRun: false, siteRevision: revision, changes, impacted, violations, graph: applied.candidate };
       });

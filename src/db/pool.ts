@@ -43,8 +43,8 @@ export function poolSizeFromEnv(): number {
 
 /**
  * Creates a connection pool for `url` with rema's defaults: `bigint` parsed as number,
- * `application_name = rema`, a bounded size, and a timeout that kills sessions left
- * idle inside a transaction.
+ * `application_name = rema`, a bounded size, a timeout that kills sessions left idle inside a
+ * transaction, and pipelining (so a cursor, a `rows` option or COPY cannot run on it).
  *
  * The type parser is set per pool rather than globally on `pg.types`, so libraries that
  * share the `pg` module (node-pg-migrate) keep their own behaviour.
@@ -63,6 +63,10 @@ export function createPool(url: string, opts: PoolOptions = {}): pg.Pool {
     connectionTimeoutMillis: opts.connectionTimeoutMs ?? 10_000,
     idleTimeoutMillis: 30_000,
     types: typeParsers,
+    // Statements issued before the last one's answer go out at once (node-postgres' pipelining):
+    // withTransaction sends BEGIN with a transaction's first statement and COMMIT with its last.
+    // Code that awaits each statement behaves as before.
+    pipeline: true,
   });
   // Without a listener, an idle connection dropped by the server ('error' event) would
   // crash the whole process. The pool already discards the broken client.

@@ -16,11 +16,12 @@ beforeAll(async () => {
   await db.pool.query(`
     CREATE TABLE parent (id int PRIMARY KEY, n int NOT NULL DEFAULT 0 CHECK (n >= 0));
     CREATE TABLE child (id int PRIMARY KEY, parent_id int NOT NULL REFERENCES parent(id));
+    CREATE TABLE late_child (id int PRIMARY KEY, parent_id int NOT NULL REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED);
   `);
 });
 afterAll(() => db?.drop());
 beforeEach(async () => {
-  await db.pool.query('TRUNCATE child, parent; INSERT INTO parent (id) VALUES (1), (2)');
+  await db.pool.query('TRUNCATE late_child, child, parent; INSERT INTO parent (id) VALUES (1), (2)');
 });
 
 /** Resolves once `count` callers have arrived, so racing transactions really overlap. */
@@ -124,6 +125,80 @@ describe('withTransaction', () => {
     expect(attempts).toBe(3);
     const { rows } = await db.pool.query('SELECT n FROM parent ORDER BY id');
     expect(rows.map((r) => r.n)).toEqual([2, 2]);
+  });
+});
+
+describe('withTransaction on a pipelining pool', () => {
+  const parentN = async (id: number) => (await db.pool.query<{ n: number }>('SELECT n FROM parent WHERE id = $1', [id])).rows[0].n;
+
+  it('sends BEGIN with the first statement, which still runs inside the transaction', async () => {
+    expect(db.pool.options).toMatchObject({ pipeline: true });
+    const [first, second] = await withTransaction(db.pool, async (c) => {
+      const a = (await c.query<{ x: string }>('SELECT pg_current_xact_id()::text AS x')).rows[0].x;
+      const b = (await c.query<{ x: string }>('SELECT pg_current_xact_id()::text AS x')).rows[0].x;
+      return [a, b];
+    });
+    // Outside a transaction block each statement would get a transaction id of its own.
+    expect(first).toBe(second);
+  });
+
+  it('commitWith commits the statement with everything before it and returns its result', async () => {
+    const out = await withTransaction(db.pool, async (c, tx) => {
+      await c.query('UPDATE parent SET n = 3 WHERE id = 1');
+      return (await tx.commitWith<{ n: number }>({ text: 'UPDATE parent SET n = 4 WHERE id = 2 RETURNING n', values: [] })).rows[0].n;
+    });
+    expect(out).toBe(4);
+    expect([await parentN(1), await parentN(2)]).toEqual([3, 4]);
+  });
+
+  it('commitWith keeps nothing when its statement fails, throws that failure, and leaves the connection usable', async () => {
+    await expect(
+      withTransaction(db.pool, async (c, tx) => {
+        await c.query('UPDATE parent SET n = 3 WHERE id = 1');
+        await tx.commitWith({ text: 'UPDATE parent SET n = -1 WHERE id = 2', values: [] });
+      }),
+    ).rejects.toSatisfy(isCheckViolation);
+    expect([await parentN(1), await parentN(2)]).toEqual([0, 0]);
+    // Every pooled connection still runs transactions (none was handed back inside a failed one).
+    const size = (db.pool.options as { max: number }).max;
+    await Promise.all(Array.from({ length: size }, (_, i) => withTransaction(db.pool, (c) => c.query('UPDATE parent SET n = n + 1 WHERE id = $1', [1 + (i % 2)]))));
+    expect((await parentN(1)) + (await parentN(2))).toBe(size);
+  });
+
+  it('commitWith throws a failed COMMIT (a deferred foreign key) and keeps nothing', async () => {
+    await expect(
+      withTransaction(db.pool, async (c, tx) => {
+        await c.query('UPDATE parent SET n = 3 WHERE id = 1');
+        await tx.commitWith({ text: 'INSERT INTO late_child (id, parent_id) VALUES (1, 99)', values: [] });
+      }),
+    ).rejects.toSatisfy(isForeignKeyViolation);
+    expect(await parentN(1)).toBe(0);
+    expect((await db.pool.query('SELECT count(*)::int AS n FROM late_child')).rows[0].n).toBe(0);
+  });
+
+  it('re-runs the whole transaction when a serialization conflict surfaces at commitWith', async () => {
+    const meet = barrier(2);
+    let attempts = 0;
+    const bump = () =>
+      withTransaction(db.pool, async (c, tx) => {
+        attempts++;
+        const { rows } = await c.query<{ n: number }>('SELECT sum(n)::int AS n FROM parent');
+        await meet();
+        await tx.commitWith({ text: 'UPDATE parent SET n = $1 + 1 WHERE id = 1', values: [rows[0].n] });
+      }, { isolation: 'serializable' });
+    await Promise.all([bump(), bump()]);
+    expect(attempts).toBe(3);
+    expect(await parentN(1)).toBe(2);
+  });
+
+  it('refuses a second commitWith', async () => {
+    await expect(
+      withTransaction(db.pool, async (_c, tx) => {
+        await tx.commitWith({ text: 'UPDATE parent SET n = 1 WHERE id = 1', values: [] });
+        await tx.commitWith({ text: 'UPDATE parent SET n = 2 WHERE id = 2', values: [] });
+      }),
+    ).rejects.toThrow('already committing');
+    expect([await parentN(1), await parentN(2)]).toEqual([1, 0]);
   });
 });
 
