@@ -229,6 +229,11 @@ async function main() {
         add({ key: 'scale.ratio.p50', id: '4', scenario: `latency ratio ${((size.assets + size.bigAssets) / 1000).toFixed(0)}k / ${(size.assets / 1000).toFixed(0)}k assets`, metric: 'p50 ratio', value: rema.p50 / small.p50, goal: { max: 1.2 }, load });
         add({ key: 'scale.ratio.mean', id: '4', scenario: '', metric: 'mean latency ratio (1/throughput)', value: small.rate / rema.rate, goal: { max: 1.2 }, load });
         add({ key: 'scale.ratio.p99', id: '4', scenario: '', metric: 'p99 ratio', value: rema.p99 / small.p99, load });
+        if (smallFloor) {
+          // What rema adds to the database's time per write (mean latency = clients / throughput), on each fleet.
+          const added = (r: RunStats, f: RunStats) => c / r.rate - c / f.rate;
+          add({ key: 'scale.own.ratio', id: '4', scenario: `rema's own time per write (mean latency − the floor's)`, metric: `ratio ${((size.assets + size.bigAssets) / 1000).toFixed(0)}k / ${(size.assets / 1000).toFixed(0)}k`, value: added(rema, floor) / added(small, smallFloor), load });
+        }
       }
       add({ key: 'memory.scale', id: '8', scenario: 'server peak RSS during (4)', metric: 'MB', value: peak });
     }

@@ -3,6 +3,7 @@ import { auditInsertCtes, type ChainedEvents } from '../audit/append.ts';
 import type { AppliedChange } from '../core/changes/apply-operations.ts';
 import { prepared } from '../db/pool.ts';
 import { outboxInsertSql, type OutboxEvent } from '../events/outbox.ts';
+import { markCommittedSql, type IdempotencyClaim } from '../http/idempotency.ts';
 
 /** What is recorded beside the rows of an applied change, in the same statement as the last of them. */
 export interface ChangeRecord {
@@ -14,6 +15,8 @@ export interface ChangeRecord {
   audit: ChainedEvents;
   /** The change's events for other services, queued in the config outbox. */
   outbox: OutboxEvent[];
+  /** The request's `Idempotency-Key` claim, marked committed with the change set. */
+  idempotency?: IdempotencyClaim;
 }
 
 /** One statement of the row writes: `sql` with its one jsonb or uuid[] parameter at `p`. */
@@ -172,6 +175,7 @@ export async function persistChange(
              ${param(JSON.stringify(cs.operations))}, 'applied', NULL))`);
   items.push(auditInsertCtes(param(record.audit.rowsJson), param(record.audit.headsJson)));
   if (record.outbox.length) items.push(`outbox AS (${outboxInsertSql('config', param(JSON.stringify(record.outbox)))})`);
+  if (record.idempotency) items.push(markCommittedSql(param(record.idempotency.owner), param(record.idempotency.key), param(record.changesetId)));
   const expected = param(record.revision);
   const { rows: out } = await last(prepared(`WITH ${items.join(',\n  ')}\n  ${expectRevisionSql(expected)}`, values));
   return Number(out[0]?.revision);

@@ -18,6 +18,7 @@ import type { Rule, Violation } from '../core/rules/types.ts';
 import { rules as builtinRules } from '../core/rules/registry.ts';
 import { prepared } from '../db/pool.ts';
 import { withTransaction } from '../db/tx.ts';
+import { markCommittedSql, type IdempotencyClaim } from '../http/idempotency.ts';
 import { enqueueOutbox } from '../events/outbox.ts';
 import { ApiError, type FieldError } from '../http/errors.ts';
 import { constraintViolation } from '../http/db-errors.ts';
@@ -31,6 +32,8 @@ export interface WriteContext {
   actor: AuditActor;
   requestId: string;
   sourceIp?: string | null;
+  /** The request's `Idempotency-Key` claim: marked committed in the change's own transaction. */
+  idempotency?: IdempotencyClaim;
 }
 
 export interface ChangeRequest {
@@ -181,6 +184,7 @@ export function createWritePath(deps: WritePathDeps) {
           revision,
           changeset: { actor: ctx.actor, requestId: ctx.requestId, comment: req.comment ?? null, operations: req.operations },
           audit,
+          idempotency: ctx.idempotency,
           outbox: changes.map((c) => ({
             topic: `config.${c.entityType}.${c.action}d`,
             key: c.entityId,
@@ -276,6 +280,7 @@ export function createWritePath(deps: WritePathDeps) {
         );
         await appendAuditEvents(client, [siteEvent(created, 'create', null, siteView(created), ctx)]);
         await enqueueOutbox(client, 'config', [{ topic: 'config.site.created', key: site.id, payload: siteView(created) }]);
+        if (ctx.idempotency) await client.query(`WITH ${markCommittedSql('$1', '$2', '$3')} SELECT 1`, [ctx.idempotency.owner, ctx.idempotency.key, null]);
       });
     } catch (err) {
       const facts = constraintViolation(err);

@@ -14,11 +14,27 @@ const RETENTION = '24 hours';
 const ABANDONED = '60 seconds';
 const REPLAYED_HEADERS = ['content-type', 'etag', 'location', 'preference-applied'];
 
+/** The `Idempotency-Key` a request claimed, for the write path to mark in its own transaction. */
+export interface IdempotencyClaim {
+  owner: string;
+  key: string;
+}
+
 declare module 'fastify' {
   interface FastifyRequest {
-    idempotency?: { owner: string; key: string };
+    idempotency?: IdempotencyClaim;
   }
 }
+
+/**
+ * A CTE (or, prefixed with `WITH`, a statement) that marks the claim `committed` with the change
+ * set its write made; the parameters are placeholders of the caller's statement. Run in the
+ * write's own transaction: if the instance dies before the answer is stored, a retry is told the
+ * change was applied (409 IDEMPOTENCY_KEY_COMMITTED) instead of running it again.
+ */
+export const markCommittedSql = (owner: string, key: string, changesetId: string) =>
+  `idempotency AS (UPDATE http.idempotency_keys SET state = 'committed', changeset_id = ${changesetId}::uuid
+     WHERE owner = ${owner} AND key = ${key} AND state = 'pending')`;
 
 export const HTTP_MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 
@@ -33,7 +49,9 @@ export function migrateHttpSchema(databaseUrl: string) {
  * `Idempotent-Replayed: true`) and changes nothing; the same key with another body is refused
  * with 422 IDEMPOTENCY_KEY_REUSED; while the first is still running, 409 IDEMPOTENCY_KEY_IN_USE.
  * Keys belong to the authenticated caller: two callers never see each other's responses.
- * 5xx answers are not kept, so a retry after an outage runs again.
+ * 5xx answers are not kept, so a retry after an outage runs again — unless the write had
+ * committed (the write path marks the claim in its transaction, {@link markCommittedSql}): then a
+ * retry after {@link ABANDONED} gets 409 IDEMPOTENCY_KEY_COMMITTED naming the change set.
  */
 export function installIdempotency(app: FastifyInstance, opts: { pool: pg.Pool }): void {
   app.addHook('preHandler', async (request, reply) => {
@@ -65,17 +83,34 @@ export function installIdempotency(app: FastifyInstance, opts: { pool: pg.Pool }
       request.idempotency = { owner, key };
       return;
     }
-    const { rows } = await opts.pool.query<{ request_hash: string; state: string; status: number; headers: Record<string, string>; body: string | null }>(
-      `SELECT request_hash, state, status, headers, body FROM http.idempotency_keys WHERE owner = $1 AND key = $2`,
-      [owner, key],
+    const { rows } = await opts.pool.query<{
+      request_hash: string;
+      state: string;
+      status: number;
+      headers: Record<string, string>;
+      body: string | null;
+      changeset_id: string | null;
+      settling: boolean;
+    }>(
+      `SELECT request_hash, state, status, headers, body, changeset_id, created_at >= now() - $3::interval AS settling
+         FROM http.idempotency_keys WHERE owner = $1 AND key = $2`,
+      [owner, key, ABANDONED],
     );
     const row = rows[0];
     if (!row) throw new ApiError('IDEMPOTENCY_KEY_IN_USE', 'The request with this Idempotency-Key is being settled; retry in a moment.', { headers: { 'Retry-After': '1' } });
     if (row.request_hash !== hash) {
       throw new ApiError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for another request; use a new key for a new request.');
     }
-    if (row.state === 'pending') {
+    if (row.state === 'pending' || (row.state === 'committed' && row.settling)) {
       throw new ApiError('IDEMPOTENCY_KEY_IN_USE', 'The first request with this Idempotency-Key is still running; retry in a moment.', { headers: { 'Retry-After': '1' } });
+    }
+    if (row.state === 'committed') {
+      // The first request's change committed, and its instance stopped before answering.
+      const where = row.changeset_id ? `: change set ${row.changeset_id}, GET /v1/changesets/${row.changeset_id} shows what it did` : '';
+      throw new ApiError('IDEMPOTENCY_KEY_COMMITTED', `The first request with this Idempotency-Key was applied, but its answer was lost${where}. It is not run again.`, {
+        extra: { changesetId: row.changeset_id },
+        headers: row.changeset_id ? { 'Content-Location': `/v1/changesets/${row.changeset_id}` } : undefined,
+      });
     }
     return replay(reply, row);
   });

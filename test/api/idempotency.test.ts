@@ -46,4 +46,72 @@ describe('Idempotency-Key on a real write', () => {
     expect(retry.body).toEqual(first.body);
     expect(retry.body.changes).toBeUndefined();
   });
+
+  /**
+   * The states a key went through, each with the transaction that set it — to check the claim is
+   * marked committed by the write's own transaction (the one whose id is in the row's xmin).
+   */
+  const transitions = async (key: string) =>
+    (await h.db.pool.query<{ state: string; xid: string }>(`SELECT state, xid FROM test_idempotency_transitions WHERE key = $1 ORDER BY seq`, [key])).rows;
+  const writtenBy = async (table: string, id: string) =>
+    (await h.db.pool.query<{ xid: string }>(`SELECT xmin::text AS xid FROM ${table} WHERE id = $1`, [id])).rows[0].xid;
+
+  it('marks the claim with its change set in the write\'s own transaction, so a retry after an answer lost to a crash is told, not run again', async () => {
+    await h.db.pool.query(`
+      CREATE TABLE IF NOT EXISTS test_idempotency_transitions (seq serial, key text, state text, xid text);
+      CREATE OR REPLACE FUNCTION test_record_transition() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO test_idempotency_transitions (key, state, xid) VALUES (NEW.key, NEW.state, (pg_current_xact_id()::text::bigint % 4294967296)::text);
+        RETURN NEW;
+      END $$;
+      CREATE OR REPLACE TRIGGER test_transitions AFTER INSERT OR UPDATE ON http.idempotency_keys FOR EACH ROW EXECUTE FUNCTION test_record_transition();
+    `);
+    const site = await createSite(h.api, { code: 'IDEM-4' });
+    const body = { siteId: site.id, kind: 'gateway', modelId: 'nexa-gw-200', name: 'GW-1', config: gatewayConfig('10.20.0.10') };
+    const first = expectStatus(await h.api<Asset>('POST', '/v1/assets', body, { 'idempotency-key': 'lost-answer' }), 201, 'first POST');
+    const steps = await transitions('lost-answer');
+    expect(steps.map((t) => t.state)).toEqual(['pending', 'committed', 'done']);
+    expect(steps[1].xid).toBe(await writtenBy('config.assets', first.id));
+    const claim = async () =>
+      (await h.db.pool.query<{ state: string; changeset_id: string | null }>(`SELECT state, changeset_id FROM http.idempotency_keys WHERE key = 'lost-answer'`)).rows[0];
+    const { changeset_id: changesetId } = await claim();
+    const changeset = await h.api<{ id: string; operations: Array<{ op: string }> }>('GET', `/v1/changesets/${changesetId}`);
+    expect([changeset.status, changeset.body.operations.map((o) => o.op)]).toEqual([200, ['createAsset']]);
+
+    // As if the instance died between COMMIT and storing the answer: the claim stays as the write left it.
+    await h.db.pool.query(`UPDATE http.idempotency_keys SET state = 'committed', status = NULL, headers = NULL, body = NULL WHERE key = 'lost-answer'`);
+    const early = await h.api<{ code: string }>('POST', '/v1/assets', body, { 'idempotency-key': 'lost-answer' });
+    expect([early.status, early.body.code]).toEqual([409, 'IDEMPOTENCY_KEY_IN_USE']); // the first may still be answering
+
+    await h.db.pool.query(`UPDATE http.idempotency_keys SET created_at = now() - interval '61 seconds' WHERE key = 'lost-answer'`);
+    const late = await h.api<{ code: string; changesetId: string; detail: string }>('POST', '/v1/assets', body, { 'idempotency-key': 'lost-answer' });
+    expect([late.status, late.body.code, late.body.changesetId]).toEqual([409, 'IDEMPOTENCY_KEY_COMMITTED', changesetId]);
+    expect(late.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(late.headers['content-location']).toBe(`/v1/changesets/${changesetId}`);
+    expect(late.body.detail).toContain(`GET /v1/changesets/${changesetId}`);
+    const list = await h.api<{ items: Asset[] }>('GET', `/v1/assets?siteId=${site.id}`);
+    expect(list.body.items.map((a) => a.id)).toEqual([first.id]);
+    expect(await claim()).toEqual({ state: 'committed', changeset_id: changesetId });
+
+    // A site's creation is marked the same way, with no change set to name.
+    const siteBody = { code: 'IDEM-5', name: 'Idem 5', timezone: 'UTC', network: (site as { network: object }).network };
+    const created = expectStatus(await h.api<{ id: string }>('POST', '/v1/sites', siteBody, { 'idempotency-key': 'site-lost' }), 201, 'site POST');
+    const siteSteps = await transitions('site-lost');
+    expect(siteSteps.map((t) => t.state)).toEqual(['pending', 'committed', 'done']);
+    expect(siteSteps[1].xid).toBe(await writtenBy('config.sites', created.id));
+    await h.db.pool.query(`UPDATE http.idempotency_keys SET state = 'committed', created_at = now() - interval '61 seconds' WHERE key = 'site-lost'`);
+    const lateSite = await h.api<{ code: string; changesetId: string | null }>('POST', '/v1/sites', siteBody, { 'idempotency-key': 'site-lost' });
+    expect([lateSite.status, lateSite.body.code, lateSite.body.changesetId]).toEqual([409, 'IDEMPOTENCY_KEY_COMMITTED', null]);
+  });
+
+  it('lets a retry run again when the first request failed before committing', async () => {
+    const site = await createSite(h.api, { code: 'IDEM-6' });
+    const body = { siteId: site.id, kind: 'gateway', modelId: 'nexa-gw-200', name: 'GW-1', config: gatewayConfig('10.20.0.10') };
+    // As if the instance died before its write committed: the caller's claim is pending, and abandoned.
+    await h.db.pool.query(`INSERT INTO http.idempotency_keys (owner, key, request_hash, state, created_at)
+      SELECT owner, 'died-early', 'the hash of the first request', 'pending', now() - interval '61 seconds' FROM http.idempotency_keys WHERE key = 'lost-answer'`);
+    const retry = await h.api<Asset>('POST', '/v1/assets', body, { 'idempotency-key': 'died-early' });
+    expect(retry.status).toBe(201);
+    expect((await transitions('died-early')).map((t) => t.state)).toEqual(['pending', 'pending', 'committed', 'done']);
+  });
 });

@@ -18,6 +18,7 @@ export const writeContext = (request: FastifyRequest): WriteContext => ({
   actor: request.actor,
   requestId: request.id,
   sourceIp: request.ip,
+  idempotency: request.idempotency,
 });
 
 /**
