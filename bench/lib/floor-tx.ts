@@ -175,6 +175,7 @@ export class FloorWriter {
       const [written, commit] = await Promise.allSettled(together(client, () => [write(), query(client, FLOOR_SQL.commit)] as const));
       if (written.status === 'rejected') throw written.reason;
       if (commit.status === 'rejected') throw commit.reason;
+      if (commit.value.command !== 'COMMIT') throw new Error(`floor: the transaction ended with ${commit.value.command}`);
       this.rows.set(assetId, now);
       this.sites.set(site.id, { revision, version: site.version });
     } catch (err) {

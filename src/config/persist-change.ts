@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { auditInsertCtes, type ChainedEvents } from '../audit/append.ts';
 import type { AppliedChange } from '../core/changes/apply-operations.ts';
 import { prepared } from '../db/pool.ts';
+import type { CommitStatement } from '../db/tx.ts';
 import { outboxInsertSql, type OutboxEvent } from '../events/outbox.ts';
 import { markCommittedSql, type IdempotencyClaim } from '../http/idempotency.ts';
 
@@ -22,7 +23,7 @@ export interface ChangeRecord {
 /** One statement of the row writes: `sql` with its one jsonb or uuid[] parameter at `p`. */
 interface RowStatement {
   sql: (p: string) => string;
-  value: unknown;
+  value: string | string[];
   /** An INSERT of assets, whose primary key must answer a taken id before anything else does. */
   insertsAssets?: true;
 }
@@ -50,7 +51,7 @@ export async function persistChange(
   client: pg.PoolClient,
   applied: AppliedChange,
   record: ChangeRecord,
-  last: (query: pg.QueryConfig) => Promise<pg.QueryResult> = (query) => client.query(query),
+  last: (query: CommitStatement) => Promise<pg.QueryResult> = (query) => client.query({ ...query, values: [...query.values] }),
 ): Promise<number> {
   const { candidate } = applied;
   const created = new Set(applied.changes.filter((c) => c.action === 'create').map((c) => c.entityId));
@@ -154,8 +155,8 @@ export async function persistChange(
   const joined = rows[rows.length - 1]?.insertsAssets ? undefined : rows.pop();
   for (const r of rows) await client.query(prepared(r.sql('$1'), [r.value]));
 
-  const values: unknown[] = [];
-  const param = (value: unknown) => {
+  const values: CommitStatement['values'][number][] = [];
+  const param = (value: CommitStatement['values'][number]) => {
     values.push(value);
     return `$${values.length}`;
   };
@@ -177,7 +178,8 @@ export async function persistChange(
   if (record.outbox.length) items.push(`outbox AS (${outboxInsertSql('config', param(JSON.stringify(record.outbox)))})`);
   if (record.idempotency) items.push(markCommittedSql(param(record.idempotency.owner), param(record.idempotency.key), param(record.changesetId)));
   const expected = param(record.revision);
-  const { rows: out } = await last(prepared(`WITH ${items.join(',\n  ')}\n  ${expectRevisionSql(expected)}`, values));
+  const text = `WITH ${items.join(',\n  ')}\n  ${expectRevisionSql(expected)}`;
+  const { rows: out } = await last({ name: prepared(text, values).name, text, values });
   return Number(out[0]?.revision);
 }
 

@@ -17,7 +17,7 @@ import { hasErrors, runRules } from '../core/rules/run-rules.ts';
 import type { Rule, Violation } from '../core/rules/types.ts';
 import { rules as builtinRules } from '../core/rules/registry.ts';
 import { prepared } from '../db/pool.ts';
-import { withTransaction } from '../db/tx.ts';
+import { committedAfterLoss, isConnectionError, requireTransaction, serverPid, withTransaction } from '../db/tx.ts';
 import { markCommittedSql, type IdempotencyClaim } from '../http/idempotency.ts';
 import { enqueueOutbox } from '../events/outbox.ts';
 import { ApiError, type FieldError } from '../http/errors.ts';
@@ -127,12 +127,16 @@ export function createWritePath(deps: WritePathDeps) {
   async function execute(req: ChangeRequest, ctx: WriteContext): Promise<ChangeOutcome> {
     const changesetId = randomUUID();
     const pointer = req.pointer ?? ((i: number, inOperation: string) => `/operations/${i}${inOperation}`);
-    const done: { graph?: SiteGraph; siteId?: string } = {};
+    /** What the transaction got to: its graph once committed, its site, and — once COMMIT is sent — the answer it will give and its server process. */
+    const done: { graph?: SiteGraph; siteId?: string; committing?: { outcome: ChangeOutcome; pid: number | undefined } } = {};
     let outcome: ChangeOutcome;
     try {
       outcome = await withTransaction(deps.pool, async (client, tx) => {
         done.graph = undefined; // a retried attempt must not cache what an aborted one built
+        done.committing = undefined;
+        // The lock went out with BEGIN (pipelineBegin, below): from here on, statements must be inside it.
         const locked = await lockSiteForWrite(client, req.siteId, cache);
+        requireTransaction(client, 'write path');
         if (!locked) throw new ApiError('NOT_FOUND', `${describe(req.siteId)} does not exist.`);
         const { site, auditHead, graph: before } = locked;
         done.siteId = site.id;
@@ -191,11 +195,13 @@ export function createWritePath(deps: WritePathDeps) {
             payload: { siteId: site.id, orgId: site.orgId, changesetId, siteRevision: revision, entityId: c.entityId, before: c.before, after: c.after, requestId: ctx.requestId, actor: ctx.actor },
           })),
         };
+        const outcome: ChangeOutcome = { changesetId, dryRun: false, siteRevision: revision, changes, impacted, violations, graph: applied.candidate };
+        done.committing = { outcome, pid: serverPid(client) };
         // The change's last statement carries COMMIT with it.
         await persistChange(client, applied, record, (query) => tx.commitWith(query));
         done.graph = applied.candidate;
-        return { changesetId, dryRun: false, siteRevision: revision, changes, impacted, violations, graph: applied.candidate };
-      });
+        return outcome;
+      }, { pipelineBegin: true });
     } catch (err) {
       if (err instanceof Refused) {
         await recordRefusal(changesetId, req, ctx, err);
@@ -204,6 +210,18 @@ export function createWritePath(deps: WritePathDeps) {
       if (done.siteId === undefined) throw err;
       const siteId = done.siteId;
       cache.delete(siteId);
+      if (done.committing?.pid !== undefined && isConnectionError(err)) {
+        // The connection went with COMMIT sent and unanswered: the change may be in. Answer what happened, not a guess.
+        const committed = await committedAfterLoss(deps.pool, done.committing.pid, async () => (await deps.pool.query('SELECT 1 FROM config.changesets WHERE id = $1', [changesetId])).rowCount === 1);
+        if (committed) return done.committing.outcome;
+        if (committed === undefined) {
+          throw new ApiError('SERVICE_UNAVAILABLE', `The connection to the database was lost while change set ${changesetId} was committing, and whether it was applied cannot be told yet; GET /v1/changesets/${changesetId} says (404: not applied).`, {
+            extra: { changesetId },
+            headers: { 'Retry-After': '5' },
+            cause: err,
+          });
+        }
+      }
       const facts = constraintViolation(err);
       if (facts) {
         // A race the rules could not see (e.g. one serial claimed in two sites at once): the

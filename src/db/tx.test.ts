@@ -1,7 +1,11 @@
+import net from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './test-database.ts';
 import {
+  CommittedDespiteError,
+  committedAfterLoss,
+  serverPid,
   isCheckViolation,
   isConnectionError,
   isForeignKeyViolation,
@@ -131,15 +135,60 @@ describe('withTransaction', () => {
 describe('withTransaction on a pipelining pool', () => {
   const parentN = async (id: number) => (await db.pool.query<{ n: number }>('SELECT n FROM parent WHERE id = $1', [id])).rows[0].n;
 
-  it('sends BEGIN with the first statement, which still runs inside the transaction', async () => {
+  /** Socket writes made while `run` runs (a corked pair leaves in one). */
+  async function socketWrites<T>(run: () => Promise<T>): Promise<{ result: T; writes: number }> {
+    const proto = net.Socket.prototype as unknown as Record<'_write' | '_writev', (...args: unknown[]) => unknown>;
+    const original = { _write: proto._write, _writev: proto._writev };
+    let writes = 0;
+    for (const k of ['_write', '_writev'] as const) {
+      proto[k] = function (this: unknown, ...args: unknown[]) {
+        writes++;
+        return original[k].apply(this, args);
+      };
+    }
+    try {
+      return { result: await run(), writes };
+    } finally {
+      Object.assign(proto, original);
+    }
+  }
+
+  it('with pipelineBegin, writes BEGIN and the first statement at once, and that statement is inside the transaction', async () => {
     expect(db.pool.options).toMatchObject({ pipeline: true });
-    const [first, second] = await withTransaction(db.pool, async (c) => {
-      const a = (await c.query<{ x: string }>('SELECT pg_current_xact_id()::text AS x')).rows[0].x;
-      const b = (await c.query<{ x: string }>('SELECT pg_current_xact_id()::text AS x')).rows[0].x;
-      return [a, b];
-    });
+    await withTransaction(db.pool, (c) => c.query('SELECT 1')); // a connection in the pool, so none is opened below
+    const { result, writes } = await socketWrites(() =>
+      withTransaction(
+        db.pool,
+        async (c, tx) => {
+          const a = (await c.query<{ x: string }>('SELECT pg_current_xact_id()::text AS x')).rows[0].x;
+          const b = (await tx.commitWith<{ x: string }>({ text: 'SELECT pg_current_xact_id()::text AS x', values: [] })).rows[0].x;
+          return [a, b];
+        },
+        { pipelineBegin: true },
+      ),
+    );
     // Outside a transaction block each statement would get a transaction id of its own.
-    expect(first).toBe(second);
+    expect(result[0]).toBe(result[1]);
+    expect(writes).toBe(2); // BEGIN + first statement, last statement + COMMIT
+  });
+
+  it('without pipelineBegin, waits for BEGIN before running fn', async () => {
+    const { writes } = await socketWrites(() => withTransaction(db.pool, async (c) => void (await c.query('SELECT 1'))));
+    expect(writes).toBe(3); // BEGIN, the statement, COMMIT
+  });
+
+  it.each([false, true])('runs nothing of fn outside a transaction when BEGIN is refused (pipelineBegin: %s)', async (pipelineBegin) => {
+    const run = withTransaction(
+      db.pool,
+      async (c) => {
+        await c.query('SELECT 1'); // with pipelineBegin, written with BEGIN: it runs on its own
+        await c.query('UPDATE parent SET n = 7 WHERE id = 1');
+      },
+      { isolation: 'no such level' as never, pipelineBegin },
+    );
+    await expect(run).rejects.toThrow();
+    expect(await parentN(1)).toBe(0);
+    await expectIdleConnections();
   });
 
   it('commitWith commits the statement with everything before it and returns its result', async () => {
@@ -159,10 +208,59 @@ describe('withTransaction on a pipelining pool', () => {
       }),
     ).rejects.toSatisfy(isCheckViolation);
     expect([await parentN(1), await parentN(2)]).toEqual([0, 0]);
-    // Every pooled connection still runs transactions (none was handed back inside a failed one).
-    const size = (db.pool.options as { max: number }).max;
-    await Promise.all(Array.from({ length: size }, (_, i) => withTransaction(db.pool, (c) => c.query('UPDATE parent SET n = n + 1 WHERE id = $1', [1 + (i % 2)]))));
-    expect((await parentN(1)) + (await parentN(2))).toBe(size);
+    await expectIdleConnections();
+  });
+
+  /** Every connection the pool holds is idle, none handed back inside a transaction. */
+  async function expectIdleConnections() {
+    const clients = await Promise.all(Array.from({ length: db.pool.totalCount }, () => db.pool.connect()));
+    try {
+      expect(clients.map((c) => c.getTransactionStatus())).toEqual(clients.map(() => 'I'));
+    } finally {
+      for (const c of clients) c.release();
+    }
+  }
+
+  it('refuses values the driver could fail to encode, before sending anything', async () => {
+    await expect(
+      withTransaction(db.pool, async (c, tx) => {
+        await c.query('UPDATE parent SET n = 3 WHERE id = 1');
+        await tx.commitWith({ text: 'UPDATE parent SET n = $1 WHERE id = 2', values: [{ toPostgres: () => '4' } as never] });
+      }),
+    ).rejects.toThrow('only strings, finite numbers');
+    expect([await parentN(1), await parentN(2)]).toEqual([0, 0]);
+    await expectIdleConnections();
+  });
+
+  it('says so when the driver refused the last statement and COMMIT committed the rest', async () => {
+    const run = withTransaction(db.pool, async (c, tx) => {
+      await c.query({ name: 'tx_test_clash', text: 'UPDATE parent SET n = 3 WHERE id = 1', values: [] });
+      // Another text under the same name: node-postgres refuses it without sending it.
+      await tx.commitWith({ name: 'tx_test_clash', text: 'UPDATE parent SET n = 4 WHERE id = 2', values: [] });
+    });
+    await expect(run).rejects.toBeInstanceOf(CommittedDespiteError);
+    expect([await parentN(1), await parentN(2)]).toEqual([3, 0]);
+    await expectIdleConnections();
+  });
+
+  it('says so when fn fails while its commitWith commits', async () => {
+    const run = withTransaction(db.pool, async (_c, tx) => {
+      await Promise.all([tx.commitWith({ text: 'UPDATE parent SET n = 5 WHERE id = 1', values: [] }), Promise.reject(new Error('a sibling failed'))]);
+    });
+    await expect(run).rejects.toThrow(/committed although its body failed: a sibling failed/);
+    expect(await parentN(1)).toBe(5);
+    await expectIdleConnections();
+  });
+
+  it('does not report success for a transaction that ended in a rollback (an error fn swallowed)', async () => {
+    await expect(
+      withTransaction(db.pool, async (c) => {
+        await c.query('UPDATE parent SET n = 3 WHERE id = 1');
+        await c.query('UPDATE parent SET n = -1 WHERE id = 2').catch(() => {});
+      }),
+    ).rejects.toThrow(/not inside the transaction \(status E\)|ended with ROLLBACK/);
+    expect(await parentN(1)).toBe(0);
+    await expectIdleConnections();
   });
 
   it('commitWith throws a failed COMMIT (a deferred foreign key) and keeps nothing', async () => {
@@ -199,6 +297,29 @@ describe('withTransaction on a pipelining pool', () => {
       }),
     ).rejects.toThrow('already committing');
     expect([await parentN(1), await parentN(2)]).toEqual([1, 0]);
+  });
+});
+
+describe('committedAfterLoss', () => {
+  it('asks the probe once the server process is gone, and cannot tell while it still runs', async () => {
+    const held = await db.pool.connect();
+    const pid = serverPid(held)!;
+    try {
+      expect(await committedAfterLoss(db.pool, pid, async () => true, 200)).toBeUndefined();
+    } finally {
+      held.release(true); // ends that connection: its server process goes
+    }
+    expect(await committedAfterLoss(db.pool, pid, async () => true, 5000)).toBe(true);
+    expect(await committedAfterLoss(db.pool, pid, async () => false, 5000)).toBe(false);
+  });
+
+  it('cannot tell when the database cannot be asked', async () => {
+    const unreachable = new pg.Pool({ connectionString: 'postgres://127.0.0.1:1/none', connectionTimeoutMillis: 500 });
+    try {
+      expect(await committedAfterLoss(unreachable, 12345, async () => true, 500)).toBeUndefined();
+    } finally {
+      await unreachable.end();
+    }
   });
 });
 

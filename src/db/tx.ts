@@ -10,6 +10,25 @@ export interface TransactionOptions {
   isolation?: IsolationLevel;
   /** How many times to re-run after a serialization failure or deadlock. Defaults to 5. */
   retries?: number;
+  /**
+   * On a pipelining pool, write BEGIN with `fn`'s first statement instead of waiting for its
+   * answer. Only for bodies whose first statement reads or locks: were BEGIN to fail, that
+   * statement would have run outside the transaction (nothing after it does: the connection is
+   * cut, and `commitWith` and COMMIT require an open transaction).
+   */
+  pipelineBegin?: boolean;
+}
+
+/**
+ * The transaction committed although its body failed (a statement that never reached the
+ * server, or the body rejecting while `commitWith` was under way): what it wrote is kept. Never
+ * retried; a bug of the body's, not a state of the database.
+ */
+export class CommittedDespiteError extends Error {
+  constructor(cause: unknown) {
+    super(`the transaction committed although its body failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'CommittedDespiteError';
+  }
 }
 
 /** SQLSTATEs after which re-running the whole transaction is the documented remedy. */
@@ -26,8 +45,22 @@ export interface Transaction {
    * COMMIT's (a deferred constraint, a serialization failure). The body must run no statement
    * after it.
    */
-  commitWith<R extends pg.QueryResultRow = pg.QueryResultRow>(query: pg.QueryConfig): Promise<pg.QueryResult<R>>;
+  commitWith<R extends pg.QueryResultRow = pg.QueryResultRow>(query: CommitStatement): Promise<pg.QueryResult<R>>;
 }
+
+/**
+ * The statement `commitWith` sends: its values only of the kinds node-postgres cannot fail to
+ * encode (checked before anything is sent) — a value the driver refused would never reach
+ * PostgreSQL, and the COMMIT written with it would commit the rest of the transaction.
+ */
+export interface CommitStatement {
+  name?: string;
+  text: string;
+  values: ReadonlyArray<string | number | boolean | null | readonly string[]>;
+}
+
+const plainValue = (v: unknown) =>
+  v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)) || (Array.isArray(v) && v.every((x) => typeof x === 'string'));
 
 /**
  * Runs `fn` inside BEGIN … COMMIT on one pooled connection and returns its result.
@@ -58,7 +91,7 @@ export async function withTransaction<T>(
   const begin = `BEGIN ISOLATION LEVEL ${(opts.isolation ?? 'read committed').toUpperCase()}`;
   for (let attempt = 0; ; attempt++) {
     try {
-      return await runOnce(pool, begin, fn);
+      return await runOnce(pool, begin, fn, opts.pipelineBegin === true);
     } catch (err) {
       if (attempt >= retries || !RETRYABLE.has(sqlState(err) ?? '')) throw err;
       await sleep(backoffMs(attempt));
@@ -66,7 +99,7 @@ export async function withTransaction<T>(
   }
 }
 
-async function runOnce<T>(pool: pg.Pool, begin: string, fn: (client: pg.PoolClient, tx: Transaction) => Promise<T>): Promise<T> {
+async function runOnce<T>(pool: pg.Pool, begin: string, fn: (client: pg.PoolClient, tx: Transaction) => Promise<T>, pipelineBegin: boolean): Promise<T> {
   const client = await pool.connect();
   // A checked-out client has no pool 'error' listener; if the server drops the
   // connection between queries, an unhandled 'error' event would kill the process.
@@ -76,34 +109,42 @@ async function runOnce<T>(pool: pg.Pool, begin: string, fn: (client: pg.PoolClie
   };
   client.on('error', onError);
   let broken = false;
-  let committing = false;
+  /** commitWith's COMMIT, once sent: answered with the command that ended the transaction. */
+  let commit: Promise<PromiseSettledResult<pg.QueryResult>> | undefined;
   /** COMMIT was answered (a COMMIT, or the ROLLBACK of a failed transaction): the connection is idle. */
   let ended = false;
   const tx: Transaction = {
-    async commitWith<R extends pg.QueryResultRow>(query: pg.QueryConfig) {
-      if (committing) throw new Error('commitWith: the transaction is already committing');
-      committing = true;
-      if (!client.pipeline) {
-        const result = await client.query<R>(query);
-        await client.query('COMMIT');
-        ended = true;
-        return result;
+    async commitWith<R extends pg.QueryResultRow>(query: CommitStatement) {
+      if (commit) throw new Error('commitWith: the transaction is already committing');
+      if (!query.values.every(plainValue)) throw new Error('commitWith: only strings, finite numbers, booleans, null and string arrays may be sent with COMMIT');
+      requireTransaction(client, 'commitWith');
+      const config = { name: query.name, text: query.text, values: [...query.values] };
+      let statement: Promise<PromiseSettledResult<pg.QueryResult<R>>>;
+      if (client.pipeline) {
+        [statement, commit] = together(client, () => [settle(client.query<R>(config)), settle(client.query('COMMIT'))] as const);
+      } else {
+        statement = settle(client.query<R>(config));
+        commit = statement.then((s) => (s.status === 'fulfilled' ? settle(client.query('COMMIT')) : { status: 'rejected' as const, reason: s.reason }));
       }
-      const [statement, commit] = await Promise.allSettled(together(client, () => [client.query<R>(query), client.query('COMMIT')] as const));
-      ended = commit.status === 'fulfilled';
-      if (statement.status === 'rejected') throw statement.reason;
-      if (commit.status === 'rejected') throw commit.reason;
-      // COMMIT of a transaction that failed answers ROLLBACK; the statement's error was thrown above.
-      if (commit.value.command !== 'COMMIT') throw new Error(`the transaction ended with ${commit.value.command}, not COMMIT`);
-      return statement.value;
+      const [done, committed] = await Promise.all([statement, commit]);
+      ended = committed.status === 'fulfilled';
+      if (done.status === 'rejected') {
+        // The server never saw the statement fail (the driver refused it) and committed the rest.
+        if (committed.status === 'fulfilled' && committed.value.command === 'COMMIT') throw new CommittedDespiteError(done.reason);
+        throw done.reason;
+      }
+      if (committed.status === 'rejected') throw committed.reason;
+      // COMMIT of a transaction that failed answers ROLLBACK.
+      if (committed.value.command !== 'COMMIT') throw new Error(`the transaction ended with ${committed.value.command}, not COMMIT`);
+      return done.value;
     },
   };
   try {
     let begun: Promise<unknown>;
     let body: Promise<T>;
-    if (client.pipeline) {
+    if (pipelineBegin && client.pipeline) {
       // fn's first statement is written with BEGIN; BEGIN's answer comes before that statement's.
-      [begun, body] = together(client, () => [client.query(begin), fn(client, tx)] as const);
+      [begun, body] = together(client, () => [beginOrCut(client, begin), fn(client, tx)] as const);
       begun.catch(() => {}); // awaited below
     } else {
       await (begun = client.query(begin));
@@ -111,9 +152,21 @@ async function runOnce<T>(pool: pg.Pool, begin: string, fn: (client: pg.PoolClie
     }
     const result = await body;
     await begun;
-    if (!committing) await client.query('COMMIT');
+    if (!commit) {
+      requireTransaction(client, 'COMMIT');
+      const { command } = await client.query('COMMIT');
+      ended = true;
+      // A transaction whose error fn caught and swallowed ends in a ROLLBACK: that is no success.
+      if (command !== 'COMMIT') throw new Error(`the transaction ended with ${command}, not COMMIT`);
+    }
     return result;
   } catch (err) {
+    if (commit && !ended) {
+      // fn failed while its commitWith was under way: the answer to COMMIT says what became of it.
+      const committed = await commit;
+      ended = committed.status === 'fulfilled';
+      if (committed.status === 'fulfilled' && committed.value.command === 'COMMIT') throw new CommittedDespiteError(err);
+    }
     try {
       if (!ended) await client.query('ROLLBACK');
     } catch {
@@ -131,6 +184,63 @@ async function runOnce<T>(pool: pg.Pool, begin: string, fn: (client: pg.PoolClie
     client.release(connectionError ?? (broken ? true : undefined));
   }
 }
+
+/**
+ * After a connection was lost with COMMIT sent but unanswered: whether the transaction committed.
+ * Waits (on other connections of `pool`) until the server process that ran it, `pid`, has ended
+ * — it finishes what it had received, COMMIT included, before it notices the loss — then asks
+ * `probe` (does a row the transaction wrote exist?). `undefined` when that cannot be told within
+ * `timeoutMs` (the server is unreachable, or the process still runs).
+ *
+ * @example
+ * const committed = await committedAfterLoss(pool, pid, async () => (await pool.query('SELECT 1 FROM config.changesets WHERE id = $1', [id])).rowCount === 1);
+ */
+export async function committedAfterLoss(pool: pg.Pool, pid: number, probe: () => Promise<boolean>, timeoutMs = 5000): Promise<boolean | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      const { rowCount } = await pool.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid]);
+      if (rowCount === 0) return await probe();
+      if (Date.now() >= deadline) return undefined;
+      await sleep(20);
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+/** The server process id of a connection (node-postgres keeps it from the start-up handshake). */
+export const serverPid = (client: pg.PoolClient): number | undefined => (client as unknown as { processID?: number | null }).processID ?? undefined;
+
+/**
+ * Throws unless the connection's last answer left it inside a transaction block (status `T`):
+ * what `what` would send next would otherwise run on its own, outside the transaction.
+ */
+export function requireTransaction(client: pg.PoolClient, what: string): void {
+  const status = client.getTransactionStatus();
+  if (status !== 'T') throw new Error(`${what}: the connection is not inside the transaction (status ${status})`);
+}
+
+/**
+ * Sends BEGIN; if it is refused, cuts the connection at once — in the driver's callback, before
+ * any later answer is handed on — so nothing fn sends after its first statement reaches the
+ * server outside a transaction.
+ */
+function beginOrCut(client: pg.PoolClient, begin: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    client.query(begin, (err: Error | undefined) => {
+      if (!err) return resolve();
+      client.connection.stream.destroy();
+      reject(err);
+    });
+  });
+}
+
+const settle = <V>(p: Promise<V>): Promise<PromiseSettledResult<V>> =>
+  p.then(
+    (value) => ({ status: 'fulfilled', value }),
+    (reason: unknown) => ({ status: 'rejected', reason }),
+  );
 
 /**
  * Runs `send` with the connection's socket corked, so the statements it issues on a pipelining

@@ -3690,7 +3690,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description CONFLICT_RULES, CONFLICT_CONSTRAINT, LAST_ADMIN, IDEMPOTENCY_KEY_IN_USE */
+                /** @description CONFLICT_RULES, CONFLICT_CONSTRAINT, LAST_ADMIN, IDEMPOTENCY_KEY_IN_USE, IDEMPOTENCY_KEY_COMMITTED */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -4054,7 +4054,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description CONFLICT_RULES, CONFLICT_CONSTRAINT, LAST_ADMIN, IDEMPOTENCY_KEY_IN_USE */
+                /** @description CONFLICT_RULES, CONFLICT_CONSTRAINT, LAST_ADMIN, IDEMPOTENCY_KEY_IN_USE, IDEMPOTENCY_KEY_COMMITTED */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -4202,7 +4202,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description CONFLICT_RULES, CONFLICT_CONSTRAINT, LAST_ADMIN, IDEMPOTENCY_KEY_IN_USE */
+                /** @description CONFLICT_RULES, CONFLICT_CONSTRAINT, LAST_ADMIN, IDEMPOTENCY_KEY_IN_USE, IDEMPOTENCY_KEY_COMMITTED */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -4369,7 +4369,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description CONFLICT_RULES, CONFLICT_CONSTRAINT, LAST_ADMIN, IDEMPOTENCY_KEY_IN_USE */
+                /** @description CONFLICT_RULES, CONFLICT_CONSTRAINT, LAST_ADMIN, IDEMPOTENCY_KEY_IN_USE, IDEMPOTENCY_KEY_COMMITTED */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -4518,7 +4518,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description CONFLICT_RULES, CONFLICT_CONSTRAINT, LAST_ADMIN, IDEMPOTENCY_KEY_IN_USE */
+                /** @description CONFLICT_RULES, CONFLICT_CONSTRAINT, LAST_ADMIN, IDEMPOTENCY_KEY_IN_USE, IDEMPOTENCY_KEY_COMMITTED */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -4693,7 +4693,7 @@ export interface components {
             title: string;
             status: number;
             /** @enum {string} */
-            code: "BAD_REQUEST" | "INVALID_JSON" | "JSON_TOO_DEEP" | "INVALID_ETAG" | "INVALID_CURSOR" | "UNAUTHENTICATED" | "INVALID_CREDENTIALS" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "NOT_ACCEPTABLE" | "CONFLICT_RULES" | "CONFLICT_CONSTRAINT" | "LAST_ADMIN" | "PRECONDITION_FAILED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "VALIDATION_FAILED" | "IDEMPOTENCY_KEY_IN_USE" | "IDEMPOTENCY_KEY_REUSED" | "ACCOUNT_LOCKED" | "PRECONDITION_REQUIRED" | "RATE_LIMITED" | "INTERNAL" | "SERVICE_UNAVAILABLE";
+            code: "BAD_REQUEST" | "INVALID_JSON" | "JSON_TOO_DEEP" | "INVALID_ETAG" | "INVALID_CURSOR" | "UNAUTHENTICATED" | "INVALID_CREDENTIALS" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "NOT_ACCEPTABLE" | "CONFLICT_RULES" | "CONFLICT_CONSTRAINT" | "LAST_ADMIN" | "PRECONDITION_FAILED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "VALIDATION_FAILED" | "IDEMPOTENCY_KEY_IN_USE" | "IDEMPOTENCY_KEY_COMMITTED" | "IDEMPOTENCY_KEY_REUSED" | "ACCOUNT_LOCKED" | "PRECONDITION_REQUIRED" | "RATE_LIMITED" | "INTERNAL" | "SERVICE_UNAVAILABLE";
             detail: string;
             instance: string;
             requestId: string;
