@@ -39,19 +39,26 @@ export async function compareStatements(databaseUrl: string, target: WriteTarget
   const pool = createPool(databaseUrl, { max: 2 });
   const recorded: string[] = [];
   let recording = false;
-  /** Records `text`, marked when it goes out while another statement awaits its answer, until `answer` settles. */
+  /** Records a statement, marked when it goes out while another statement awaits its answer. */
   let unanswered = 0;
-  const record = <R>(text: string, answer: () => Promise<R>): Promise<R> => {
-    if (recording) recorded.push(`${unanswered > 0 ? '+ ' : ''}${normalizeSql(text)}`);
-    const settled = answer();
-    // A checked-out client goes on to serve pool.query, which passes a callback and gets no promise.
-    if (settled instanceof Promise) {
-      unanswered++;
-      settled.then(
-        () => unanswered--,
-        () => unanswered--,
-      );
+  const record = (args: unknown[], query: (...args: unknown[]) => unknown): unknown => {
+    const first = args[0] as string | { text: string };
+    if (recording) recorded.push(`${unanswered > 0 ? '+ ' : ''}${normalizeSql(typeof first === 'string' ? first : first.text)}`);
+    unanswered++;
+    const last = args.length - 1;
+    const callback = args[last];
+    if (typeof callback === 'function') {
+      // Callback style (pool.query, and BEGIN when it goes with the next statement): answered when it is called.
+      return query(...args.slice(0, last), (...answer: unknown[]) => {
+        unanswered--;
+        return (callback as (...a: unknown[]) => unknown)(...answer);
+      });
     }
+    const settled = query(...args) as Promise<unknown>;
+    settled.then(
+      () => unanswered--,
+      () => unanswered--,
+    );
     return settled;
   };
   const connect = pool.connect.bind(pool) as (...args: unknown[]) => Promise<pg.PoolClient>;
@@ -63,10 +70,7 @@ export async function compareStatements(databaseUrl: string, target: WriteTarget
     if (patched.has(client)) return client;
     patched.add(client);
     const query = client.query.bind(client) as (...args: unknown[]) => Promise<pg.QueryResult>;
-    (client as unknown as { query: (...args: unknown[]) => Promise<pg.QueryResult> }).query = (...args: unknown[]) => {
-      const first = args[0] as string | { text: string };
-      return record(typeof first === 'string' ? first : first.text, () => query(...args));
-    };
+    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => record(args, query);
     return client;
   };
   try {

@@ -176,9 +176,12 @@ export async function persistChange(
              ${param(JSON.stringify(cs.operations))}, 'applied', NULL))`);
   items.push(auditInsertCtes(param(record.audit.rowsJson), param(record.audit.headsJson)));
   if (record.outbox.length) items.push(`outbox AS (${outboxInsertSql('config', param(JSON.stringify(record.outbox)))})`);
-  if (record.idempotency) items.push(markCommittedSql(param(record.idempotency.owner), param(record.idempotency.key), param(record.changesetId)));
+  const claim = record.idempotency
+    ? markCommittedSql({ owner: param(record.idempotency.owner), key: param(record.idempotency.key), claimId: param(record.idempotency.claimId), changesetId: param(record.changesetId) })
+    : undefined;
+  if (claim) items.push(claim.cte);
   const expected = param(record.revision);
-  const text = `WITH ${items.join(',\n  ')}\n  ${expectRevisionSql(expected)}`;
+  const text = `WITH ${items.join(',\n  ')}\n  ${expectRevisionSql(expected)}${claim ? `, ${claim.check} AS claimed` : ''}`;
   const { rows: out } = await last({ name: prepared(text, values).name, text, values });
   return Number(out[0]?.revision);
 }

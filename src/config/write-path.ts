@@ -17,8 +17,8 @@ import { hasErrors, runRules } from '../core/rules/run-rules.ts';
 import type { Rule, Violation } from '../core/rules/types.ts';
 import { rules as builtinRules } from '../core/rules/registry.ts';
 import { prepared } from '../db/pool.ts';
-import { committedAfterLoss, isConnectionError, requireTransaction, serverPid, withTransaction } from '../db/tx.ts';
-import { markCommittedSql, type IdempotencyClaim } from '../http/idempotency.ts';
+import { CommitOutcomeUnknown, committedAfterLoss, requireTransaction, sqlState, withTransaction } from '../db/tx.ts';
+import { CLAIM_TAKEN_OVER, markCommittedSql, type IdempotencyClaim } from '../http/idempotency.ts';
 import { enqueueOutbox } from '../events/outbox.ts';
 import { ApiError, type FieldError } from '../http/errors.ts';
 import { constraintViolation } from '../http/db-errors.ts';
@@ -127,8 +127,8 @@ export function createWritePath(deps: WritePathDeps) {
   async function execute(req: ChangeRequest, ctx: WriteContext): Promise<ChangeOutcome> {
     const changesetId = randomUUID();
     const pointer = req.pointer ?? ((i: number, inOperation: string) => `/operations/${i}${inOperation}`);
-    /** What the transaction got to: its graph once committed, its site, and — once COMMIT is sent — the answer it will give and its server process. */
-    const done: { graph?: SiteGraph; siteId?: string; committing?: { outcome: ChangeOutcome; pid: number | undefined } } = {};
+    /** What the transaction got to: its graph once committed, its site, and — once COMMIT is sent — the answer a committed change gives. */
+    const done: { graph?: SiteGraph; siteId?: string; committing?: ChangeOutcome } = {};
     let outcome: ChangeOutcome;
     try {
       outcome = await withTransaction(deps.pool, async (client, tx) => {
@@ -196,9 +196,11 @@ export function createWritePath(deps: WritePathDeps) {
           })),
         };
         const outcome: ChangeOutcome = { changesetId, dryRun: false, siteRevision: revision, changes, impacted, violations, graph: applied.candidate };
-        done.committing = { outcome, pid: serverPid(client) };
         // The change's last statement carries COMMIT with it.
-        await persistChange(client, applied, record, (query) => tx.commitWith(query));
+        await persistChange(client, applied, record, (query) => {
+          done.committing = outcome;
+          return tx.commitWith(query);
+        });
         done.graph = applied.candidate;
         return outcome;
       }, { pipelineBegin: true });
@@ -210,18 +212,24 @@ export function createWritePath(deps: WritePathDeps) {
       if (done.siteId === undefined) throw err;
       const siteId = done.siteId;
       cache.delete(siteId);
-      if (done.committing?.pid !== undefined && isConnectionError(err)) {
-        // The connection went with COMMIT sent and unanswered: the change may be in. Answer what happened, not a guess.
-        const committed = await committedAfterLoss(deps.pool, done.committing.pid, async () => (await deps.pool.query('SELECT 1 FROM config.changesets WHERE id = $1', [changesetId])).rowCount === 1);
-        if (committed) return done.committing.outcome;
+      if (err instanceof CommitOutcomeUnknown && done.committing) {
+        // COMMIT went out and its answer was lost: the change may be in. Answer what happened, not a guess.
+        const committed =
+          err.pid === undefined
+            ? undefined
+            : await committedAfterLoss(deps.pool, err.pid, async () => (await deps.pool.query('SELECT 1 FROM config.changesets WHERE id = $1', [changesetId])).rowCount === 1);
+        if (committed) return done.committing;
         if (committed === undefined) {
-          throw new ApiError('SERVICE_UNAVAILABLE', `The connection to the database was lost while change set ${changesetId} was committing, and whether it was applied cannot be told yet; GET /v1/changesets/${changesetId} says (404: not applied).`, {
-            extra: { changesetId },
-            headers: { 'Retry-After': '5' },
-            cause: err,
-          });
+          // Keep the request's Idempotency-Key claimed: if the change committed, it marked it.
+          if (ctx.idempotency) ctx.idempotency.outcomeUnknown = true;
+          throw new ApiError(
+            'SERVICE_UNAVAILABLE',
+            `The connection to the database was lost while change set ${changesetId} was committing, and whether it was applied cannot be told yet. A retry with the same Idempotency-Key applies it at most once; without one, GET /v1/changesets/${changesetId} shows whether it was applied.`,
+            { extra: { changesetId }, headers: { 'Retry-After': '5' }, cause: err },
+          );
         }
       }
+      throwIfClaimTakenOver(err);
       const facts = constraintViolation(err);
       if (facts) {
         // A race the rules could not see (e.g. one serial claimed in two sites at once): the
@@ -298,9 +306,13 @@ export function createWritePath(deps: WritePathDeps) {
         );
         await appendAuditEvents(client, [siteEvent(created, 'create', null, siteView(created), ctx)]);
         await enqueueOutbox(client, 'config', [{ topic: 'config.site.created', key: site.id, payload: siteView(created) }]);
-        if (ctx.idempotency) await client.query(`WITH ${markCommittedSql('$1', '$2', '$3')} SELECT 1`, [ctx.idempotency.owner, ctx.idempotency.key, null]);
+        if (ctx.idempotency) {
+          const claim = markCommittedSql({ owner: '$1', key: '$2', claimId: '$3', changesetId: '$4' });
+          await client.query(`WITH ${claim.cte} SELECT ${claim.check}`, [ctx.idempotency.owner, ctx.idempotency.key, ctx.idempotency.claimId, null]);
+        }
       });
     } catch (err) {
+      throwIfClaimTakenOver(err);
       const facts = constraintViolation(err);
       if (facts) {
         const message = `The database refused the site (${facts.constraint ?? facts.sqlState}${facts.detail ? `: ${facts.detail}` : ''}).`;
@@ -368,6 +380,14 @@ function siteEvent(site: Site, action: 'create' | 'delete', before: object | nul
 }
 
 export type WritePath = ReturnType<typeof createWritePath>;
+
+/** A write whose Idempotency-Key a retry claimed again meanwhile applied nothing: 409, the retry's answer stands. */
+function throwIfClaimTakenOver(err: unknown) {
+  if (sqlState(err) !== CLAIM_TAKEN_OVER) return;
+  throw new ApiError('IDEMPOTENCY_KEY_IN_USE', "A retry with this Idempotency-Key took it over while this request was still running; this one applied nothing, and the retry's answer stands.", {
+    headers: { 'Retry-After': '1' },
+  });
+}
 
 function auditEvent(c: PlannedChange, orgId: string, siteId: string, revision: number, changesetId: string, req: ChangeRequest, ctx: WriteContext): AuditEventInput {
   return {

@@ -64,8 +64,8 @@ export function createPool(url: string, opts: PoolOptions = {}): pg.Pool {
     idleTimeoutMillis: 30_000,
     types: typeParsers,
     // Statements issued before the last one's answer go out at once (node-postgres' pipelining):
-    // withTransaction sends BEGIN with a transaction's first statement and COMMIT with its last.
-    // Code that awaits each statement behaves as before.
+    // withTransaction sends COMMIT with a transaction's last statement (commitWith) and, where
+    // asked, BEGIN with its first. Code that awaits each statement behaves as before.
     pipeline: true,
   });
   // Without a listener, an idle connection dropped by the server ('error' event) would

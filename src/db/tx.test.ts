@@ -186,7 +186,7 @@ describe('withTransaction on a pipelining pool', () => {
       },
       { isolation: 'no such level' as never, pipelineBegin },
     );
-    await expect(run).rejects.toThrow();
+    await expect(run).rejects.toMatchObject({ code: '42601' }); // BEGIN's own error, not what followed it
     expect(await parentN(1)).toBe(0);
     await expectIdleConnections();
   });
@@ -249,6 +249,18 @@ describe('withTransaction on a pipelining pool', () => {
     });
     await expect(run).rejects.toThrow(/committed although its body failed: a sibling failed/);
     expect(await parentN(1)).toBe(5);
+    await expectIdleConnections();
+  });
+
+  it('does not report success when fn swallowed the failure of its commitWith', async () => {
+    await expect(
+      withTransaction(db.pool, async (c, tx) => {
+        await c.query('UPDATE parent SET n = 3 WHERE id = 1');
+        await tx.commitWith({ text: 'UPDATE parent SET n = -1 WHERE id = 2', values: [] }).catch(() => {});
+        return 'looks fine';
+      }),
+    ).rejects.toSatisfy(isCheckViolation);
+    expect(await parentN(1)).toBe(0);
     await expectIdleConnections();
   });
 

@@ -12,9 +12,10 @@ export interface TransactionOptions {
   retries?: number;
   /**
    * On a pipelining pool, write BEGIN with `fn`'s first statement instead of waiting for its
-   * answer. Only for bodies whose first statement reads or locks: were BEGIN to fail, that
-   * statement would have run outside the transaction (nothing after it does: the connection is
-   * cut, and `commitWith` and COMMIT require an open transaction).
+   * answer. Only for bodies whose first statement is harmless on its own (a read, a lock, an
+   * upsert of a row that only locks, like the write path's audit chain head): were BEGIN refused,
+   * that statement would have run outside the transaction (nothing after it does: the connection
+   * is cut, and `commitWith` and COMMIT require an open transaction).
    */
   pipelineBegin?: boolean;
 }
@@ -30,6 +31,27 @@ export class CommittedDespiteError extends Error {
     this.name = 'CommittedDespiteError';
   }
 }
+
+/**
+ * COMMIT was written and its answer never came (the connection was lost, or the driver gave up
+ * waiting): the transaction may or may not have committed. `pid` is the server process that ran
+ * it, for {@link committedAfterLoss}. Never retried.
+ */
+export class CommitOutcomeUnknown extends Error {
+  constructor(
+    readonly pid: number | undefined,
+    cause: unknown,
+  ) {
+    super(`the answer to COMMIT was lost: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'CommitOutcomeUnknown';
+  }
+}
+
+/** An answer from the server about the transaction itself (a constraint, a serialization failure), not about the connection. */
+const answeredByServer = (err: unknown) => {
+  const state = sqlState(err);
+  return state !== undefined && !/^(08|57)/.test(state);
+};
 
 /** SQLSTATEs after which re-running the whole transaction is the documented remedy. */
 const RETRYABLE = new Set(['40001', '40P01']);
@@ -68,10 +90,10 @@ const plainValue = (v: unknown) =>
  * (40P01) — raised by `fn` or by COMMIT — rolls back and re-runs the whole transaction
  * after a short jittered backoff, up to `retries` times; then the last error is rethrown.
  *
- * On a pipelining pool ({@link createPool}) BEGIN travels with `fn`'s first statement, and
- * `tx.commitWith` sends the last one with COMMIT: a short transaction costs two round trips
- * instead of four. (PostgreSQL answers them in order, so `fn`'s first statement has its answer
- * only after BEGIN's; BEGIN itself fails only with its connection.)
+ * On a pipelining pool ({@link createPool}) `tx.commitWith` sends the last statement with COMMIT,
+ * and with `pipelineBegin` BEGIN travels with `fn`'s first statement: a short transaction costs
+ * two round trips instead of four. PostgreSQL answers them in order, so `fn`'s first statement
+ * has its answer only after BEGIN's.
  *
  * Because of the retry, `fn` must keep side effects outside the database (HTTP calls,
  * MQTT publishes) out of its body, or make them idempotent.
@@ -93,6 +115,8 @@ export async function withTransaction<T>(
     try {
       return await runOnce(pool, begin, fn, opts.pipelineBegin === true);
     } catch (err) {
+      // Committed, or maybe committed: running it again could apply it twice.
+      if (err instanceof CommittedDespiteError || err instanceof CommitOutcomeUnknown) throw err;
       if (attempt >= retries || !RETRYABLE.has(sqlState(err) ?? '')) throw err;
       await sleep(backoffMs(attempt));
     }
@@ -109,50 +133,66 @@ async function runOnce<T>(pool: pg.Pool, begin: string, fn: (client: pg.PoolClie
   };
   client.on('error', onError);
   let broken = false;
+  let begun: Promise<unknown> | undefined;
+  let beginError: { err: unknown } | undefined;
+  /** commitWith's work, once asked for. */
+  let committing: Promise<pg.QueryResult> | undefined;
   /** commitWith's COMMIT, once sent: answered with the command that ended the transaction. */
   let commit: Promise<PromiseSettledResult<pg.QueryResult>> | undefined;
   /** COMMIT was answered (a COMMIT, or the ROLLBACK of a failed transaction): the connection is idle. */
   let ended = false;
   const tx: Transaction = {
-    async commitWith<R extends pg.QueryResultRow>(query: CommitStatement) {
-      if (commit) throw new Error('commitWith: the transaction is already committing');
-      if (!query.values.every(plainValue)) throw new Error('commitWith: only strings, finite numbers, booleans, null and string arrays may be sent with COMMIT');
-      requireTransaction(client, 'commitWith');
-      const config = { name: query.name, text: query.text, values: [...query.values] };
-      let statement: Promise<PromiseSettledResult<pg.QueryResult<R>>>;
-      if (client.pipeline) {
-        [statement, commit] = together(client, () => [settle(client.query<R>(config)), settle(client.query('COMMIT'))] as const);
-      } else {
-        statement = settle(client.query<R>(config));
-        commit = statement.then((s) => (s.status === 'fulfilled' ? settle(client.query('COMMIT')) : { status: 'rejected' as const, reason: s.reason }));
-      }
-      const [done, committed] = await Promise.all([statement, commit]);
-      ended = committed.status === 'fulfilled';
-      if (done.status === 'rejected') {
-        // The server never saw the statement fail (the driver refused it) and committed the rest.
-        if (committed.status === 'fulfilled' && committed.value.command === 'COMMIT') throw new CommittedDespiteError(done.reason);
-        throw done.reason;
-      }
-      if (committed.status === 'rejected') throw committed.reason;
-      // COMMIT of a transaction that failed answers ROLLBACK.
-      if (committed.value.command !== 'COMMIT') throw new Error(`the transaction ended with ${committed.value.command}, not COMMIT`);
-      return done.value;
+    commitWith<R extends pg.QueryResultRow>(query: CommitStatement) {
+      if (committing) return Promise.reject(new Error('commitWith: the transaction is already committing'));
+      committing = finishWith(query);
+      committing.catch(() => {}); // fn may not await it: the transaction does, below
+      return committing as Promise<pg.QueryResult<R>>;
     },
   };
+  /** The last statement and COMMIT; what it throws is what the transaction throws, whatever fn makes of it. */
+  async function finishWith<R extends pg.QueryResultRow>(query: CommitStatement): Promise<pg.QueryResult<R>> {
+    if (!query.values.every(plainValue)) throw new Error('commitWith: only strings, finite numbers, booleans, null and string arrays may be sent with COMMIT');
+    requireTransaction(client, 'commitWith');
+    const config = { name: query.name, text: query.text, values: [...query.values] };
+    let statement: Promise<PromiseSettledResult<pg.QueryResult<R>>>;
+    if (client.pipeline) {
+      [statement, commit] = together(client, () => [settle(client.query<R>(config)), settle(client.query('COMMIT'))] as const);
+    } else {
+      statement = settle(client.query<R>(config));
+      commit = statement.then((s) => (s.status === 'fulfilled' ? settle(client.query('COMMIT')) : { status: 'rejected' as const, reason: s.reason }));
+    }
+    const [done, committed] = await Promise.all([statement, commit]);
+    ended = committed.status === 'fulfilled';
+    // COMMIT went out (with the statement, or after its answer) and no answer about it came back.
+    if (committed.status === 'rejected' && !answeredByServer(committed.reason) && (client.pipeline || done.status === 'fulfilled')) {
+      throw new CommitOutcomeUnknown(serverPid(client), committed.reason);
+    }
+    if (done.status === 'rejected') {
+      // The server never saw the statement fail (the driver refused it) and committed the rest.
+      if (committed.status === 'fulfilled' && committed.value.command === 'COMMIT') throw new CommittedDespiteError(done.reason);
+      throw done.reason;
+    }
+    if (committed.status === 'rejected') throw committed.reason;
+    // COMMIT of a transaction that failed answers ROLLBACK.
+    if (committed.value.command !== 'COMMIT') throw new Error(`the transaction ended with ${committed.value.command}, not COMMIT`);
+    return done.value;
+  }
   try {
-    let begun: Promise<unknown>;
     let body: Promise<T>;
     if (pipelineBegin && client.pipeline) {
       // fn's first statement is written with BEGIN; BEGIN's answer comes before that statement's.
       [begun, body] = together(client, () => [beginOrCut(client, begin), fn(client, tx)] as const);
-      begun.catch(() => {}); // awaited below
+      begun.catch((err: unknown) => (beginError = { err })); // awaited below; said first if fn fails after it
     } else {
       await (begun = client.query(begin));
       body = fn(client, tx);
     }
     const result = await body;
     await begun;
-    if (!commit) {
+    if (committing) {
+      // fn may have caught commitWith's failure, or not awaited it: its outcome decides, not fn.
+      await committing;
+    } else {
       requireTransaction(client, 'COMMIT');
       const { command } = await client.query('COMMIT');
       ended = true;
@@ -160,7 +200,9 @@ async function runOnce<T>(pool: pg.Pool, begin: string, fn: (client: pg.PoolClie
       if (command !== 'COMMIT') throw new Error(`the transaction ended with ${command}, not COMMIT`);
     }
     return result;
-  } catch (err) {
+  } catch (thrown) {
+    // A refused BEGIN is what went wrong, whatever fn's statements then said.
+    const err = beginError ? beginError.err : thrown;
     if (commit && !ended) {
       // fn failed while its commitWith was under way: the answer to COMMIT says what became of it.
       const committed = await commit;
@@ -177,6 +219,7 @@ async function runOnce<T>(pool: pg.Pool, begin: string, fn: (client: pg.PoolClie
     // Once the connection failed, the statement after it only says the client is not
     // queryable: the failure itself (57P01, connection terminated, …) says more. An error of
     // the transaction's own (a refusal, a constraint) stays what it was.
+    if (err instanceof CommitOutcomeUnknown || err instanceof CommittedDespiteError) throw err;
     throw connectionError && isConnectionError(err) ? connectionError : err;
   } finally {
     client.removeListener('error', onError);

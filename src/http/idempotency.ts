@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
@@ -18,6 +18,14 @@ const REPLAYED_HEADERS = ['content-type', 'etag', 'location', 'preference-applie
 export interface IdempotencyClaim {
   owner: string;
   key: string;
+  /** This request's token on the key: a retry that takes the key over gets another. */
+  claimId: string;
+  /**
+   * Set by the write path when its COMMIT's answer was lost and the outcome cannot be told: the
+   * claim is then kept on the 5xx answer, so the write — if it committed — marks it, and a retry
+   * does not run it again before the claim is abandoned.
+   */
+  outcomeUnknown?: boolean;
 }
 
 declare module 'fastify' {
@@ -27,14 +35,21 @@ declare module 'fastify' {
 }
 
 /**
- * A CTE (or, prefixed with `WITH`, a statement) that marks the claim `committed` with the change
- * set its write made; the parameters are placeholders of the caller's statement. Run in the
- * write's own transaction: if the instance dies before the answer is stored, a retry is told the
- * change was applied (409 IDEMPOTENCY_KEY_COMMITTED) instead of running it again.
+ * A CTE that marks the claim `committed` with the change set its write made, and the expression
+ * (for the statement's final SELECT) that fails the statement unless it did — the key was
+ * claimed again by a retry (SQLSTATE {@link CLAIM_TAKEN_OVER}); the parameters are placeholders
+ * of the caller's statement. Run in the write's own statement: if the instance dies before the
+ * answer is stored, a retry is told the change was applied (409 IDEMPOTENCY_KEY_COMMITTED)
+ * instead of running it again.
  */
-export const markCommittedSql = (owner: string, key: string, changesetId: string) =>
-  `idempotency AS (UPDATE http.idempotency_keys SET state = 'committed', changeset_id = ${changesetId}::uuid
-     WHERE owner = ${owner} AND key = ${key} AND state = 'pending')`;
+export const markCommittedSql = (p: { owner: string; key: string; claimId: string; changesetId: string }) => ({
+  cte: `idempotency AS (UPDATE http.idempotency_keys SET state = 'committed', changeset_id = ${p.changesetId}::uuid
+     WHERE owner = ${p.owner} AND key = ${p.key} AND claim_id = ${p.claimId}::uuid AND state = 'pending' RETURNING 1)`,
+  check: `http.expect_claim((SELECT count(*) FROM idempotency))`,
+});
+
+/** SQLSTATE of a write whose Idempotency-Key was claimed again by a retry (`http.expect_claim`). */
+export const CLAIM_TAKEN_OVER = 'RMI01';
 
 export const HTTP_MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 
@@ -70,17 +85,18 @@ export function installIdempotency(app: FastifyInstance, opts: { pool: pg.Pool }
       .update(`${request.method} ${request.url}\n${canonicalize(request.body ?? null)}`)
       .digest('hex');
 
+    const claimId = randomUUID();
     const claimed = await opts.pool.query(
-      `INSERT INTO http.idempotency_keys (owner, key, request_hash, state) VALUES ($1, $2, $3, 'pending')
+      `INSERT INTO http.idempotency_keys (owner, key, request_hash, state, claim_id) VALUES ($1, $2, $3, 'pending', $6)
        ON CONFLICT (owner, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, state = 'pending', status = NULL,
-              headers = NULL, body = NULL, created_at = now()
+              headers = NULL, body = NULL, changeset_id = NULL, claim_id = EXCLUDED.claim_id, created_at = now()
         WHERE http.idempotency_keys.created_at < now() - $4::interval
            OR (http.idempotency_keys.state = 'pending' AND http.idempotency_keys.created_at < now() - $5::interval)
        RETURNING 1`,
-      [owner, key, hash, RETENTION, ABANDONED],
+      [owner, key, hash, RETENTION, ABANDONED, claimId],
     );
     if (claimed.rowCount) {
-      request.idempotency = { owner, key };
+      request.idempotency = { owner, key, claimId };
       return;
     }
     const { rows } = await opts.pool.query<{
@@ -120,7 +136,10 @@ export function installIdempotency(app: FastifyInstance, opts: { pool: pg.Pool }
     if (!claim) return payload;
     request.idempotency = undefined;
     if (reply.statusCode >= 500 || (payload !== null && typeof payload !== 'string' && !Buffer.isBuffer(payload))) {
-      await opts.pool.query(`DELETE FROM http.idempotency_keys WHERE owner = $1 AND key = $2 AND state = 'pending'`, [claim.owner, claim.key]);
+      // A write whose outcome could not be told keeps its claim: if it committed, it marked it.
+      if (!claim.outcomeUnknown) {
+        await opts.pool.query(`DELETE FROM http.idempotency_keys WHERE owner = $1 AND key = $2 AND claim_id = $3 AND state = 'pending'`, [claim.owner, claim.key, claim.claimId]);
+      }
       return payload;
     }
     const headers: Record<string, string> = {};
@@ -129,8 +148,8 @@ export function installIdempotency(app: FastifyInstance, opts: { pool: pg.Pool }
       if (v !== undefined) headers[h] = String(v);
     }
     await opts.pool.query(
-      `UPDATE http.idempotency_keys SET state = 'done', status = $3, headers = $4, body = $5 WHERE owner = $1 AND key = $2`,
-      [claim.owner, claim.key, reply.statusCode, JSON.stringify(headers), payload === null ? null : String(payload)],
+      `UPDATE http.idempotency_keys SET state = 'done', status = $3, headers = $4, body = $5 WHERE owner = $1 AND key = $2 AND claim_id = $6`,
+      [claim.owner, claim.key, reply.statusCode, JSON.stringify(headers), payload === null ? null : String(payload), claim.claimId],
     );
     return payload;
   });

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canonicalize } from '../../src/core/config-hash.ts';
 import { createSite, expectStatus, gatewayConfig, startHarness, type Asset, type Harness } from './helpers.ts';
 
 let h: Harness;
@@ -56,8 +58,9 @@ describe('Idempotency-Key on a real write', () => {
   const writtenBy = async (table: string, id: string) =>
     (await h.db.pool.query<{ xid: string }>(`SELECT xmin::text AS xid FROM ${table} WHERE id = $1`, [id])).rows[0].xid;
 
-  it('marks the claim with its change set in the write\'s own transaction, so a retry after an answer lost to a crash is told, not run again', async () => {
-    await h.db.pool.query(`
+  /** Records every state a key goes through, with the transaction that set it. */
+  const logTransitions = () =>
+    h.db.pool.query(`
       CREATE TABLE IF NOT EXISTS test_idempotency_transitions (seq serial, key text, state text, xid text);
       CREATE OR REPLACE FUNCTION test_record_transition() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
@@ -66,6 +69,9 @@ describe('Idempotency-Key on a real write', () => {
       END $$;
       CREATE OR REPLACE TRIGGER test_transitions AFTER INSERT OR UPDATE ON http.idempotency_keys FOR EACH ROW EXECUTE FUNCTION test_record_transition();
     `);
+
+  it('marks the claim with its change set in the write\'s own transaction, so a retry after an answer lost to a crash is told, not run again', async () => {
+    await logTransitions();
     const site = await createSite(h.api, { code: 'IDEM-4' });
     const body = { siteId: site.id, kind: 'gateway', modelId: 'nexa-gw-200', name: 'GW-1', config: gatewayConfig('10.20.0.10') };
     const first = expectStatus(await h.api<Asset>('POST', '/v1/assets', body, { 'idempotency-key': 'lost-answer' }), 201, 'first POST');
@@ -105,13 +111,40 @@ describe('Idempotency-Key on a real write', () => {
   });
 
   it('lets a retry run again when the first request failed before committing', async () => {
+    await logTransitions();
     const site = await createSite(h.api, { code: 'IDEM-6' });
     const body = { siteId: site.id, kind: 'gateway', modelId: 'nexa-gw-200', name: 'GW-1', config: gatewayConfig('10.20.0.10') };
-    // As if the instance died before its write committed: the caller's claim is pending, and abandoned.
-    await h.db.pool.query(`INSERT INTO http.idempotency_keys (owner, key, request_hash, state, created_at)
-      SELECT owner, 'died-early', 'the hash of the first request', 'pending', now() - interval '61 seconds' FROM http.idempotency_keys WHERE key = 'lost-answer'`);
+    // The caller's claim on the key, as the first request left it when its instance died before committing.
+    const probe = expectStatus(await h.api<Asset>('POST', '/v1/assets', { ...body, name: 'GW-0', config: gatewayConfig('10.20.0.11') }, { 'idempotency-key': 'owner-probe' }), 201, 'probe');
+    expect(probe.name).toBe('GW-0');
+    const hash = createHash('sha256').update(`POST /v1/assets\n${canonicalize(body)}`).digest('hex');
+    await h.db.pool.query(`INSERT INTO http.idempotency_keys (owner, key, request_hash, state, claim_id, created_at)
+      SELECT owner, 'died-early', $1, 'pending', gen_random_uuid(), now() - interval '61 seconds' FROM http.idempotency_keys WHERE key = 'owner-probe'`, [hash]);
     const retry = await h.api<Asset>('POST', '/v1/assets', body, { 'idempotency-key': 'died-early' });
     expect(retry.status).toBe(201);
     expect((await transitions('died-early')).map((t) => t.state)).toEqual(['pending', 'pending', 'committed', 'done']);
+  });
+
+  it('lets only one of a slow request and the retry that took its key over apply the change', async () => {
+    const site = await createSite(h.api, { code: 'IDEM-7' });
+    const body = { siteId: site.id, kind: 'gateway', modelId: 'nexa-gw-200', name: 'GW-1', config: gatewayConfig('10.20.0.10') };
+    // The request's lock statement takes 400 ms (a trigger on the audit chain heads it locks).
+    await h.db.pool.query(`
+      CREATE OR REPLACE FUNCTION test_slow_head() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.4); RETURN NEW; END $$;
+      CREATE TRIGGER test_slow_head BEFORE INSERT ON audit.chain_heads FOR EACH ROW EXECUTE FUNCTION test_slow_head();
+    `);
+    try {
+      const slow = h.api<{ code: string }>('POST', '/v1/assets', body, { 'idempotency-key': 'taken-over' });
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      // Meanwhile a retry takes the key over (as after the 60 s of an abandoned claim): the claim gets its token.
+      const taken = await h.db.pool.query(`UPDATE http.idempotency_keys SET claim_id = gen_random_uuid(), created_at = now() WHERE key = 'taken-over' AND state = 'pending'`);
+      expect(taken.rowCount).toBe(1);
+      const answer = await slow;
+      expect([answer.status, answer.body.code]).toEqual([409, 'IDEMPOTENCY_KEY_IN_USE']);
+    } finally {
+      await h.db.pool.query(`DROP TRIGGER test_slow_head ON audit.chain_heads`);
+    }
+    const list = await h.api<{ items: Asset[] }>('GET', `/v1/assets?siteId=${site.id}`);
+    expect(list.body.items).toEqual([]);
   });
 });

@@ -126,5 +126,6 @@ export function deployedRoutes(app: HttpApp, deps: ConfigDeps) {
 function itemContext(request: FastifyRequest, item: DeployedItem): WriteContext {
   const base = writeContext(request);
   const actor = item.onBehalfOf ? actorOf({ ...request.principal, onBehalfOf: item.onBehalfOf }) : base.actor;
-  return { ...base, actor, requestId: item.requestId ?? base.requestId };
+  // One request, several change sets: no one of them may mark the request's Idempotency-Key as its own.
+  return { ...base, actor, requestId: item.requestId ?? base.requestId, idempotency: undefined };
 }
