@@ -233,9 +233,9 @@ async function main() {
           // What rema adds to the database's time per write (mean latency = clients / throughput), on each fleet:
           // near zero, or below, where rema keeps up with the floor — a ratio of two such figures says nothing.
           const added = (r: RunStats, f: RunStats) => (1000 * c) / r.rate - (1000 * c) / f.rate;
-          const [smallK, bigK] = [size.assets / 1000, (size.assets + size.bigAssets) / 1000].map((n) => n.toFixed(0));
-          add({ key: 'scale.own.small', id: '4', scenario: `rema's own time per write (mean latency − the floor's)`, metric: `ms on ${smallK}k assets`, value: added(small, smallFloor), load });
-          add({ key: 'scale.own.big', id: '4', scenario: '', metric: `ms on ${bigK}k assets`, value: added(rema, floor), load });
+          const assets = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(0)}k` : String(n));
+          add({ key: 'scale.own.small', id: '4', scenario: `rema's own time per write (mean latency − the floor's)`, metric: `ms on ${assets(size.assets)} assets`, value: added(small, smallFloor), load });
+          add({ key: 'scale.own.big', id: '4', scenario: '', metric: `ms on ${assets(size.assets + size.bigAssets)} assets`, value: added(rema, floor), load });
         }
       }
       add({ key: 'memory.scale', id: '8', scenario: 'server peak RSS during (4)', metric: 'MB', value: peak });
