@@ -5,6 +5,7 @@ import { createTestDatabase, type TestDatabase } from '../db/test-database.ts';
 import type { Principal } from '../auth/principal.ts';
 import { canonicalize } from '../core/config-hash.ts';
 import { buildHttpApp, type HttpApp } from './app.ts';
+import { ApiError } from './errors.ts';
 import { installIdempotency, migrateHttpSchema } from './idempotency.ts';
 
 let db: TestDatabase;
@@ -23,6 +24,11 @@ beforeAll(async () => {
   installIdempotency(app, { pool: db.pool });
   app.post('/v1/things', { schema: { body: Type.Object({ name: Type.String() }) } }, async (request, reply) => {
     if (request.body.name === 'explode') throw new Error('boom');
+    if (request.body.name === 'undecided') {
+      // As the write path does when a COMMIT's answer was lost and the outcome cannot be told.
+      if (request.idempotency) request.idempotency.outcomeUnknown = true;
+      throw new ApiError('SERVICE_UNAVAILABLE', 'cannot tell yet');
+    }
     created++;
     reply.code(201).header('etag', `"thing-${created}-v1"`).header('location', `/v1/things/${created}`);
     return { id: created, name: request.body.name };
@@ -73,6 +79,15 @@ describe('Idempotency-Key', () => {
     expect(failed.statusCode).toBe(500);
     const { rows } = await db.pool.query(`SELECT 1 FROM http.idempotency_keys WHERE key = 'key-3'`);
     expect(rows).toHaveLength(0);
+  });
+
+  it('keeps the claim of a 5xx whose write may have committed, so a retry does not run it again yet', async () => {
+    const undecided = await post({ name: 'undecided' }, 'key-6');
+    expect(undecided.statusCode).toBe(503);
+    const { rows } = await db.pool.query(`SELECT state FROM http.idempotency_keys WHERE key = 'key-6'`);
+    expect(rows).toEqual([{ state: 'pending' }]);
+    const retry = await post({ name: 'undecided' }, 'key-6');
+    expect([retry.statusCode, retry.json().code]).toEqual([409, 'IDEMPOTENCY_KEY_IN_USE']);
   });
 
   it('answers 409 while the first request with the key is still pending', async () => {
