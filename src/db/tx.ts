@@ -208,6 +208,10 @@ async function runOnce<T>(pool: pg.Pool, begin: string, fn: (client: pg.PoolClie
       const committed = await commit;
       ended = committed.status === 'fulfilled';
       if (committed.status === 'fulfilled' && committed.value.command === 'COMMIT') throw new CommittedDespiteError(err);
+      if (committed.status === 'rejected' && !answeredByServer(committed.reason)) {
+        broken = true; // its answer may still come: the connection must not serve anyone else
+        throw err instanceof CommitOutcomeUnknown ? err : new CommitOutcomeUnknown(serverPid(client), committed.reason);
+      }
     }
     try {
       if (!ended) await client.query('ROLLBACK');
