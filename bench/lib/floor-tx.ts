@@ -86,10 +86,6 @@ const view = (a: AssetRow) => ({
   version: a.version,
 });
 
-/** Runs one statement; `named` ones are prepared per connection, as rema prepares them. */
-export type FloorQuery = (client: pg.PoolClient, text: string, values?: unknown[], named?: boolean) => Promise<pg.QueryResult>;
-const run: FloorQuery = (client, text, values, named) => (named ? client.query(prepared(text, values ?? [])) : client.query(text, values));
-
 /** The floor's writer: keeps the rows it writes, so each write is a real change of the current row. */
 export class FloorWriter {
   private readonly rows = new Map<string, AssetRow>();
@@ -111,7 +107,7 @@ export class FloorWriter {
   }
 
   /** One single-asset configuration write: the statements of rema's write transaction, nothing else. */
-  async write(assetId: string, query: FloorQuery = run): Promise<void> {
+  async write(assetId: string): Promise<void> {
     const was = this.rows.get(assetId);
     if (!was) throw new Error(`floor: asset ${assetId} not loaded`);
     const offset = nextOffset(Number(was.config.calibrationOffset ?? 0));
@@ -123,8 +119,8 @@ export class FloorWriter {
       // As withTransaction on rema's pipelining pool: BEGIN goes with the lock, COMMIT with the write.
       const known = this.sites.get(was.site_id);
       const [begun, locked] = together(client, () => [
-        query(client, FLOOR_SQL.begin),
-        query(client, FLOOR_SQL.lockSite, [was.id, was.site_id, known?.revision ?? -1, known?.version ?? -1], true),
+        client.query(FLOOR_SQL.begin),
+        client.query(prepared(FLOOR_SQL.lockSite, [was.id, was.site_id, known?.revision ?? -1, known?.version ?? -1])),
       ] as const);
       begun.catch(() => {});
       const site = (await locked).rows[0] as {
@@ -152,8 +148,7 @@ export class FloorWriter {
         org_id: site.org_id, site_id: site.id, site_revision: revision, entity_type: 'asset', entity_id: now.id, action: 'update',
         outcome: 'applied', before, after, diff, comment: null, source_ip: '127.0.0.1', violations: null, prev_hash: site.head_hash, hash,
       };
-      const write = () => query(
-        client,
+      const write = () => client.query(prepared(
         FLOOR_SQL.write,
         [
           JSON.stringify([now]),
@@ -170,9 +165,8 @@ export class FloorWriter {
           ]),
           revision,
         ],
-        true,
-      );
-      const [written, commit] = await Promise.allSettled(together(client, () => [write(), query(client, FLOOR_SQL.commit)] as const));
+      ));
+      const [written, commit] = await Promise.allSettled(together(client, () => [write(), client.query(FLOOR_SQL.commit)] as const));
       if (written.status === 'rejected') throw written.reason;
       if (commit.status === 'rejected') throw commit.reason;
       if (commit.value.command !== 'COMMIT') throw new Error(`floor: the transaction ended with ${commit.value.command}`);

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { auditInsertCtes, type ChainedEvents } from '../audit/append.ts';
 import type { AppliedChange } from '../core/changes/apply-operations.ts';
-import { prepared } from '../db/pool.ts';
+import { prepared, statementName } from '../db/pool.ts';
 import type { CommitStatement } from '../db/tx.ts';
 import { outboxInsertSql, type OutboxEvent } from '../events/outbox.ts';
 import { markCommittedSql, type IdempotencyClaim } from '../http/idempotency.ts';
@@ -51,7 +51,7 @@ export async function persistChange(
   client: pg.PoolClient,
   applied: AppliedChange,
   record: ChangeRecord,
-  last: (query: CommitStatement) => Promise<pg.QueryResult> = (query) => client.query({ ...query, values: [...query.values] }),
+  last: (query: CommitStatement) => Promise<pg.QueryResult>,
 ): Promise<number> {
   const { candidate } = applied;
   const created = new Set(applied.changes.filter((c) => c.action === 'create').map((c) => c.entityId));
@@ -182,7 +182,7 @@ export async function persistChange(
   if (claim) items.push(claim.cte);
   const expected = param(record.revision);
   const text = `WITH ${items.join(',\n  ')}\n  ${expectRevisionSql(expected)}${claim ? `, ${claim.check} AS claimed` : ''}`;
-  const { rows: out } = await last({ name: prepared(text, values).name, text, values });
+  const { rows: out } = await last({ name: statementName(text), text, values });
   return Number(out[0]?.revision);
 }
 

@@ -17,8 +17,8 @@ import { hasErrors, runRules } from '../core/rules/run-rules.ts';
 import type { Rule, Violation } from '../core/rules/types.ts';
 import { rules as builtinRules } from '../core/rules/registry.ts';
 import { prepared } from '../db/pool.ts';
-import { CommitOutcomeUnknown, committedAfterLoss, requireTransaction, sqlState, withTransaction } from '../db/tx.ts';
-import { CLAIM_TAKEN_OVER, markCommittedSql, type IdempotencyClaim } from '../http/idempotency.ts';
+import { CommitOutcomeUnknown, committedAfterLoss, requireTransaction, withTransaction } from '../db/tx.ts';
+import { markCommittedSql, type IdempotencyClaim } from '../http/idempotency.ts';
 import { enqueueOutbox } from '../events/outbox.ts';
 import { ApiError, type FieldError } from '../http/errors.ts';
 import { constraintViolation } from '../http/db-errors.ts';
@@ -229,7 +229,6 @@ export function createWritePath(deps: WritePathDeps) {
           );
         }
       }
-      throwIfClaimTakenOver(err);
       const facts = constraintViolation(err);
       if (facts) {
         // A race the rules could not see (e.g. one serial claimed in two sites at once): the
@@ -312,7 +311,6 @@ export function createWritePath(deps: WritePathDeps) {
         }
       });
     } catch (err) {
-      throwIfClaimTakenOver(err);
       const facts = constraintViolation(err);
       if (facts) {
         const message = `The database refused the site (${facts.constraint ?? facts.sqlState}${facts.detail ? `: ${facts.detail}` : ''}).`;
@@ -380,14 +378,6 @@ function siteEvent(site: Site, action: 'create' | 'delete', before: object | nul
 }
 
 export type WritePath = ReturnType<typeof createWritePath>;
-
-/** A write whose Idempotency-Key a retry claimed again meanwhile applied nothing: 409, the retry's answer stands. */
-function throwIfClaimTakenOver(err: unknown) {
-  if (sqlState(err) !== CLAIM_TAKEN_OVER) return;
-  throw new ApiError('IDEMPOTENCY_KEY_IN_USE', "A retry with this Idempotency-Key took it over while this request was still running; this one applied nothing, and the retry's answer stands.", {
-    headers: { 'Retry-After': '1' },
-  });
-}
 
 function auditEvent(c: PlannedChange, orgId: string, siteId: string, revision: number, changesetId: string, req: ChangeRequest, ctx: WriteContext): AuditEventInput {
   return {

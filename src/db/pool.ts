@@ -89,10 +89,15 @@ const statementNames = new Map<string, string>();
  * await client.query(prepared('SELECT revision FROM config.sites WHERE id = $1', [siteId]));
  */
 export function prepared(text: string, values: unknown[]): pg.QueryConfig {
+  return { name: statementName(text), text, values };
+}
+
+/** The name `text` is prepared under on every connection (see {@link prepared}). */
+export function statementName(text: string): string {
   let name = statementNames.get(text);
   if (name === undefined) {
     name = `rema_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
     statementNames.set(text, name);
   }
-  return { name, text, values };
+  return name;
 }

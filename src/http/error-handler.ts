@@ -11,6 +11,7 @@ import { sendProblem } from './problem.ts';
 import { toFieldErrors } from './validation.ts';
 import type { AjvLikeError } from './validation.ts';
 import { constraintViolation, dataException, isDatabaseUnavailable } from './db-errors.ts';
+import { CLAIM_TAKEN_OVER } from './idempotency.ts';
 import type { AllowedMethods } from './allowed-methods.ts';
 
 type ErrorLike = Partial<FastifyError> & { validation?: AjvLikeError[]; validationContext?: string };
@@ -85,6 +86,13 @@ export function toApiError(error: unknown, requestId = ''): ApiError {
     const what = constraint.constraint ? `constraint ${constraint.constraint}` : 'a database constraint';
     return new ApiError('CONFLICT_CONSTRAINT', `The write was refused by ${what}${constraint.detail ? `: ${constraint.detail}` : '.'}`, {
       extra: { constraint: constraint.constraint ?? null },
+      cause: error,
+    });
+  }
+
+  if (e.code === CLAIM_TAKEN_OVER) {
+    return new ApiError('IDEMPOTENCY_KEY_IN_USE', "A retry with this Idempotency-Key took it over while this request was still running; this one applied nothing, and the retry's answer stands.", {
+      headers: { 'retry-after': '1' },
       cause: error,
     });
   }
