@@ -15,7 +15,7 @@ import { createTestDatabase } from '../src/db/test-database.ts';
 import { closeMqtt, connectMqtt, waitForConnection } from '../src/mqtt/client.ts';
 import { Api } from './lib/http.ts';
 import { checkpoint, refreshVersions, seedFleet, sites as listSites, waitForEventBacklog, writeTargets, type SeedResult } from './lib/fleet.ts';
-import { loadavg1, machineInfo, waitForLowLoad } from './lib/machine.ts';
+import { cpuMeter, loadavg1, machineInfo, waitForLowLoad } from './lib/machine.ts';
 import { currentRssMb, RssSampler, startServer } from './lib/server.ts';
 import type { RunStats } from './lib/stats.ts';
 import { changesetGroups, runChangesets } from './scenarios/changesets.ts';
@@ -113,11 +113,12 @@ async function main() {
     let writePeak = 0;
     const writeStats: Record<number, { floor?: RunStats; rema?: RunStats }> = {};
     for (const c of CONCURRENCY) {
-      const loop = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs };
+      const loop = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs, cpu: cpuMeter(server.pid) };
       const entry: { floor?: RunStats; rema?: RunStats } = {};
       if (!skip.has('floor')) {
         await settle();
         load = loadavg1();
+        log(`floor   c=${c}: running`);
         entry.floor = await runFloor(db.url, targets, actor, loop, c);
         log(`floor   c=${c}: ${fmtStats(entry.floor)}`);
         add({ key: `floor.c${c}.tps`, id: '1', scenario: `floor: write transaction via pg, ${c} client(s)`, metric: 'transactions/s', value: entry.floor.rate, load });
@@ -128,6 +129,7 @@ async function main() {
         await settle();
         load = loadavg1();
         writeRss.start();
+        log(`rema    c=${c}: running`);
         entry.rema = await runWrites(api, targets, loop, c);
         writePeak = Math.max(writePeak, writeRss.stop());
         log(`rema    c=${c}: ${fmtStats(entry.rema)}`);
@@ -138,6 +140,11 @@ async function main() {
         add({ key: `writes.c${c}.p50`, id: '2', scenario: '', metric: 'p50 ms', value: entry.rema.p50, floor: entry.floor?.p50, load });
         add({ key: `writes.c${c}.p95`, id: '2', scenario: '', metric: 'p95 ms', value: entry.rema.p95, floor: entry.floor?.p95, load });
         add({ key: `writes.c${c}.p99`, id: '2', scenario: '', metric: 'p99 ms', value: entry.rema.p99, floor: entry.floor?.p99, goal: c === 16 ? { max: 25 } : undefined, load });
+        const cpu = entry.rema.cpuMsPerOp;
+        if (cpu) {
+          add({ key: `writes.c${c}.cpu.rema`, id: '2', scenario: '', metric: 'rema server CPU ms/write', value: cpu.rema, load });
+          add({ key: `writes.c${c}.cpu.db`, id: '2', scenario: '', metric: 'PostgreSQL CPU ms/write', value: cpu.postgres, floor: entry.floor?.cpuMsPerOp?.postgres, load });
+        }
         if (entry.rema.errors) add({ key: `writes.c${c}.errors`, id: '2', scenario: '', metric: 'refused/failed', value: entry.rema.errors, load });
       }
       writeStats[c] = entry;
@@ -168,12 +175,15 @@ async function main() {
       for (const kind of ['asset', 'list', 'graph'] as const) {
         for (const c of [1, 16]) {
           load = loadavg1();
-          const s = await runReads(api, kind, targets, fleetSites, { concurrency: c, durationMs: size.readMs, maxOps: size.maxOps, warmupMs: size.warmupMs / 4 }, c);
+          // A site per client at most (the quick run's fleet has fewer sites than clients).
+          const clients = kind === 'asset' ? c : Math.min(c, fleetSites.length);
+          const s = await runReads(api, kind, targets, fleetSites, { concurrency: clients, durationMs: size.readMs, maxOps: size.maxOps, warmupMs: size.warmupMs / 4, cpu: cpuMeter(server.pid) }, c);
           (raw.reads as Record<string, RunStats>)[`${kind}.c${c}`] = s;
           log(`read ${kind} c=${c}: ${fmtStats(s)}`);
           add({ key: `reads.${kind}.c${c}.p50`, id: '6', scenario: `${labels[kind]}, ${c} client(s)`, metric: 'p50 ms', value: s.p50, load });
           add({ key: `reads.${kind}.c${c}.p99`, id: '6', scenario: '', metric: 'p99 ms', value: s.p99, goal: kind === 'asset' ? { max: 5 } : undefined, load });
           add({ key: `reads.${kind}.c${c}.rate`, id: '6', scenario: '', metric: 'requests/s', value: s.rate, load });
+          if (s.cpuMsPerOp) add({ key: `reads.${kind}.c${c}.cpu.rema`, id: '6', scenario: '', metric: 'rema server CPU ms/read', value: s.cpuMsPerOp.rema, load });
         }
       }
     }
@@ -203,7 +213,7 @@ async function main() {
       log(`event backlog of the second seed drained ${Number.isNaN(drainedBig) ? '(no event feed)' : `in ${drainedBig.toFixed(1)} s`}`);
       const all = await writeTargets(db.pool);
       const c = 16;
-      const loop = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs };
+      const loop = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs, cpu: cpuMeter(server.pid) };
       await settle();
       load = loadavg1();
       const floor = await runFloor(db.url, all, actor, loop, 1000 + c);
@@ -219,6 +229,10 @@ async function main() {
       add({ key: 'scale.rate', id: '4', scenario: `writes on ${(size.assets + size.bigAssets).toLocaleString('en')} assets, ${c} clients`, metric: 'writes/s', value: rema.rate, floor: floor.rate, load });
       add({ key: 'scale.p50', id: '4', scenario: '', metric: 'p50 ms', value: rema.p50, floor: floor.p50, load });
       add({ key: 'scale.p99', id: '4', scenario: '', metric: 'p99 ms', value: rema.p99, floor: floor.p99, load });
+      if (rema.cpuMsPerOp) {
+        add({ key: 'scale.cpu.rema', id: '4', scenario: '', metric: 'rema server CPU ms/write', value: rema.cpuMsPerOp.rema, load });
+        add({ key: 'scale.cpu.db', id: '4', scenario: '', metric: 'PostgreSQL CPU ms/write', value: rema.cpuMsPerOp.postgres, floor: floor.cpuMsPerOp?.postgres, load });
+      }
       const smallFloor = writeStats[c]?.floor;
       if (smallFloor) {
         // The database's own share: the same ratios for the floor, measured in the same two places.
@@ -264,7 +278,9 @@ async function main() {
 }
 
 const fmtStats = (s: RunStats) =>
-  `${s.rate.toFixed(0)}/s, p50 ${s.p50.toFixed(1)} ms, p95 ${s.p95.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms (${s.ok} ok, ${s.errors} errors, load ${loadavg1().toFixed(2)})`;
+  `${s.rate.toFixed(0)}/s, p50 ${s.p50.toFixed(1)} ms, p95 ${s.p95.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms (${s.ok} ok, ${s.errors} errors, load ${loadavg1().toFixed(2)})${
+    s.cpuMsPerOp ? `; CPU ms/op: ${Object.entries(s.cpuMsPerOp).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}` : ''
+  }`;
 
 async function assertBroker() {
   const client = connectMqtt(MQTT_URL, { clientIdPrefix: 'rema-bench-probe' });

@@ -10,6 +10,8 @@ export interface LoopOptions {
   maxOps: number;
   /** Unmeasured operations before the clock starts (caches, connections, JIT). */
   warmupMs?: number;
+  /** Reads CPU times (ms) of the processes taking part; read at the start and end of the measured window. */
+  cpu?: () => Record<string, number>;
 }
 
 /**
@@ -25,6 +27,7 @@ export async function closedLoop(opts: LoopOptions, op: (worker: number) => Prom
   const latencies: number[] = [];
   let errors = 0;
   let issued = 0;
+  const cpuAtStart = opts.cpu?.();
   const started = performance.now();
   const deadline = started + opts.durationMs;
   const worker = async (w: number) => {
@@ -42,5 +45,11 @@ export async function closedLoop(opts: LoopOptions, op: (worker: number) => Prom
     }
   };
   await Promise.all(Array.from({ length: opts.concurrency }, (_, w) => worker(w)));
-  return summarize(latencies, errors, (performance.now() - started) / 1000);
+  const stats = summarize(latencies, errors, (performance.now() - started) / 1000);
+  if (cpuAtStart && opts.cpu) {
+    const end = opts.cpu();
+    const ops = Math.max(1, latencies.length + errors);
+    stats.cpuMsPerOp = Object.fromEntries(Object.entries(end).map(([k, v]) => [k, (v - (cpuAtStart[k] ?? NaN)) / ops]));
+  }
+  return stats;
 }

@@ -11,6 +11,8 @@ export interface RunStats {
   p95: number;
   p99: number;
   max: number;
+  /** CPU ms each process spent per operation of the measured window (see LoopOptions.cpu). */
+  cpuMsPerOp?: Record<string, number>;
 }
 
 /** The q-quantile (0–1) of ascending `sorted`, nearest rank. */
