@@ -67,6 +67,7 @@ async function main() {
   await assertBroker();
   const db = await createTestDatabase();
   log(`database ${db.url.replace(/\/\/[^@]*@/, '//')}`);
+  const dbName = new URL(db.url).pathname.slice(1);
   const pg = await db.pool.query<{ server_version: string }>(`SHOW server_version`);
   raw.postgres = pg.rows[0].server_version;
   const cpuProfDir = flag('cpu-prof') ? path.join(RESULTS, 'prof') : undefined;
@@ -113,7 +114,7 @@ async function main() {
     let writePeak = 0;
     const writeStats: Record<number, { floor?: RunStats; rema?: RunStats }> = {};
     for (const c of CONCURRENCY) {
-      const loop = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs, cpu: cpuMeter(server.pid) };
+      const loop = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs, cpu: cpuMeter(server.pid, dbName) };
       const entry: { floor?: RunStats; rema?: RunStats } = {};
       if (!skip.has('floor')) {
         await settle();
@@ -175,12 +176,13 @@ async function main() {
       for (const kind of ['asset', 'list', 'graph'] as const) {
         for (const c of [1, 16]) {
           load = loadavg1();
-          // A site per client at most (the quick run's fleet has fewer sites than clients).
+          // Each client reads sites of its own (bench/scenarios/targets.ts): the quick run's
+          // fleet has fewer sites than clients, and a client with none would fail at once.
           const clients = kind === 'asset' ? c : Math.min(c, fleetSites.length);
-          const s = await runReads(api, kind, targets, fleetSites, { concurrency: clients, durationMs: size.readMs, maxOps: size.maxOps, warmupMs: size.warmupMs / 4, cpu: cpuMeter(server.pid) }, c);
+          const s = await runReads(api, kind, targets, fleetSites, { concurrency: clients, durationMs: size.readMs, maxOps: size.maxOps, warmupMs: size.warmupMs / 4, cpu: cpuMeter(server.pid, dbName) }, c);
           (raw.reads as Record<string, RunStats>)[`${kind}.c${c}`] = s;
           log(`read ${kind} c=${c}: ${fmtStats(s)}`);
-          add({ key: `reads.${kind}.c${c}.p50`, id: '6', scenario: `${labels[kind]}, ${c} client(s)`, metric: 'p50 ms', value: s.p50, load });
+          add({ key: `reads.${kind}.c${c}.p50`, id: '6', scenario: `${labels[kind]}, ${clients} client(s)`, metric: 'p50 ms', value: s.p50, load });
           add({ key: `reads.${kind}.c${c}.p99`, id: '6', scenario: '', metric: 'p99 ms', value: s.p99, goal: kind === 'asset' ? { max: 5 } : undefined, load });
           add({ key: `reads.${kind}.c${c}.rate`, id: '6', scenario: '', metric: 'requests/s', value: s.rate, load });
           if (s.cpuMsPerOp) add({ key: `reads.${kind}.c${c}.cpu.rema`, id: '6', scenario: '', metric: 'rema server CPU ms/read', value: s.cpuMsPerOp.rema, load });
@@ -213,7 +215,7 @@ async function main() {
       log(`event backlog of the second seed drained ${Number.isNaN(drainedBig) ? '(no event feed)' : `in ${drainedBig.toFixed(1)} s`}`);
       const all = await writeTargets(db.pool);
       const c = 16;
-      const loop = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs, cpu: cpuMeter(server.pid) };
+      const loop = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs, cpu: cpuMeter(server.pid, dbName) };
       await settle();
       load = loadavg1();
       const floor = await runFloor(db.url, all, actor, loop, 1000 + c);

@@ -45,25 +45,42 @@ const TICK_MS = 10;
 /** CPU time (user + system, all threads) a process has used, in ms; NaN when it is gone. */
 export function processCpuMs(pid: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // After "(comm) ": state is field 3 of stat(5), utime 14 and stime 15.
-    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+    return cpuFields(readFileSync(`/proc/${pid}/stat`, 'utf8')).own;
   } catch {
     return NaN;
   }
 }
 
-/** CPU time used so far by every process whose name is `comm` (all PostgreSQL processes, say), in ms. */
-export function commandCpuMs(comm: string): number {
+/** The CPU fields of /proc/<pid>/stat after "(comm) ", in ms: utime, stime, cutime, cstime (fields 14–17). */
+function cpuFields(stat: string): { own: number; reaped: number } {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 of stat(5), the state.
+  return { own: (Number(fields[11]) + Number(fields[12])) * TICK_MS, reaped: (Number(fields[13]) + Number(fields[14])) * TICK_MS };
+}
+
+/**
+ * CPU time used so far by the PostgreSQL server for `database`, in ms: its backends serving
+ * that database, the server's own processes (checkpointer, WAL writer, …) and what the
+ * postmaster has reaped of exited children — so a backend that exits inside a window counts
+ * for its time in it. Backends of other databases on the same server are left out; only the
+ * reaped time of theirs that exit inside the window is not.
+ */
+export function postgresCpuMs(database: string): number {
   let total = 0;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== comm) continue;
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'postgres') continue;
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      const { own, reaped } = cpuFields(stat);
+      // A child retitles itself "postgres: <cluster>: <what>"; a client backend's <what> is "<user> <database> <client> <state>".
+      const child = /^postgres: [^:]+: (.*)$/.exec(cmdline.trim());
+      if (!child) total += own + reaped; // the postmaster
+      else {
+        const backend = /^\S+ (\S+) (?:\[local\]|\S+\(\d+\))/.exec(child[1]);
+        if (!backend || backend[1] === database) total += own;
+      }
     } catch {
       // gone between the listing and the read
     }
@@ -73,13 +90,16 @@ export function commandCpuMs(comm: string): number {
 
 /**
  * What a measured run cost each process taking part, in CPU ms: the server (by pid), the
- * database (every `postgres` process) and this process (the load generator). Read at the start
+ * database (see {@link postgresCpuMs}) and this process (the load generator). Read at the start
  * and the end of the measured window.
  */
-export function cpuMeter(serverPid?: number): () => Record<string, number> {
-  return () => ({
-    ...(serverPid === undefined ? {} : { rema: processCpuMs(serverPid) }),
-    postgres: commandCpuMs('postgres'),
-    client: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
-  });
+export function cpuMeter(serverPid: number | undefined, database: string): () => Record<string, number> {
+  return () => {
+    const own = process.cpuUsage();
+    return {
+      ...(serverPid === undefined ? {} : { rema: processCpuMs(serverPid) }),
+      postgres: postgresCpuMs(database),
+      client: (own.user + own.system) / 1000,
+    };
+  };
 }
