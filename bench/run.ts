@@ -11,12 +11,12 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { AuditActor } from '../src/audit/types.ts';
-import { createTestDatabase } from '../src/db/test-database.ts';
+import { createTestDatabase, type TestDatabase } from '../src/db/test-database.ts';
 import { closeMqtt, connectMqtt, waitForConnection } from '../src/mqtt/client.ts';
 import { Api } from './lib/http.ts';
 import { checkpoint, refreshVersions, seedFleet, sites as listSites, waitForEventBacklog, writeTargets, type SeedResult } from './lib/fleet.ts';
 import { cpuMeter, loadavg1, machineInfo, waitForLowLoad } from './lib/machine.ts';
-import { currentRssMb, RssSampler, startServer } from './lib/server.ts';
+import { currentRssMb, RssSampler, startServer, type ServerProcess } from './lib/server.ts';
 import type { RunStats } from './lib/stats.ts';
 import { changesetGroups, runChangesets } from './scenarios/changesets.ts';
 import { compareStatements, runFloor } from './scenarios/floor.ts';
@@ -66,6 +66,7 @@ async function main() {
 
   await assertBroker();
   const db = await createTestDatabase();
+  run.db = db;
   log(`database ${db.url.replace(/\/\/[^@]*@/, '//')}`);
   const dbName = new URL(db.url).pathname.slice(1);
   const pg = await db.pool.query<{ server_version: string }>(`SHOW server_version`);
@@ -73,8 +74,10 @@ async function main() {
   const cpuProfDir = flag('cpu-prof') ? path.join(RESULTS, 'prof') : undefined;
   if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
   const server = await startServer({ databaseUrl: db.url, mqttUrl: MQTT_URL, token: TOKEN, cpuProfDir });
+  run.server = server;
   log(`rema serve pid ${server.pid} on ${server.url} (log ${server.logFile}), RSS ${currentRssMb(server.pid).toFixed(0)} MB`);
   const api = new Api(server.url, TOKEN, 64);
+  run.api = api;
   // Before each measured run of writes: neither side of a ratio shares the machine with consuming
   // the other's events, and each starts right after a checkpoint.
   const settle = async () => {
@@ -257,10 +260,7 @@ async function main() {
       add({ key: 'memory.scale', id: '8', scenario: 'server peak RSS during (4)', metric: 'MB', value: peak });
     }
   } finally {
-    await api.close();
-    await server.stop();
-    if (flag('keep-db')) log(`kept database ${db.url}`);
-    else await db.drop();
+    await cleanUp();
   }
 
   raw.rows = rows;
@@ -289,6 +289,36 @@ async function assertBroker() {
   const ok = await waitForConnection(client, 3000);
   await closeMqtt(client);
   if (!ok) throw new Error(`no MQTT broker at ${MQTT_URL}: start Mosquitto (see README) or set MQTT_URL`);
+}
+
+/** What the run has started, for {@link cleanUp}. */
+const run: { db?: TestDatabase; server?: ServerProcess; api?: Api; ended?: Promise<void> } = {};
+
+/**
+ * Stops the server and drops the database, once: when the run ends, and when it is interrupted —
+ * a server left running by a killed run would share the machine with every later one.
+ */
+function cleanUp(): Promise<void> {
+  run.ended ??= (async () => {
+    await run.api?.close();
+    await run.server?.stop();
+    if (!run.db) return;
+    if (flag('keep-db')) log(`kept database ${run.db.url}`);
+    else await run.db.drop();
+  })();
+  return run.ended;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping the server and dropping the database`);
+    // Connections of the interrupted scenario fail as the database goes: expected now, not a crash.
+    process.on('uncaughtException', (err) => log(`while stopping: ${err.message}`));
+    setTimeout(() => process.exit(1), 30_000).unref();
+    cleanUp()
+      .catch((err: unknown) => log(`cleaning up failed: ${String(err)}`))
+      .finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  });
 }
 
 // A broker or database blip of the shared machine must not end the run without its figures.
