@@ -5,7 +5,8 @@
  * Options: --quick, --cpu-prof (profiles of the server under bench/results/prof), --skip a,b
  * (scenarios: floor, writes, changesets, reads, rollout, scale), --wait-load X (wait up to 5 min
  * for the 1-minute load average to drop to X before starting), --save-baseline, --keep-db;
- * to try things out: --sites N --assets N --duration S --concurrency 1,16,64.
+ * to try things out: --sites N --assets N --duration S --concurrency 1,16,64; --instances N also
+ * runs (2) over N servers on the one database, the clients split between them.
  */
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +45,7 @@ if (option('sites')) size.sites = Number(option('sites'));
 if (option('assets')) size.assets = Number(option('assets'));
 if (option('duration')) size.durationMs = Number(option('duration')) * 1000;
 const CONCURRENCY = (option('concurrency') ?? '1,16,64').split(',').map(Number);
+const INSTANCES = Number(option('instances') ?? 1);
 
 const log = (msg: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
@@ -115,10 +117,18 @@ async function main() {
     // (1) and (2), interleaved per concurrency so both see the same machine.
     const writeRss = new RssSampler(server.pid);
     let writePeak = 0;
-    const writeStats: Record<number, { floor?: RunStats; rema?: RunStats }> = {};
+    const writeStats: Record<number, { floor?: RunStats; rema?: RunStats; instances?: RunStats }> = {};
+    // --instances N: N − 1 more servers on the same database, for (2) only.
+    if (INSTANCES > 1 && !skip.has('writes')) {
+      for (let i = 1; i < INSTANCES; i++) {
+        const more = await startServer({ databaseUrl: db.url, mqttUrl: MQTT_URL, token: TOKEN, cpuProfDir });
+        run.extra.push({ server: more, api: new Api(more.url, TOKEN, 64) });
+        log(`rema serve pid ${more.pid} on ${more.url} (instance ${i + 1} of ${INSTANCES})`);
+      }
+    }
     for (const c of CONCURRENCY) {
       const loop = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs, cpu: cpuMeter(server.pid, dbName) };
-      const entry: { floor?: RunStats; rema?: RunStats } = {};
+      const entry: { floor?: RunStats; rema?: RunStats; instances?: RunStats } = {};
       if (!skip.has('floor')) {
         await settle();
         load = loadavg1();
@@ -150,10 +160,29 @@ async function main() {
           add({ key: `writes.c${c}.cpu.db`, id: '2', scenario: '', metric: 'PostgreSQL CPU ms/write', value: cpu.postgres, floor: entry.floor?.cpuMsPerOp?.postgres, load });
         }
         if (entry.rema.errors) add({ key: `writes.c${c}.errors`, id: '2', scenario: '', metric: 'refused/failed', value: entry.rema.errors, load });
+        if (run.extra.length > 0) {
+          await refreshVersions(db.pool, targets);
+          await settle();
+          load = loadavg1();
+          const servers = [server, ...run.extra.map((x) => x.server)];
+          log(`rema ×${servers.length} c=${c}: running`);
+          const multi = await runWrites([api, ...run.extra.map((x) => x.api)], targets, { ...loop, cpu: cpuMeter(servers.map((x) => x.pid), dbName) }, c);
+          entry.instances = multi;
+          log(`rema ×${servers.length} c=${c}: ${fmtStats(multi)}`);
+          const k = `writes.c${c}.instances`;
+          add({ key: `${k}.rate`, id: '2', scenario: `the same over ${servers.length} instances, ${c} client(s)`, metric: 'writes/s', value: multi.rate, floor: entry.floor?.rate, load });
+          add({ key: `${k}.ratio`, id: '2', scenario: '', metric: 'ratio to floor', value: entry.floor ? multi.rate / entry.floor.rate : NaN, load });
+          add({ key: `${k}.p50`, id: '2', scenario: '', metric: 'p50 ms', value: multi.p50, floor: entry.floor?.p50, load });
+          add({ key: `${k}.p99`, id: '2', scenario: '', metric: 'p99 ms', value: multi.p99, floor: entry.floor?.p99, load });
+          if (multi.cpuMsPerOp) add({ key: `${k}.cpu.rema`, id: '2', scenario: '', metric: 'rema servers CPU ms/write', value: multi.cpuMsPerOp.rema, load });
+          if (multi.errors) add({ key: `${k}.errors`, id: '2', scenario: '', metric: 'refused/failed', value: multi.errors, load });
+        }
       }
       writeStats[c] = entry;
     }
     raw.writes = writeStats;
+    // The other scenarios measure one instance: the others' background work would share the machine.
+    await stopExtra();
     if (!skip.has('writes')) add({ key: 'memory.writes', id: '8', scenario: 'server peak RSS during (2)', metric: 'MB', value: writePeak, goal: { max: 300 } });
 
     // (3) Change sets of 20 operations.
@@ -292,7 +321,16 @@ async function assertBroker() {
 }
 
 /** What the run has started, for {@link cleanUp}. */
-const run: { db?: TestDatabase; server?: ServerProcess; api?: Api; ended?: Promise<void> } = {};
+const run: { db?: TestDatabase; server?: ServerProcess; api?: Api; extra: { server: ServerProcess; api: Api }[]; ended?: Promise<void> } = { extra: [] };
+
+/** Stops the servers of --instances beyond the first. */
+async function stopExtra(): Promise<void> {
+  const extra = run.extra.splice(0);
+  await Promise.all(extra.map(async (x) => {
+    await x.api.close();
+    await x.server.stop();
+  }));
+}
 
 /**
  * Stops the server and drops the database, once: when the run ends, and when it is interrupted —
@@ -300,6 +338,7 @@ const run: { db?: TestDatabase; server?: ServerProcess; api?: Api; ended?: Promi
  */
 function cleanUp(): Promise<void> {
   run.ended ??= (async () => {
+    await stopExtra();
     await run.api?.close();
     await run.server?.stop();
     if (!run.db) return;

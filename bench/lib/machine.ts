@@ -89,15 +89,16 @@ export function postgresCpuMs(database: string): number {
 }
 
 /**
- * What a measured run cost each process taking part, in CPU ms: the server (by pid), the
+ * What a measured run cost each process taking part, in CPU ms: the servers (by pid; summed), the
  * database (see {@link postgresCpuMs}) and this process (the load generator). Read at the start
  * and the end of the measured window.
  */
-export function cpuMeter(serverPid: number | undefined, database: string): () => Record<string, number> {
+export function cpuMeter(serverPid: number | readonly number[] | undefined, database: string): () => Record<string, number> {
+  const pids = serverPid === undefined ? [] : typeof serverPid === 'number' ? [serverPid] : serverPid;
   return () => {
     const own = process.cpuUsage();
     return {
-      ...(serverPid === undefined ? {} : { rema: processCpuMs(serverPid) }),
+      ...(pids.length === 0 ? {} : { rema: pids.reduce((sum, pid) => sum + processCpuMs(pid), 0) }),
       postgres: postgresCpuMs(database),
       client: (own.user + own.system) / 1000,
     };

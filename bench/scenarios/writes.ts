@@ -9,12 +9,14 @@ import { perWorker } from './targets.ts';
  * of the configuration and `If-Match`, through authentication, the schema check, the site lock,
  * every rule, the audit chain and the outbox.
  */
-export async function runWrites(api: Api, targets: WriteTarget[], loop: LoopOptions, seed: number): Promise<RunStats> {
+export async function runWrites(api: Api | Api[], targets: WriteTarget[], loop: LoopOptions, seed: number): Promise<RunStats> {
   const next = perWorker(targets, loop.concurrency, seed);
+  // Several instances: each client keeps to one, as behind a proxy with keep-alive connections.
+  const apis = Array.isArray(api) ? api : [api];
   return closedLoop(loop, async (w) => {
     const t = next(w);
     const offset = nextOffset(t.calibrationOffset);
-    const res = await api.request<{ version: number; entity?: { version: number } }>(
+    const res = await apis[w % apis.length].request<{ version: number; entity?: { version: number } }>(
       'PATCH',
       `/v1/assets/${t.id}`,
       { config: { calibrationOffset: offset } },
