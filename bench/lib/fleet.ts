@@ -63,9 +63,19 @@ export async function writeTargets(pool: pg.Pool, opts: { sitePrefix?: string } 
 
 /** Current row versions of `ids` (after another scenario changed them). */
 export async function refreshVersions(pool: pg.Pool, targets: WriteTarget[]): Promise<void> {
-  const { rows } = await pool.query<{ id: string; version: number }>(`SELECT id, version FROM config.assets WHERE id = ANY($1::uuid[])`, [targets.map((t) => t.id)]);
-  const v = new Map(rows.map((r) => [r.id, r.version]));
-  for (const t of targets) t.version = v.get(t.id) ?? t.version;
+  const { rows } = await pool.query<{ id: string; version: number; offset: number | null }>(
+    `SELECT id, version, (config->>'calibrationOffset')::float8 AS offset FROM config.assets WHERE id = ANY($1::uuid[])`,
+    [targets.map((t) => t.id)],
+  );
+  const stored = new Map(rows.map((r) => [r.id, r]));
+  for (const t of targets) {
+    const r = stored.get(t.id);
+    if (!r) continue;
+    t.version = r.version;
+    // The floor's writes moved the offsets too: a write of the value already stored would be a
+    // no-op, which rema answers 200 without writing anything.
+    t.calibrationOffset = r.offset ?? 0;
+  }
 }
 
 export interface SiteRef {

@@ -29,6 +29,7 @@ export async function runChangesets(api: Api, groups: WriteTarget[][], loop: Loo
       t.version = versions.get(t.id) ?? t.version;
       t.calibrationOffset = offsets[i];
     });
-    return true;
+    // Every operation must have changed its asset: a no-op operation writes nothing.
+    return res.body.changes.length === group.length;
   });
 }

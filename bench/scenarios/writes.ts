@@ -23,9 +23,11 @@ export async function runWrites(api: Api | Api[], targets: WriteTarget[], loop: 
       { 'if-match': `"asset-${t.id}-v${t.version}"` },
     );
     if (res.status === 200) {
+      // A write that changed nothing (the offset already stored) keeps its version: no write at all.
+      const wrote = res.body.version > t.version;
       t.version = res.body.version;
       t.calibrationOffset = offset;
-      return true;
+      return wrote;
     }
     if (res.status === 412 && res.body.entity) t.version = res.body.entity.version;
     return false;
