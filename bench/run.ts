@@ -80,6 +80,7 @@ async function main() {
   log(`rema serve pid ${server.pid} on ${server.url} (log ${server.logFile}), RSS ${currentRssMb(server.pid).toFixed(0)} MB`);
   const api = new Api(server.url, TOKEN, 64);
   run.api = api;
+  const meter = cpuMeter(server.pid, dbName);
   // Before each measured run of writes: neither side of a ratio shares the machine with consuming
   // the other's events, and each starts right after a checkpoint.
   const settle = async () => {
@@ -114,6 +115,21 @@ async function main() {
       log(`floor: ${statements.floor.map((s) => s.slice(0, 60)).join('\n       ')}`);
     }
 
+    /** The rows of one measured run of (2): with `goalsAt`, the concurrency whose goals apply. */
+    const addWrites = (key: string, scenario: string, s: RunStats, floor: RunStats | undefined, goalsAt?: number) => {
+      const hot = goalsAt !== undefined && goalsAt >= 16;
+      add({ key: `${key}.rate`, id: '2', scenario, metric: 'writes/s', value: s.rate, floor: floor?.rate, goal: hot ? { min: 1000 } : undefined, load });
+      add({ key: `${key}.ratio`, id: '2', scenario: '', metric: 'ratio to floor', value: floor ? s.rate / floor.rate : NaN, goal: hot ? { min: 0.5 } : undefined, load });
+      add({ key: `${key}.p50`, id: '2', scenario: '', metric: 'p50 ms', value: s.p50, floor: floor?.p50, load });
+      add({ key: `${key}.p95`, id: '2', scenario: '', metric: 'p95 ms', value: s.p95, floor: floor?.p95, load });
+      add({ key: `${key}.p99`, id: '2', scenario: '', metric: 'p99 ms', value: s.p99, floor: floor?.p99, goal: goalsAt === 16 ? { max: 25 } : undefined, load });
+      if (s.cpuMsPerOp) {
+        add({ key: `${key}.cpu.rema`, id: '2', scenario: '', metric: 'rema server CPU ms/write', value: s.cpuMsPerOp.rema, load });
+        add({ key: `${key}.cpu.db`, id: '2', scenario: '', metric: 'PostgreSQL CPU ms/write', value: s.cpuMsPerOp.postgres, floor: floor?.cpuMsPerOp?.postgres, load });
+      }
+      if (s.errors) add({ key: `${key}.errors`, id: '2', scenario: '', metric: 'refused/failed', value: s.errors, load });
+    };
+
     // (1) and (2), interleaved per concurrency so both see the same machine.
     const writeRss = new RssSampler(server.pid);
     let writePeak = 0;
@@ -127,7 +143,7 @@ async function main() {
       }
     }
     for (const c of CONCURRENCY) {
-      const loop = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs, cpu: cpuMeter(server.pid, dbName) };
+      const loop = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs, cpu: meter };
       const entry: { floor?: RunStats; rema?: RunStats; instances?: RunStats } = {};
       if (!skip.has('floor')) {
         await settle();
@@ -147,19 +163,7 @@ async function main() {
         entry.rema = await runWrites(api, targets, loop, c);
         writePeak = Math.max(writePeak, writeRss.stop());
         log(`rema    c=${c}: ${fmtStats(entry.rema)}`);
-        const ratio = entry.floor ? entry.rema.rate / entry.floor.rate : NaN;
-        const hot = c >= 16;
-        add({ key: `writes.c${c}.rate`, id: '2', scenario: `rema PATCH + If-Match, ${c} client(s)`, metric: 'writes/s', value: entry.rema.rate, floor: entry.floor?.rate, goal: hot ? { min: 1000 } : undefined, load });
-        add({ key: `writes.c${c}.ratio`, id: '2', scenario: '', metric: 'ratio to floor', value: ratio, goal: hot ? { min: 0.5 } : undefined, load });
-        add({ key: `writes.c${c}.p50`, id: '2', scenario: '', metric: 'p50 ms', value: entry.rema.p50, floor: entry.floor?.p50, load });
-        add({ key: `writes.c${c}.p95`, id: '2', scenario: '', metric: 'p95 ms', value: entry.rema.p95, floor: entry.floor?.p95, load });
-        add({ key: `writes.c${c}.p99`, id: '2', scenario: '', metric: 'p99 ms', value: entry.rema.p99, floor: entry.floor?.p99, goal: c === 16 ? { max: 25 } : undefined, load });
-        const cpu = entry.rema.cpuMsPerOp;
-        if (cpu) {
-          add({ key: `writes.c${c}.cpu.rema`, id: '2', scenario: '', metric: 'rema server CPU ms/write', value: cpu.rema, load });
-          add({ key: `writes.c${c}.cpu.db`, id: '2', scenario: '', metric: 'PostgreSQL CPU ms/write', value: cpu.postgres, floor: entry.floor?.cpuMsPerOp?.postgres, load });
-        }
-        if (entry.rema.errors) add({ key: `writes.c${c}.errors`, id: '2', scenario: '', metric: 'refused/failed', value: entry.rema.errors, load });
+        addWrites(`writes.c${c}`, `rema PATCH + If-Match, ${c} client(s)`, entry.rema, entry.floor, c);
         if (run.extra.length > 0) {
           await refreshVersions(db.pool, targets);
           await settle();
@@ -169,13 +173,7 @@ async function main() {
           const multi = await runWrites([api, ...run.extra.map((x) => x.api)], targets, { ...loop, cpu: cpuMeter(servers.map((x) => x.pid), dbName) }, c);
           entry.instances = multi;
           log(`rema ×${servers.length} c=${c}: ${fmtStats(multi)}`);
-          const k = `writes.c${c}.instances`;
-          add({ key: `${k}.rate`, id: '2', scenario: `the same over ${servers.length} instances, ${c} client(s)`, metric: 'writes/s', value: multi.rate, floor: entry.floor?.rate, load });
-          add({ key: `${k}.ratio`, id: '2', scenario: '', metric: 'ratio to floor', value: entry.floor ? multi.rate / entry.floor.rate : NaN, load });
-          add({ key: `${k}.p50`, id: '2', scenario: '', metric: 'p50 ms', value: multi.p50, floor: entry.floor?.p50, load });
-          add({ key: `${k}.p99`, id: '2', scenario: '', metric: 'p99 ms', value: multi.p99, floor: entry.floor?.p99, load });
-          if (multi.cpuMsPerOp) add({ key: `${k}.cpu.rema`, id: '2', scenario: '', metric: 'rema servers CPU ms/write', value: multi.cpuMsPerOp.rema, load });
-          if (multi.errors) add({ key: `${k}.errors`, id: '2', scenario: '', metric: 'refused/failed', value: multi.errors, load });
+          addWrites(`writes.c${c}.instances`, `the same over ${servers.length} instances, ${c} client(s)`, multi, entry.floor);
         }
       }
       writeStats[c] = entry;
@@ -211,7 +209,7 @@ async function main() {
           // Each client reads sites of its own (bench/scenarios/targets.ts): the quick run's
           // fleet has fewer sites than clients, and a client with none would fail at once.
           const clients = kind === 'asset' ? c : Math.min(c, fleetSites.length);
-          const s = await runReads(api, kind, targets, fleetSites, { concurrency: clients, durationMs: size.readMs, maxOps: size.maxOps, warmupMs: size.warmupMs / 4, cpu: cpuMeter(server.pid, dbName) }, c);
+          const s = await runReads(api, kind, targets, fleetSites, { concurrency: clients, durationMs: size.readMs, maxOps: size.maxOps, warmupMs: size.warmupMs / 4, cpu: meter }, c);
           (raw.reads as Record<string, RunStats>)[`${kind}.c${c}`] = s;
           log(`read ${kind} c=${c}: ${fmtStats(s)}`);
           add({ key: `reads.${kind}.c${c}.p50`, id: '6', scenario: `${labels[kind]}, ${clients} client(s)`, metric: 'p50 ms', value: s.p50, load });
@@ -247,7 +245,7 @@ async function main() {
       log(`event backlog of the second seed drained ${Number.isNaN(drainedBig) ? '(no event feed)' : `in ${drainedBig.toFixed(1)} s`}`);
       const all = await writeTargets(db.pool);
       const c = 16;
-      const loop = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs, cpu: cpuMeter(server.pid, dbName) };
+      const loop = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs, cpu: meter };
       await settle();
       load = loadavg1();
       const floor = await runFloor(db.url, all, actor, loop, 1000 + c);
