@@ -33,6 +33,12 @@ const ASSET_RECORD = `x(id uuid, site_id uuid, kind text, model_id text, name te
 const CABLE_RECORD = `x(id uuid, site_id uuid, a_asset_id uuid, a_port text, b_asset_id uuid, b_port text, label text,
     length_m double precision, version int)`;
 
+/** The statements that write a change: `rows` first, in order, then `last`, which joins everything else and checks the revision. */
+export interface ChangeStatements {
+  rows: pg.QueryConfig[];
+  last: CommitStatement;
+}
+
 /**
  * Writes an applied, validated change: assets, cables, configuration versions, the site, the
  * change-set row, the audit events and the outbox events. Each kind of row is one statement (rows travel as a JSON
@@ -53,6 +59,17 @@ export async function persistChange(
   record: ChangeRecord,
   last: (query: CommitStatement) => Promise<pg.QueryResult>,
 ): Promise<number> {
+  const statements = changeStatements(applied, record);
+  for (const r of statements.rows) await client.query(r);
+  const { rows: out } = await last(statements.last);
+  return Number(out[0]?.revision);
+}
+
+/**
+ * The statements of {@link persistChange}, built without sending them: most changes (every
+ * change to rows of one kind, such as a configuration write) are the one statement `last`.
+ */
+export function changeStatements(applied: AppliedChange, record: ChangeRecord): ChangeStatements {
   const { candidate } = applied;
   const created = new Set(applied.changes.filter((c) => c.action === 'create').map((c) => c.entityId));
   const inserts: object[] = [];
@@ -153,7 +170,7 @@ export async function persistChange(
   // The last row statement joins the rest, unless it inserts assets: a taken asset id must be
   // refused by the assets' primary key, not by that of the versions it would get.
   const joined = rows[rows.length - 1]?.insertsAssets ? undefined : rows.pop();
-  for (const r of rows) await client.query(prepared(r.sql('$1'), [r.value]));
+  const before = rows.map((r) => prepared(r.sql('$1'), [r.value]));
 
   const values: CommitStatement['values'][number][] = [];
   const param = (value: CommitStatement['values'][number]) => {
@@ -182,8 +199,7 @@ export async function persistChange(
   if (claim) items.push(claim.cte);
   const expected = param(record.revision);
   const text = `WITH ${items.join(',\n  ')}\n  ${expectRevisionSql(expected)}${claim ? `, ${claim.check} AS claimed` : ''}`;
-  const { rows: out } = await last({ name: statementName(text), text, values });
-  return Number(out[0]?.revision);
+  return { rows: before, last: { name: statementName(text), text, values } };
 }
 
 /**

@@ -98,7 +98,8 @@ describe('SiteGraphCache', () => {
     expect(cache.find({ asset: assetIds[0] })).toBeUndefined();
   });
 
-  it('follows the assets and cables a new copy of a site gained or lost, and counts them', async () => {
+  // A write passes what it started from and what it touched; only when the held copy is that start may the index look at the touched ids alone.
+  it.each(['without a change', 'with the change from the held copy', 'with a change from another copy'] as const)('follows the assets and cables a new copy of a site gained or lost, and counts them (%s)', async (mode) => {
     const { siteId, assetIds } = await newSite(3);
     const cache = new SiteGraphCache(12);
     const graph = (await lockSiteForWrite(db.pool, siteId))!.graph;
@@ -111,7 +112,11 @@ describe('SiteGraphCache', () => {
     const added = { ...graph.assets.get(assetIds[0])!, id: randomUUID() };
     assets.set(added.id, added);
     const next = { ...graph, assets, connections: new Map([['c-2', cable('c-2')]]) };
-    cache.set(next); // still 3 assets, 1 cable
+    const touched = { assets: [assetIds[0], added.id], connections: ['c-1', 'c-2'] };
+    if (mode === 'without a change') cache.set(next);
+    else if (mode === 'with the change from the held copy') cache.set(next, { from: first, touched });
+    else cache.set(next, { from: graph, touched: { assets: [], connections: [] } }); // `graph` is not held: every id is looked at
+    // still 3 assets, 1 cable
     expect(cache.find({ asset: assetIds[0] })).toBeUndefined();
     expect(cache.find({ connection: 'c-1' })).toBeUndefined();
     expect(cache.find({ asset: added.id })).toBe(next);

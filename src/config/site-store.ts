@@ -215,6 +215,9 @@ export async function lockSiteForWrite(
   return { site, auditHead, graph: graphFromRows(site, r.assets, r.connections) };
 }
 
+/** How long the writes of a site whose copy was found stale take the lock (see {@link SiteGraphCache.stale}). */
+const CONTENDED_MS = 30_000;
+
 /** The default bound of the site-graph cache: the whole reference fleet (25,000 assets, ~24,000 cables). */
 export const DEFAULT_SITE_CACHE_ENTITIES = 60_000;
 
@@ -248,6 +251,14 @@ export function siteCacheSizeFromEnv(raw: string | undefined = process.env.REMA_
  */
 export class SiteGraphCache {
   private readonly graphs = new Map<string, SiteGraph>();
+  /**
+   * The head of the audit chain of each held site as its last write left it, for a write
+   * without the lock's round trip ({@link SiteGraphCache.current}); none for a site whose last
+   * such write found its copy stale, until a write under the lock stores it again.
+   */
+  private readonly heads = new Map<string, ChainHead>();
+  /** Sites whose copy a write found stale, and until when (ms) their writes take the lock: another instance writes them too. */
+  private readonly contended = new Map<string, number>();
   /** The site of every asset and cable held, for writes that name one of those instead of its site. */
   private readonly siteOfEntity = new Map<string, string>();
   private entities = 0;
@@ -259,21 +270,69 @@ export class SiteGraphCache {
     return siteId === undefined ? undefined : this.graphs.get(siteId);
   }
 
-  set(graph: SiteGraph) {
+  /**
+   * The copy held of the site a write names and the head of the site's audit chain after the
+   * last write made here, if both are held: what a write needs to be planned without reading
+   * anything. Either may be stale (another instance wrote since); a write planned on them must
+   * check that it was not, in its statement.
+   */
+  current(of: SiteOf): { graph: SiteGraph; head: ChainHead } | undefined {
+    const graph = this.find(of);
+    const head = graph && this.heads.get(graph.site.id);
+    return graph && head ? { graph, head } : undefined;
+  }
+
+  /**
+   * Says the copy of `siteId` was stale when a write planned on it reached the database: another
+   * instance (or a refusal, which moves the audit chain alone) wrote the site since. For
+   * `forMs` its writes take the lock: each would otherwise pay for a plan thrown away.
+   */
+  stale(siteId: string, forMs = CONTENDED_MS) {
+    this.heads.delete(siteId);
+    this.contended.set(siteId, Date.now() + forMs);
+  }
+
+  /** Forgets the audit head of `siteId` — something else was appended to its chain (a refusal) — until a write under the lock stores it again. */
+  forgetHead(siteId: string) {
+    this.heads.delete(siteId);
+  }
+
+  private isContended(siteId: string): boolean {
+    const until = this.contended.get(siteId);
+    if (until === undefined) return false;
+    if (Date.now() < until) return true;
+    this.contended.delete(siteId);
+    return false;
+  }
+
+  /**
+   * Stores `graph` as its site's copy, with the head of its audit chain when known. `change`,
+   * when given, says `graph` is `from` with the assets and cables of `touched` created, changed or
+   * deleted: when the copy held is `from`, only those ids can have come or gone, and only they are
+   * looked at in the entity index — a write costs what it touched, not the size of its site.
+   */
+  set(graph: SiteGraph, change?: { from: SiteGraph; touched: { assets: Iterable<string>; connections: Iterable<string> } }, head?: ChainHead) {
     const siteId = graph.site.id;
     const old = this.graphs.get(siteId);
-    // A write replaces its site's copy: only the assets and cables that came or went change the
-    // entity index (a configuration write changes neither), not all of the site's.
+    if (head && !this.isContended(siteId)) this.heads.set(siteId, head);
+    else if (head || old !== graph) this.heads.delete(siteId);
     if (old) {
       this.graphs.delete(siteId); // re-inserted below: most recently stored last
-      this.forget(siteId, old.assets, graph.assets);
-      this.forget(siteId, old.connections, graph.connections);
       this.entities -= size(old);
     }
     this.graphs.set(siteId, graph);
-    for (const id of graph.assets.keys()) if (this.siteOfEntity.get(id) !== siteId) this.siteOfEntity.set(id, siteId);
-    for (const id of graph.connections.keys()) if (this.siteOfEntity.get(id) !== siteId) this.siteOfEntity.set(id, siteId);
     this.entities += size(graph);
+    if (old && old === change?.from) {
+      this.reindex(siteId, change.touched.assets, graph.assets);
+      this.reindex(siteId, change.touched.connections, graph.connections);
+    } else {
+      if (old) {
+        this.forget(siteId, old.assets, graph.assets);
+        this.forget(siteId, old.connections, graph.connections);
+      }
+      this.reindex(siteId, graph.assets.keys(), graph.assets);
+      this.reindex(siteId, graph.connections.keys(), graph.connections);
+    }
     // Only when over the bound: an iterator starts by stepping over the slots of every site
     // moved to the end since the map was last compacted.
     if (this.entities <= this.maxEntities) return;
@@ -287,9 +346,20 @@ export class SiteGraphCache {
     const g = this.graphs.get(siteId);
     if (!g) return;
     this.graphs.delete(siteId);
+    this.heads.delete(siteId);
+    this.contended.delete(siteId);
     this.forget(siteId, g.assets);
     this.forget(siteId, g.connections);
     this.entities -= size(g);
+  }
+
+  /** Points the entity index at `siteId` for those of `ids` that `held` has, and drops the others' entries of `siteId`. */
+  private reindex(siteId: string, ids: Iterable<string>, held: ReadonlyMap<string, unknown>) {
+    for (const id of ids) {
+      if (held.has(id)) {
+        if (this.siteOfEntity.get(id) !== siteId) this.siteOfEntity.set(id, siteId);
+      } else if (this.siteOfEntity.get(id) === siteId) this.siteOfEntity.delete(id);
+    }
   }
 
   /** Drops the entity index's entries of `siteId` for the ids of `held` that `kept` no longer has. */

@@ -2,13 +2,16 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateAuditSchema } from '../audit/migrate-audit.ts';
+import { verifyAuditChains } from '../audit/verify.ts';
 import { builtinCatalog } from '../core/catalog/catalog.ts';
+import { defaultConfig } from '../core/catalog/default-config.ts';
 import { createPool } from '../db/pool.ts';
 import { createTestDatabase, type TestDatabase } from '../db/test-database.ts';
 import { isConnectionError } from '../db/tx.ts';
 import { ApiError } from '../http/errors.ts';
 import { migrateHttpSchema, type IdempotencyClaim } from '../http/idempotency.ts';
 import { migrateConfigSchema } from './service.ts';
+import { SiteGraphCache } from './site-store.ts';
 import { createWritePath } from './write-path.ts';
 
 let db: TestDatabase;
@@ -123,4 +126,172 @@ describe('the write path when the connection is lost with COMMIT sent', () => {
     const marked = await db.pool.query('SELECT state, changeset_id FROM http.idempotency_keys WHERE key = $1', [claim.key]);
     expect(marked.rows[0]).toEqual({ state: 'committed', changeset_id: extra.changesetId });
   }, 20_000);
+});
+
+describe('the write path on the copy of a site it holds', () => {
+  const actor = { type: 'user' as const, id: 'u-1', name: 'tester' };
+
+  /** A site with `n` gateways (assets that need no parent), each with an address of its own in the site's subnet. */
+  async function siteWithGateways(n: number): Promise<{ siteId: string; ids: string[] }> {
+    const siteId = await newSite();
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const id = randomUUID();
+      await db.pool.query(
+        `INSERT INTO config.assets (id, site_id, kind, model_id, name, status, config, config_version, version) VALUES ($1, $2, 'gateway', 'nexa-gw-200', $3, 'planned', $4, 1, 1)`,
+        [id, siteId, `G-${i}`, JSON.stringify(defaultConfig(builtinCatalog().get('nexa-gw-200')!, { name: `g-${i}`, ip: `10.20.0.${10 + i}` }))],
+      );
+      ids.push(id);
+    }
+    return { siteId, ids };
+  }
+
+  /** A pool that records the statements of its transactions and lone statements (promise-style checkouts). */
+  function recordingPool(): { pool: pg.Pool; sent: string[] } {
+    const pool = createPool(db.url, { max: 4 });
+    const sent: string[] = [];
+    const wrapped = new WeakSet<pg.PoolClient>(); // a pooled connection comes back: record its statements once
+    const connect = pool.connect.bind(pool) as (...args: unknown[]) => Promise<pg.PoolClient>;
+    (pool as unknown as { connect: (...args: unknown[]) => unknown }).connect = async (...args: unknown[]) => {
+      if (args.length > 0) return connect(...args);
+      const client = await connect();
+      if (wrapped.has(client)) return client;
+      wrapped.add(client);
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+        sent.push(typeof args[0] === 'string' ? args[0] : (args[0] as { text: string }).text);
+        return query(...args);
+      };
+      return client;
+    };
+    return { pool, sent };
+  }
+
+  const rename = (wp: ReturnType<typeof createWritePath>, id: string, version: number, name: string) =>
+    wp.execute({ siteId: { asset: id }, operations: [{ op: 'updateAsset', id, expectedVersion: version, patch: { name } }] }, { actor, requestId: randomUUID() });
+
+  /** A site of two gateways, and two instances' write paths to it: `here` records its statements, and has written the site once (its copy is held). */
+  async function twoInstances() {
+    const { siteId, ids } = await siteWithGateways(2);
+    const { pool, sent } = recordingPool();
+    const here = createWritePath({ pool, catalog: builtinCatalog() });
+    const there = createWritePath({ pool: db.pool, catalog: builtinCatalog() });
+    await rename(here, ids[0], 1, 'A-1');
+    return { siteId, ids, pool, sent, here, there };
+  }
+
+  const locks = (sent: string[]) => sent.filter((s) => s.includes('FOR UPDATE')).length;
+  const names = async (siteId: string) =>
+    (await db.pool.query<{ name: string }>('SELECT name FROM config.assets WHERE site_id = $1 ORDER BY name', [siteId])).rows.map((r) => r.name);
+
+  it('writes a site it holds in one statement, without BEGIN or the lock, and the revisions and the audit chain stay whole', async () => {
+    const { siteId, ids } = await siteWithGateways(2);
+    const { pool, sent } = recordingPool();
+    try {
+      const wp = createWritePath({ pool, catalog: builtinCatalog() });
+      await rename(wp, ids[0], 1, 'A-1'); // under the lock: the copy is read and kept
+      expect(locks(sent)).toBe(1);
+      sent.length = 0;
+      const second = await rename(wp, ids[1], 1, 'B-1');
+      const third = await rename(wp, ids[0], 2, 'A-2');
+      expect(sent).toHaveLength(2);
+      expect(sent.every((s) => s.includes('config.expect_revision'))).toBe(true);
+      expect([second.siteRevision, third.siteRevision]).toEqual([3, 4]);
+      expect(await stored(siteId)).toMatchObject({ revision: 4 });
+      expect(await names(siteId)).toEqual(['A-2', 'B-1']);
+      expect(await verifyAuditChains(db.pool, { scope: `site:${siteId}` })).toMatchObject({ ok: true, events: 3 });
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('keeps nothing of a write planned on a copy another instance made stale, and writes it under the lock', async () => {
+    const { siteId, ids, pool, sent, here, there } = await twoInstances();
+    try {
+      await rename(there, ids[1], 1, 'B-1'); // the copy held here is one revision behind
+      sent.length = 0;
+      const outcome = await rename(here, ids[0], 2, 'A-2'); // valid on the stale copy too
+      expect(outcome.siteRevision).toBe(4);
+      // The lone statement failed on the revision, then the write took the lock and read the site again.
+      expect(sent[0]).toContain('config.expect_revision');
+      expect(locks(sent)).toBe(1);
+      expect(await names(siteId)).toEqual(['A-2', 'B-1']);
+      const changesets = await db.pool.query('SELECT site_revision FROM config.changesets WHERE site_id = $1 ORDER BY site_revision', [siteId]);
+      expect(changesets.rows.map((r) => Number(r.site_revision))).toEqual([2, 3, 4]);
+      expect(await verifyAuditChains(db.pool, { scope: `site:${siteId}` })).toMatchObject({ ok: true, events: 3 });
+      // Another instance writes this site: its next writes take the lock rather than plan on a copy twice.
+      sent.length = 0;
+      await rename(here, ids[0], 3, 'A-3');
+      expect(locks(sent)).toBe(1);
+      expect(sent.filter((s) => s.includes('config.expect_revision'))).toHaveLength(1);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('answers a change the copy would refuse or call stale from the current state, under the lock', async () => {
+    const { siteId, ids, pool, sent, here, there } = await twoInstances();
+    try {
+      await rename(there, ids[0], 2, 'A-2');
+      // The copy here still has version 2 of the asset: the database's version 3 decides.
+      await expect(rename(here, ids[0], 2, 'A-stale')).rejects.toMatchObject({ code: 'PRECONDITION_FAILED' });
+      expect((await rename(here, ids[0], 3, 'A-3')).siteRevision).toBe(4);
+      // A refusal moves the audit chain and not the revision: the next write takes the lock (no
+      // statement planned on the copy's chain head first), and the one after needs it no more.
+      await expect(rename(here, ids[1], 1, 'a-3')).rejects.toMatchObject({ code: 'CONFLICT_RULES' });
+      sent.length = 0;
+      expect((await rename(here, ids[1], 1, 'B-1')).siteRevision).toBe(5);
+      expect(sent[0]).toMatch(/^BEGIN/);
+      expect((await rename(here, ids[1], 2, 'B-2')).siteRevision).toBe(6);
+      expect(sent.slice(4)).toEqual([expect.stringContaining('config.expect_revision')]); // after BEGIN, the lock, the write and COMMIT
+      expect(await names(siteId)).toEqual(['A-3', 'B-2']);
+      expect(await verifyAuditChains(db.pool, { scope: `site:${siteId}` })).toMatchObject({ ok: true, events: 6 });
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('writes every one of many concurrent changes to one site once, in one chain', async () => {
+    const { siteId, ids } = await siteWithGateways(12);
+    const wp = createWritePath({ pool: db.pool, catalog: builtinCatalog() });
+    await rename(wp, ids[0], 1, 'First');
+    const outcomes = await Promise.all(ids.slice(1).map((id, i) => rename(wp, id, 1, `N-${i}`)));
+    expect(outcomes.map((o) => o.siteRevision).sort((a, b) => a - b)).toEqual(Array.from({ length: 11 }, (_, i) => i + 3));
+    expect(await stored(siteId)).toMatchObject({ revision: 13 });
+    expect(await verifyAuditChains(db.pool, { scope: `site:${siteId}` })).toMatchObject({ ok: true, events: 12 });
+  });
+
+  it('answers the change as applied when the answer to its lone statement is lost and the database committed it', async () => {
+    const { siteId, ids } = await siteWithGateways(1);
+    const cache = new SiteGraphCache();
+    await createWritePath({ pool: db.pool, catalog: builtinCatalog(), cache }).execute(
+      { siteId, operations: [{ op: 'updateSite', expectedVersion: 1, patch: { name: 'Held' } }] },
+      { actor, requestId: randomUUID() },
+    );
+    // Cut 50 ms after the statement went out, while it still runs (writing a change set takes 200 ms here).
+    const pool = createPool(db.url, { max: 4 });
+    const connect = pool.connect.bind(pool) as (...args: unknown[]) => Promise<pg.PoolClient>;
+    (pool as unknown as { connect: (...args: unknown[]) => unknown }).connect = async (...args: unknown[]) => {
+      if (args.length > 0) return connect(...args);
+      const client = await connect();
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+        if (typeof args[0] === 'object' && (args[0] as { text: string }).text.includes('config.expect_revision')) setTimeout(() => client.connection.stream.destroy(), 50);
+        return query(...args);
+      };
+      return client;
+    };
+    try {
+      const outcome = await createWritePath({ pool, catalog: builtinCatalog(), cache }).execute(
+        { siteId: { asset: ids[0] }, operations: [{ op: 'updateAsset', id: ids[0], expectedVersion: 1, patch: { name: 'Kept' } }] },
+        { actor, requestId: randomUUID() },
+      );
+      expect(outcome.siteRevision).toBe(3);
+      expect(await names(siteId)).toEqual(['Kept']);
+      const cs = await db.pool.query('SELECT 1 FROM config.changesets WHERE id = $1', [outcome.changesetId]);
+      expect(cs.rowCount).toBe(1);
+    } finally {
+      await pool.end();
+    }
+  });
 });

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import jsonPatch from 'fast-json-patch';
 
 const { compare } = jsonPatch;
-import { appendAuditEvents, chainEvents } from '../audit/append.ts';
+import { appendAuditEvents, chainEvents, type ChainHead } from '../audit/append.ts';
 import type { AuditActor, AuditEventInput } from '../audit/types.ts';
 import type { Catalog } from '../core/catalog/catalog.ts';
 import { applyOperations, type AppliedChange, type EntityChange } from '../core/changes/apply-operations.ts';
@@ -17,7 +17,7 @@ import { hasErrors, runRules } from '../core/rules/run-rules.ts';
 import type { Rule, Violation } from '../core/rules/types.ts';
 import { rules as builtinRules } from '../core/rules/registry.ts';
 import { prepared } from '../db/pool.ts';
-import { CommitOutcomeUnknown, committedAfterLoss, requireTransaction, withTransaction } from '../db/tx.ts';
+import { CommitOutcomeUnknown, committedAfterLoss, requireTransaction, runAlone, sqlState, withTransaction } from '../db/tx.ts';
 import { markCommittedSql, type IdempotencyClaim } from '../http/idempotency.ts';
 import { enqueueOutbox } from '../events/outbox.ts';
 import { ApiError, type FieldError } from '../http/errors.ts';
@@ -25,7 +25,7 @@ import { constraintViolation } from '../http/db-errors.ts';
 import { etagOf } from '../http/etag.ts';
 import { ConfigSchemaCheck } from './config-schema-check.ts';
 import { lockSite, lockSiteForWrite, SiteGraphCache, siteCacheSizeFromEnv, type SiteOf } from './site-store.ts';
-import { persistChange } from './persist-change.ts';
+import { changeStatements, persistChange, type ChangeRecord } from './persist-change.ts';
 
 /** Who asks for a change, and from where. */
 export interface WriteContext {
@@ -113,11 +113,36 @@ class Refused extends Error {
   }
 }
 
+/** A change applied to a site's graph and validated: everything of a write that reads no rows. */
+interface Plan {
+  applied: AppliedChange;
+  violations: Violation[];
+  changes: PlannedChange[];
+  impacted: string[];
+}
+
+/** What a write's transaction got to: its graph once committed, its site, and — once COMMIT is sent — the answer a committed change gives. */
+interface WriteProgress {
+  graph?: SiteGraph;
+  change?: { from: SiteGraph; touched: AppliedChange['touched'] };
+  head?: ChainHead;
+  siteId?: string;
+  committing?: ChangeOutcome;
+}
+
 /**
  * The one path every configuration write takes: lock the site, check expected versions,
  * apply the operations to a candidate, validate it on the touched scope, then either refuse
  * (409, audited), answer a dry run, or persist rows, versions, audit events and outbox events
  * in the same transaction.
+ *
+ * A write to a site this instance holds a copy of (its graph and the head of its audit chain, as
+ * its last write here left them) is first planned on that copy, and its one statement sent alone:
+ * the statement moves the site's revision under the row lock it takes and fails unless the
+ * revision was the copy's (and the chain's next sequence number is free), so a stale copy keeps
+ * nothing — the write then takes the lock and starts again. One round trip instead of two, and
+ * the site is locked only while the statement runs. Whatever that plan would not write as it is —
+ * a refusal, a no-op, an error, a dry run — is answered under the lock, from the current state.
  */
 export function createWritePath(deps: WritePathDeps) {
   const rules = deps.rules ?? builtinRules;
@@ -127,85 +152,13 @@ export function createWritePath(deps: WritePathDeps) {
   async function execute(req: ChangeRequest, ctx: WriteContext): Promise<ChangeOutcome> {
     const changesetId = randomUUID();
     const pointer = req.pointer ?? ((i: number, inOperation: string) => `/operations/${i}${inOperation}`);
-    /** What the transaction got to: its graph once committed, its site, and — once COMMIT is sent — the answer a committed change gives. */
-    const done: { graph?: SiteGraph; siteId?: string; committing?: ChangeOutcome } = {};
+    const done: WriteProgress = {};
     let outcome: ChangeOutcome;
     try {
-      outcome = await withTransaction(deps.pool, async (client, tx) => {
-        done.graph = undefined; // a retried attempt must not cache what an aborted one built
-        done.committing = undefined;
-        // The lock went out with BEGIN (pipelineBegin, below): from here on, statements must be inside it.
-        const locked = await lockSiteForWrite(client, req.siteId, cache);
-        requireTransaction(client, 'write path');
-        if (!locked) throw new ApiError('NOT_FOUND', `${describe(req.siteId)} does not exist.`);
-        const { site, auditHead, graph: before } = locked;
-        done.siteId = site.id;
-        req.authorize?.(site);
-        const versions = await loadDeployedPlacements(client, req.operations);
-
-        let applied: AppliedChange;
-        try {
-          applied = applyOperations(before, req.operations, { catalog: deps.catalog, versions });
-        } catch (err) {
-          throw operationProblem(err, pointer);
-        }
-        checkConfigSchemas(applied, req.operations, pointer);
-
-        const index = new GraphIndex(applied.candidate);
-        const serialOwners = await lookupSerials(client, applied, before, site.id);
-        const violations = runRules(
-          { candidate: applied.candidate, index, before, touched: applied.touched, removed: applied.removed, catalog: deps.catalog, fleet: { serialOwners } },
-          rules,
-        );
-        const changes = applied.changes.map((c) => ({ ...c, diff: compare(c.before ?? {}, c.after ?? {}) }));
-        const impacted = impactedAssets(applied.touched.assets, before, applied.candidate, index);
-
-        if (req.dryRun) {
-          cache.set(before);
-          return { changesetId, dryRun: true, siteRevision: site.revision, changes, impacted, violations, graph: applied.candidate };
-        }
-        if (hasErrors(violations)) throw new Refused(site.id, violations, site.revision, site.orgId);
-        if (changes.length === 0) {
-          cache.set(before);
-          return { changesetId, dryRun: false, siteRevision: site.revision, changes, impacted, violations, graph: before };
-        }
-
-        // The site row is locked: the revision this change produces is the next one.
-        const revision = site.revision + 1;
-        applied.candidate.site.revision = revision;
-        // The site's view carries its revision: record the site as it now reads, not as it read before the bump.
-        for (const c of changes) {
-          if (c.entityType !== 'site' || c.after === null) continue;
-          c.after = siteView(applied.candidate.site);
-          c.diff = compare(c.before ?? {}, c.after);
-        }
-        const audit = chainEvents(
-          changes.map((c) => auditEvent(c, site.orgId, site.id, revision, changesetId, req, ctx)),
-          new Map([[`site:${site.id}`, auditHead]]),
-        );
-        const record = {
-          changesetId,
-          revision,
-          changeset: { actor: ctx.actor, requestId: ctx.requestId, comment: req.comment ?? null, operations: req.operations },
-          audit,
-          idempotency: ctx.idempotency,
-          outbox: changes.map((c) => ({
-            topic: `config.${c.entityType}.${c.action}d`,
-            key: c.entityId,
-            payload: { siteId: site.id, orgId: site.orgId, changesetId, siteRevision: revision, entityId: c.entityId, before: c.before, after: c.after, requestId: ctx.requestId, actor: ctx.actor },
-          })),
-        };
-        const outcome: ChangeOutcome = { changesetId, dryRun: false, siteRevision: revision, changes, impacted, violations, graph: applied.candidate };
-        // The change's last statement carries COMMIT with it.
-        await persistChange(client, applied, record, (query) => {
-          done.committing = outcome;
-          return tx.commitWith(query);
-        });
-        done.graph = applied.candidate;
-        return outcome;
-      }, { pipelineBegin: true });
+      outcome = (await writeFromCopy(req, ctx, changesetId, pointer, done)) ?? (await writeLocked(req, ctx, changesetId, pointer, done));
     } catch (err) {
       if (err instanceof Refused) {
+        cache.forgetHead(err.siteId); // the refusal goes into the site's chain
         await recordRefusal(changesetId, req, ctx, err);
         throw new ApiError('CONFLICT_RULES', describeRefusal(err.violations), { extra: { violations: err.violations, changesetId } });
       }
@@ -246,8 +199,150 @@ export function createWritePath(deps: WritePathDeps) {
       throw err;
     }
     // Only a committed graph may be cached: set once the transaction has resolved.
-    if (done.graph) cache.set(done.graph);
+    if (done.graph) cache.set(done.graph, done.change, done.head);
     return outcome;
+  }
+
+  /**
+   * The write planned on the copy held of its site, in one statement of its own (see
+   * {@link createWritePath}); undefined when it is not written that way — no copy held, a dry
+   * run, a plan that reads rows or is not one statement, anything but a change to write — or when
+   * the copy turned out stale: the caller then writes under the lock.
+   */
+  async function writeFromCopy(req: ChangeRequest, ctx: WriteContext, changesetId: string, pointer: FieldPointer, done: WriteProgress): Promise<ChangeOutcome | undefined> {
+    const held = req.dryRun ? undefined : cache.current(req.siteId);
+    if (!held || readsPlacements(req.operations)) return undefined;
+    const { graph: before, head } = held;
+    const site = before.site;
+    let plan: Plan;
+    try {
+      req.authorize?.(site);
+      const applied = applyChange(before, req, new Map(), pointer);
+      if (serialsToLookUp(applied, before).size > 0) return undefined;
+      plan = validate(applied, before, new Map());
+    } catch {
+      return undefined; // refused, stale or wrong: answered under the lock, from the current state
+    }
+    if (hasErrors(plan.violations) || plan.changes.length === 0) return undefined;
+    const { record, outcome, head: after } = commitRecord(site, head, plan, changesetId, req, ctx);
+    const statements = changeStatements(plan.applied, record);
+    if (statements.rows.length > 0) return undefined;
+    done.siteId = site.id;
+    done.committing = outcome;
+    try {
+      await runAlone(deps.pool, statements.last);
+    } catch (err) {
+      // The database refused the statement: nothing of it is kept. The copy was stale (the
+      // revision or the audit chain moved), or the change meets a constraint: the lock decides.
+      if (err instanceof CommitOutcomeUnknown || sqlState(err) === undefined) throw err;
+      cache.stale(site.id);
+      done.siteId = undefined;
+      done.committing = undefined;
+      return undefined;
+    }
+    Object.assign(done, { graph: plan.applied.candidate, change: { from: before, touched: plan.applied.touched }, head: after });
+    return outcome;
+  }
+
+  /** The write under its site's lock: the current graph and audit head, read (or confirmed) with the lock. */
+  function writeLocked(req: ChangeRequest, ctx: WriteContext, changesetId: string, pointer: FieldPointer, done: WriteProgress): Promise<ChangeOutcome> {
+    return withTransaction(deps.pool, async (client, tx) => {
+      done.graph = undefined; // a retried attempt must not cache what an aborted one built
+      done.committing = undefined;
+      // The lock went out with BEGIN (pipelineBegin, below): from here on, statements must be inside it.
+      const locked = await lockSiteForWrite(client, req.siteId, cache);
+      requireTransaction(client, 'write path');
+      if (!locked) throw new ApiError('NOT_FOUND', `${describe(req.siteId)} does not exist.`);
+      const { site, auditHead, graph: before } = locked;
+      done.siteId = site.id;
+      req.authorize?.(site);
+      const versions = await loadDeployedPlacements(client, req.operations);
+      const applied = applyChange(before, req, versions, pointer);
+      const serialOwners = await lookupSerials(client, applied, before, site.id);
+      const plan = validate(applied, before, serialOwners);
+      const { changes, impacted, violations } = plan;
+
+      if (req.dryRun) {
+        cache.set(before, undefined, auditHead);
+        return { changesetId, dryRun: true, siteRevision: site.revision, changes, impacted, violations, graph: applied.candidate };
+      }
+      if (hasErrors(violations)) throw new Refused(site.id, violations, site.revision, site.orgId);
+      if (changes.length === 0) {
+        cache.set(before, undefined, auditHead);
+        return { changesetId, dryRun: false, siteRevision: site.revision, changes, impacted, violations, graph: before };
+      }
+
+      // The site row is locked: the revision this change produces is the next one.
+      const { record, outcome, head } = commitRecord(site, auditHead, plan, changesetId, req, ctx);
+      // The change's last statement carries COMMIT with it.
+      await persistChange(client, applied, record, (query) => {
+        done.committing = outcome;
+        return tx.commitWith(query);
+      });
+      Object.assign(done, { graph: applied.candidate, change: { from: before, touched: applied.touched }, head });
+      return outcome;
+    }, { pipelineBegin: true });
+  }
+
+  /** Applies the operations to `before` and checks the configurations against their models' schemas. */
+  function applyChange(before: SiteGraph, req: ChangeRequest, versions: Map<string, AssetPlacement>, pointer: FieldPointer): AppliedChange {
+    let applied: AppliedChange;
+    try {
+      applied = applyOperations(before, req.operations, { catalog: deps.catalog, versions });
+    } catch (err) {
+      throw operationProblem(err, pointer);
+    }
+    checkConfigSchemas(applied, req.operations, pointer);
+    return applied;
+  }
+
+  /** Runs the rules on an applied change, and lists its changes with their diffs and the assets it affects. */
+  function validate(applied: AppliedChange, before: SiteGraph, serialOwners: Map<string, string>): Plan {
+    const index = new GraphIndex(applied.candidate);
+    const violations = runRules(
+      { candidate: applied.candidate, index, before, touched: applied.touched, removed: applied.removed, catalog: deps.catalog, fleet: { serialOwners } },
+      rules,
+    );
+    const changes = applied.changes.map((c) => ({ ...c, diff: compare(c.before ?? {}, c.after ?? {}) }));
+    const impacted = impactedAssets(applied.touched.assets, before, applied.candidate, index);
+    return { applied, violations, changes, impacted };
+  }
+
+  /**
+   * What a planned change records when it is written onto `site` (as held or as locked) and the
+   * audit chain head `auditHead`: the next revision, its events chained onto that head, its
+   * outbox events, the answer, and the chain's head after it.
+   */
+  function commitRecord(site: Site, auditHead: ChainHead, plan: Plan, changesetId: string, req: ChangeRequest, ctx: WriteContext) {
+    const { applied, changes, impacted, violations } = plan;
+    const revision = site.revision + 1;
+    applied.candidate.site.revision = revision;
+    // The site's view carries its revision: record the site as it now reads, not as it read before the bump.
+    for (const c of changes) {
+      if (c.entityType !== 'site' || c.after === null) continue;
+      c.after = siteView(applied.candidate.site);
+      c.diff = compare(c.before ?? {}, c.after);
+    }
+    const scope = `site:${site.id}`;
+    const audit = chainEvents(
+      changes.map((c) => auditEvent(c, site.orgId, site.id, revision, changesetId, req, ctx)),
+      new Map([[scope, auditHead]]),
+    );
+    const last = audit.stored[audit.stored.length - 1];
+    const record: ChangeRecord = {
+      changesetId,
+      revision,
+      changeset: { actor: ctx.actor, requestId: ctx.requestId, comment: req.comment ?? null, operations: req.operations },
+      audit,
+      idempotency: ctx.idempotency,
+      outbox: changes.map((c) => ({
+        topic: `config.${c.entityType}.${c.action}d`,
+        key: c.entityId,
+        payload: { siteId: site.id, orgId: site.orgId, changesetId, siteRevision: revision, entityId: c.entityId, before: c.before, after: c.after, requestId: ctx.requestId, actor: ctx.actor },
+      })),
+    };
+    const outcome: ChangeOutcome = { changesetId, dryRun: false, siteRevision: revision, changes, impacted, violations, graph: applied.candidate };
+    return { record, outcome, head: { seq: last.seq, hash: last.hash } satisfies ChainHead };
   }
 
   function checkConfigSchemas(applied: AppliedChange, ops: Operation[], pointer: FieldPointer) {
@@ -418,8 +513,12 @@ async function recordChangeset(
 }
 
 /** Placements of the configuration versions that `markDeployed` operations name. */
+/** Operations of a change whose validation reads configuration versions ({@link loadDeployedPlacements}). */
+const placementsWanted = (ops: Operation[]) => ops.flatMap((o) => (o.op === 'markDeployed' && o.configVersion !== null ? [{ id: o.id, v: o.configVersion }] : []));
+const readsPlacements = (ops: Operation[]) => placementsWanted(ops).length > 0;
+
 async function loadDeployedPlacements(client: pg.PoolClient, ops: Operation[]): Promise<Map<string, AssetPlacement>> {
-  const wanted = ops.flatMap((o) => (o.op === 'markDeployed' && o.configVersion !== null ? [{ id: o.id, v: o.configVersion }] : []));
+  const wanted = placementsWanted(ops);
   const out = new Map<string, AssetPlacement>();
   if (wanted.length === 0) return out;
   const { rows } = await client.query<{ asset_id: string; version: number; parent_id: string | null; port: string | null; config: Record<string, unknown> }>(
@@ -441,12 +540,7 @@ async function loadDeployedPlacements(client: pg.PoolClient, ops: Operation[]): 
  * on serials has held it for this asset all along, so no other asset can hold it.
  */
 async function lookupSerials(client: pg.PoolClient, applied: AppliedChange, before: SiteGraph, siteId: string): Promise<Map<string, string>> {
-  const serials = new Set<string>();
-  const normal = (s: string | null | undefined) => s?.trim().toLowerCase() || undefined;
-  for (const id of applied.touched.assets) {
-    const s = normal(applied.candidate.assets.get(id)?.serial);
-    if (s && s !== normal(before.assets.get(id)?.serial)) serials.add(s);
-  }
+  const serials = serialsToLookUp(applied, before);
   const out = new Map<string, string>();
   if (serials.size === 0) return out;
   const { rows } = await client.query<{ id: string; serial: string }>(
@@ -454,6 +548,17 @@ async function lookupSerials(client: pg.PoolClient, applied: AppliedChange, befo
   );
   for (const r of rows) out.set(r.serial, r.id);
   return out;
+}
+
+/** The serials {@link lookupSerials} looks up for a change: those its touched assets take on. */
+function serialsToLookUp(applied: AppliedChange, before: SiteGraph): Set<string> {
+  const serials = new Set<string>();
+  const normal = (s: string | null | undefined) => s?.trim().toLowerCase() || undefined;
+  for (const id of applied.touched.assets) {
+    const s = normal(applied.candidate.assets.get(id)?.serial);
+    if (s && s !== normal(before.assets.get(id)?.serial)) serials.add(s);
+  }
+  return serials;
 }
 
 const describe = (of: SiteOf) => (typeof of === 'string' ? `Site ${of}` : 'asset' in of ? `Asset ${of.asset}` : `Connection ${of.connection}`);

@@ -123,15 +123,32 @@ export async function withTransaction<T>(
   }
 }
 
-async function runOnce<T>(pool: pg.Pool, begin: string, fn: (client: pg.PoolClient, tx: Transaction) => Promise<T>, pipelineBegin: boolean): Promise<T> {
+/**
+ * A connection of `pool`, listened to while checked out: a checked-out client has no pool
+ * 'error' listener, and if the server drops the connection between queries an unhandled 'error'
+ * event would kill the process. `release` hands it back, or destroys it when it failed or is
+ * `broken`.
+ */
+async function checkOut(pool: pg.Pool) {
   const client = await pool.connect();
-  // A checked-out client has no pool 'error' listener; if the server drops the
-  // connection between queries, an unhandled 'error' event would kill the process.
-  let connectionError: Error | undefined;
+  const seen: { error?: Error } = {};
   const onError = (err: Error) => {
-    connectionError = err;
+    seen.error = err;
   };
   client.on('error', onError);
+  return {
+    client,
+    connectionError: () => seen.error,
+    release(broken: boolean) {
+      client.removeListener('error', onError);
+      // Passing a truthy value makes the pool destroy the connection instead of reusing it.
+      client.release(seen.error ?? (broken ? true : undefined));
+    },
+  };
+}
+
+async function runOnce<T>(pool: pg.Pool, begin: string, fn: (client: pg.PoolClient, tx: Transaction) => Promise<T>, pipelineBegin: boolean): Promise<T> {
+  const { client, connectionError, release } = await checkOut(pool);
   let broken = false;
   let begun: Promise<unknown> | undefined;
   let beginError: { err: unknown } | undefined;
@@ -224,11 +241,40 @@ async function runOnce<T>(pool: pg.Pool, begin: string, fn: (client: pg.PoolClie
     // queryable: the failure itself (57P01, connection terminated, …) says more. An error of
     // the transaction's own (a refusal, a constraint) stays what it was.
     if (err instanceof CommitOutcomeUnknown || err instanceof CommittedDespiteError) throw err;
-    throw connectionError && isConnectionError(err) ? connectionError : err;
+    const lost = connectionError();
+    throw lost && isConnectionError(err) ? lost : err;
   } finally {
-    client.removeListener('error', onError);
-    // Passing a truthy value makes the pool destroy the connection instead of reusing it.
-    client.release(connectionError ?? (broken ? true : undefined));
+    release(broken);
+  }
+}
+
+/**
+ * Runs `query` as a transaction of its own — PostgreSQL's implicit one: all of the statement is
+ * kept or none of it — in one round trip, without BEGIN or COMMIT. For a write that is one
+ * statement and checks inside itself that it may be kept (the write path's change to a site it
+ * holds a current copy of: {@link CommitStatement}'s rules on values apply). Nothing is retried:
+ * an error the server answered is thrown as it came; an answer lost after the statement went out
+ * throws {@link CommitOutcomeUnknown}, as `commitWith` does.
+ */
+export async function runAlone<R extends pg.QueryResultRow = pg.QueryResultRow>(pool: pg.Pool, query: CommitStatement): Promise<pg.QueryResult<R>> {
+  if (!query.values.every(plainValue)) throw new Error('runAlone: only strings, finite numbers, booleans, null and string arrays may be sent');
+  const { client, release } = await checkOut(pool);
+  let broken = false;
+  try {
+    // Inside a transaction left open, the statement would wait for a COMMIT nobody sends.
+    if (client.getTransactionStatus() !== 'I') {
+      broken = true;
+      throw new Error(`runAlone: the connection is not idle (status ${client.getTransactionStatus()})`);
+    }
+    try {
+      return await client.query<R>({ name: query.name, text: query.text, values: [...query.values] });
+    } catch (err) {
+      if (answeredByServer(err)) throw err;
+      broken = true;
+      throw new CommitOutcomeUnknown(serverPid(client), err);
+    }
+  } finally {
+    release(broken);
   }
 }
 
