@@ -109,7 +109,7 @@ async function main() {
 
     const statements = await compareStatements(db.url, targets[targets.length - 1], actor);
     raw.statements = statements;
-    log(`floor statements ${statements.equal ? 'match' : 'DIFFER FROM'} rema's write transaction (${statements.rema.length} statements)`);
+    log(`floor statements ${statements.equal ? 'match' : 'DIFFER FROM'} rema's (two writes to one site, ${statements.rema.length} statements)`);
     if (!statements.equal) {
       log(`rema:  ${statements.rema.map((s) => s.slice(0, 60)).join('\n       ')}`);
       log(`floor: ${statements.floor.map((s) => s.slice(0, 60)).join('\n       ')}`);
@@ -133,7 +133,7 @@ async function main() {
     // (1) and (2), interleaved per concurrency so both see the same machine.
     const writeRss = new RssSampler(server.pid);
     let writePeak = 0;
-    const writeStats: Record<number, { floor?: RunStats; rema?: RunStats; instances?: RunStats }> = {};
+    const writeStats: Record<number, { floor?: RunStats; floorLocked?: RunStats; rema?: RunStats; instances?: RunStats }> = {};
     // --instances N: N − 1 more servers on the same database, for (2) only.
     if (INSTANCES > 1 && !skip.has('writes')) {
       for (let i = 1; i < INSTANCES; i++) {
@@ -144,7 +144,7 @@ async function main() {
     }
     for (const c of CONCURRENCY) {
       const loop = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs, cpu: meter };
-      const entry: { floor?: RunStats; rema?: RunStats; instances?: RunStats } = {};
+      const entry: { floor?: RunStats; floorLocked?: RunStats; rema?: RunStats; instances?: RunStats } = {};
       if (!skip.has('floor')) {
         await settle();
         load = loadavg1();
@@ -153,6 +153,17 @@ async function main() {
         log(`floor   c=${c}: ${fmtStats(entry.floor)}`);
         add({ key: `floor.c${c}.tps`, id: '1', scenario: `floor: write transaction via pg, ${c} client(s)`, metric: 'transactions/s', value: entry.floor.rate, load });
         add({ key: `floor.c${c}.p99`, id: '1', scenario: '', metric: 'p99 ms', value: entry.floor.p99, load });
+        if (c === 16) {
+          // For comparison: the transaction every write was before writes went alone to sites held.
+          await settle();
+          load = loadavg1();
+          log(`floor, every write locked, c=${c}: running`);
+          const locked = await runFloor(db.url, targets, actor, loop, c, { alone: false });
+          entry.floorLocked = locked;
+          log(`floor, every write locked, c=${c}: ${fmtStats(locked)}`);
+          add({ key: `floor.locked.c${c}.tps`, id: '1', scenario: `floor with every write locked, ${c} clients`, metric: 'transactions/s', value: locked.rate, load });
+          add({ key: `floor.locked.c${c}.p99`, id: '1', scenario: '', metric: 'p99 ms', value: locked.p99, load });
+        }
       }
       if (!skip.has('writes')) {
         await refreshVersions(db.pool, targets);

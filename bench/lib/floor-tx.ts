@@ -86,14 +86,36 @@ const view = (a: AssetRow) => ({
   version: a.version,
 });
 
-/** The floor's writer: keeps the rows it writes, so each write is a real change of the current row. */
+/** A site as the floor's lock statement reads it, with the head of its audit chain. */
+interface LockedSite {
+  id: string;
+  org_id: string;
+  name: string;
+  timezone: string;
+  network: object;
+  version: number;
+  revision: number;
+  head_seq: number;
+  head_hash: string | null;
+}
+
+/**
+ * The floor's writer: keeps the rows it writes, so each write is a real change of the current row.
+ *
+ * As rema's write path, a write to a site whose state the floor's own last write left — its
+ * revision and audit chain head — is the write statement sent alone (`alone`, the default); it
+ * checks the revision itself, and when another writer moved it on (rema, between the runs), the
+ * floor takes the lock and writes in a transaction. `alone: false` always takes the lock: the
+ * transaction of a write to a site not held.
+ */
 export class FloorWriter {
   private readonly rows = new Map<string, AssetRow>();
-  /** The revision and version each site had after the floor's last write to it (rema's cache, in short). */
-  private readonly sites = new Map<string, { revision: number; version: number }>();
+  /** Each site as the floor's last write to it left it (rema's cache, in short). */
+  private readonly sites = new Map<string, LockedSite>();
   constructor(
     private readonly pool: pg.Pool,
     private readonly actor: AuditActor,
+    private readonly opts: { alone?: boolean } = {},
   ) {}
 
   /** Loads the current rows of the targets (after rema or an earlier run changed them). */
@@ -106,78 +128,104 @@ export class FloorWriter {
     for (const r of rows) this.rows.set(r.id, r);
   }
 
-  /** One single-asset configuration write: the statements of rema's write transaction, nothing else. */
+  /** One single-asset configuration write: the statements of rema's write, nothing else. */
   async write(assetId: string): Promise<void> {
     const was = this.rows.get(assetId);
     if (!was) throw new Error(`floor: asset ${assetId} not loaded`);
     const offset = nextOffset(Number(was.config.calibrationOffset ?? 0));
     const now: AssetRow = { ...was, config: { ...was.config, calibrationOffset: offset }, config_version: was.config_version + 1, version: was.version + 1 };
-    const changesetId = randomUUID();
-    const requestId = `floor-${randomUUID()}`;
+    const known = this.sites.get(was.site_id);
+    const held = (this.opts.alone ?? true) ? known : undefined;
     const client = await this.pool.connect();
     try {
+      if (held) {
+        const alone = this.statement(held, was, now);
+        try {
+          await client.query(alone.query);
+          return this.wrote(alone.site, was, now);
+        } catch (err) {
+          // Another writer moved the site on: nothing was kept; write under the lock.
+          if (!(err instanceof Error && 'code' in err)) throw err;
+          this.sites.delete(was.site_id); // the lock statement below reads the site: `known` is no longer its revision
+        }
+      }
       // As withTransaction on rema's pipelining pool: BEGIN goes with the lock, COMMIT with the write.
-      const known = this.sites.get(was.site_id);
       const [begun, locked] = together(client, () => [
         client.query(FLOOR_SQL.begin),
+        // The graph is read unless the floor's last write left the site as it is (rema's cache, current).
         client.query(prepared(FLOOR_SQL.lockSite, [was.id, was.site_id, known?.revision ?? -1, known?.version ?? -1])),
       ] as const);
       begun.catch(() => {});
-      const site = (await locked).rows[0] as {
-        id: string; org_id: string; name: string; timezone: string; network: object; version: number; revision: number; head_seq: number; head_hash: string | null;
-      };
+      const site = (await locked).rows[0] as LockedSite;
       await begun;
-      const revision = Number(site.revision) + 1;
-      const operations = [{ op: 'updateAsset', id: now.id, expectedVersion: was.version, patch: { config: { calibrationOffset: offset } } }];
-      const scope = `site:${site.id}`;
-      const before = view(was) as JsonObject;
-      const after = view(now) as JsonObject;
-      const diff = [
-        { op: 'replace' as const, path: '/version', value: now.version },
-        { op: 'replace' as const, path: '/configVersion', value: now.config_version },
-        { op: 'replace' as const, path: '/config/calibrationOffset', value: offset },
-      ];
-      const fields = {
-        scope, seq: Number(site.head_seq) + 1, at: new Date().toISOString(), actor: this.actor, requestId, changesetId, service: 'config',
-        orgId: site.org_id, siteId: site.id, siteRevision: revision, entityType: 'asset', entityId: now.id, action: 'update',
-        outcome: 'applied' as const, before, after, diff, comment: null, sourceIp: '127.0.0.1', violations: null,
-      };
-      const hash = hashEvent(site.head_hash, fields);
-      const event = {
-        scope, seq: fields.seq, at: fields.at, actor: this.actor, request_id: requestId, changeset_id: changesetId, service: 'config',
-        org_id: site.org_id, site_id: site.id, site_revision: revision, entity_type: 'asset', entity_id: now.id, action: 'update',
-        outcome: 'applied', before, after, diff, comment: null, source_ip: '127.0.0.1', violations: null, prev_hash: site.head_hash, hash,
-      };
-      const write = () => client.query(prepared(
-        FLOOR_SQL.write,
-        [
-          JSON.stringify([now]),
-          JSON.stringify([{ asset_id: now.id, version: now.config_version, site_id: now.site_id, parent_id: now.parent_id, port: now.port, config: now.config, changeset_id: changesetId }]),
-          site.name, site.timezone, JSON.stringify(site.network), site.version, site.id,
-          changesetId, site.id, revision, JSON.stringify(this.actor), requestId, null, JSON.stringify(operations),
-          JSON.stringify([event]), JSON.stringify([{ scope, seq: fields.seq, hash }]),
-          JSON.stringify([
-            {
-              topic: 'config.asset.updated',
-              key: now.id,
-              payload: { siteId: site.id, orgId: site.org_id, changesetId, siteRevision: revision, entityId: now.id, before, after, requestId, actor: this.actor },
-            },
-          ]),
-          revision,
-        ],
-      ));
-      const [written, commit] = await Promise.allSettled(together(client, () => [write(), client.query(FLOOR_SQL.commit)] as const));
+      const write = this.statement(site, was, now);
+      const [written, commit] = await Promise.allSettled(together(client, () => [client.query(write.query), client.query(FLOOR_SQL.commit)] as const));
       if (written.status === 'rejected') throw written.reason;
       if (commit.status === 'rejected') throw commit.reason;
       if (commit.value.command !== 'COMMIT') throw new Error(`floor: the transaction ended with ${commit.value.command}`);
-      this.rows.set(assetId, now);
-      this.sites.set(site.id, { revision, version: site.version });
+      this.wrote(write.site, was, now);
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
+      if (client.getTransactionStatus() !== 'I') await client.query('ROLLBACK').catch(() => {});
       throw err;
     } finally {
       client.release();
     }
+  }
+
+  /** Keeps the row, and the site as the write left it. */
+  private wrote(site: LockedSite, was: AssetRow, now: AssetRow) {
+    this.rows.set(was.id, now);
+    this.sites.set(site.id, site);
+  }
+
+  /**
+   * The write statement of the change from `was` to `now` onto `site` as given (its revision and
+   * audit chain head), and the site as the statement leaves it.
+   */
+  private statement(site: LockedSite, was: AssetRow, now: AssetRow) {
+    const changesetId = randomUUID();
+    const requestId = `floor-${randomUUID()}`;
+    const offset = now.config.calibrationOffset;
+    const revision = Number(site.revision) + 1;
+    const operations = [{ op: 'updateAsset', id: now.id, expectedVersion: was.version, patch: { config: { calibrationOffset: offset } } }];
+    const scope = `site:${site.id}`;
+    const before = view(was) as JsonObject;
+    const after = view(now) as JsonObject;
+    const diff = [
+      { op: 'replace' as const, path: '/version', value: now.version },
+      { op: 'replace' as const, path: '/configVersion', value: now.config_version },
+      { op: 'replace' as const, path: '/config/calibrationOffset', value: offset },
+    ];
+    const fields = {
+      scope, seq: Number(site.head_seq) + 1, at: new Date().toISOString(), actor: this.actor, requestId, changesetId, service: 'config',
+      orgId: site.org_id, siteId: site.id, siteRevision: revision, entityType: 'asset', entityId: now.id, action: 'update',
+      outcome: 'applied' as const, before, after, diff, comment: null, sourceIp: '127.0.0.1', violations: null,
+    };
+    const hash = hashEvent(site.head_hash, fields);
+    const event = {
+      scope, seq: fields.seq, at: fields.at, actor: this.actor, request_id: requestId, changeset_id: changesetId, service: 'config',
+      org_id: site.org_id, site_id: site.id, site_revision: revision, entity_type: 'asset', entity_id: now.id, action: 'update',
+      outcome: 'applied', before, after, diff, comment: null, source_ip: '127.0.0.1', violations: null, prev_hash: site.head_hash, hash,
+    };
+    const query = prepared(
+      FLOOR_SQL.write,
+      [
+        JSON.stringify([now]),
+        JSON.stringify([{ asset_id: now.id, version: now.config_version, site_id: now.site_id, parent_id: now.parent_id, port: now.port, config: now.config, changeset_id: changesetId }]),
+        site.name, site.timezone, JSON.stringify(site.network), site.version, site.id,
+        changesetId, site.id, revision, JSON.stringify(this.actor), requestId, null, JSON.stringify(operations),
+        JSON.stringify([event]), JSON.stringify([{ scope, seq: fields.seq, hash }]),
+        JSON.stringify([
+          {
+            topic: 'config.asset.updated',
+            key: now.id,
+            payload: { siteId: site.id, orgId: site.org_id, changesetId, siteRevision: revision, entityId: now.id, before, after, requestId, actor: this.actor },
+          },
+        ]),
+        revision,
+      ],
+    );
+    return { query, site: { ...site, revision, head_seq: fields.seq, head_hash: hash } };
   }
 }
 

@@ -10,13 +10,14 @@ import type { RunStats } from '../lib/stats.ts';
 import { perWorker } from './targets.ts';
 
 /**
- * (1) The floor at `concurrency`: rema's write transaction through the driver alone, on a pool
- * with rema's settings (`createPool`: the same size, the same type parsers).
+ * (1) The floor at `concurrency`: rema's write through the driver alone, on a pool with rema's
+ * settings (`createPool`: the same size, the same type parsers). `alone: false`: every write
+ * takes the lock, as rema's do for a site it holds no current copy of.
  */
-export async function runFloor(databaseUrl: string, targets: WriteTarget[], actor: AuditActor, loop: LoopOptions, seed: number): Promise<RunStats> {
+export async function runFloor(databaseUrl: string, targets: WriteTarget[], actor: AuditActor, loop: LoopOptions, seed: number, opts: { alone?: boolean } = {}): Promise<RunStats> {
   const pool = createPool(databaseUrl);
   try {
-    const writer = new FloorWriter(pool, actor);
+    const writer = new FloorWriter(pool, actor, opts);
     await writer.load(targets);
     const next = perWorker(targets, loop.concurrency, seed);
     return await closedLoop(loop, async (w) => {
@@ -29,9 +30,10 @@ export async function runFloor(databaseUrl: string, targets: WriteTarget[], acto
 }
 
 /**
- * The statements of one single-asset configuration write as rema's write path issues them (run
- * in-process here, on a recording pool, with its graph cache warm) and as the floor issues
- * them: the floor is only a floor while the two lists are equal. A statement sent before the one
+ * The statements of two single-asset configuration writes to one site as rema's write path
+ * issues them (run in-process here, on a recording pool: the first takes the lock, the second
+ * goes alone on the copy the first left) and as the floor issues them: the floor is only a floor
+ * while the two lists are equal. A statement sent before the one
  * ahead of it was answered (pipelined: it shares that one's round trip) is recorded with a
  * leading `+ `, so the two must also take the same round trips.
  */
@@ -79,23 +81,24 @@ export async function compareStatements(databaseUrl: string, target: WriteTarget
     const { rows } = await pool.query<{ version: number; offset: number }>(`SELECT version, (config->>'calibrationOffset')::float8 AS offset FROM config.assets WHERE id = $1`, [target.id]);
     let version = rows[0].version;
     let offset = rows[0].offset;
-    for (const record of [false, true]) {
+    recording = true;
+    for (let i = 0; i < 2; i++) {
       offset = Math.round(((offset + 0.1) % 5) * 10) / 10;
-      recording = record;
       const out = await writePath.execute(
         // As PATCH /v1/assets/{id} asks: the site is the asset's, found by the lock statement.
         { siteId: { asset: target.id }, operations: [{ op: 'updateAsset', id: target.id, expectedVersion: version, patch: { config: { calibrationOffset: offset } } }] },
         ctx,
       );
-      recording = false;
       version = out.graph.assets.get(target.id)?.version ?? version + 1;
     }
+    recording = false;
     const rema = [...recorded];
     recorded.length = 0;
     const writer = new FloorWriter(pool, actor);
     await writer.load([target]);
     // Its checkout is the recording one too.
     recording = true;
+    await writer.write(target.id);
     await writer.write(target.id);
     recording = false;
     const floor = [...recorded];

@@ -235,7 +235,9 @@ export function createWritePath(deps: WritePathDeps) {
       // The database refused the statement: nothing of it is kept. The copy was stale (the
       // revision or the audit chain moved), or the change meets a constraint: the lock decides.
       if (err instanceof CommitOutcomeUnknown || sqlState(err) === undefined) throw err;
-      cache.stale(site.id);
+      // Moved on by a write of this instance (the copy held is newer), that is a race of two
+      // requests; otherwise another instance writes this site too.
+      if (cache.find(site.id) === before) cache.stale(site.id);
       done.siteId = undefined;
       done.committing = undefined;
       return undefined;
