@@ -215,7 +215,7 @@ export async function lockSiteForWrite(
   return { site, auditHead, graph: graphFromRows(site, r.assets, r.connections) };
 }
 
-/** How long the writes of a site whose copy was found stale take the lock (see {@link SiteGraphCache.stale}). */
+/** Two stale copies of a site within this long make its writes take the lock for as long (see {@link SiteGraphCache.stale}). */
 const CONTENDED_MS = 30_000;
 
 /** The default bound of the site-graph cache: the whole reference fleet (25,000 assets, ~24,000 cables). */
@@ -257,8 +257,12 @@ export class SiteGraphCache {
    * such write found its copy stale, until a write under the lock stores it again.
    */
   private readonly heads = new Map<string, ChainHead>();
-  /** Sites whose copy a write found stale, and until when (ms) their writes take the lock: another instance writes them too. */
-  private readonly contended = new Map<string, number>();
+  /**
+   * Sites whose copy a write found stale: when it last did (ms), and until when their writes take
+   * the lock — set when that happens twice within {@link CONTENDED_MS}: another instance writes
+   * the site too, not once but on and on.
+   */
+  private readonly staleness = new Map<string, { at: number; lockUntil: number }>();
   /** The site of every asset and cable held, for writes that name one of those instead of its site. */
   private readonly siteOfEntity = new Map<string, string>();
   private entities = 0;
@@ -283,13 +287,16 @@ export class SiteGraphCache {
   }
 
   /**
-   * Says the copy of `siteId` was stale when a write planned on it reached the database: another
-   * instance (or a refusal, which moves the audit chain alone) wrote the site since. For
-   * `forMs` its writes take the lock: each would otherwise pay for a plan thrown away.
+   * Says the copy of `siteId` was stale when a write planned on it reached the database: someone
+   * else (another instance, a refusal) wrote the site since. Its next write takes the lock and
+   * stores a current copy; the second time within {@link CONTENDED_MS}, its writes take the lock
+   * for that long — each would otherwise pay for a plan thrown away.
    */
-  stale(siteId: string, forMs = CONTENDED_MS) {
+  stale(siteId: string, now = Date.now()) {
     this.heads.delete(siteId);
-    this.contended.set(siteId, Date.now() + forMs);
+    const last = this.staleness.get(siteId);
+    const again = last !== undefined && now - last.at < CONTENDED_MS;
+    this.staleness.set(siteId, { at: now, lockUntil: again ? now + CONTENDED_MS : (last?.lockUntil ?? 0) });
   }
 
   /** Forgets the audit head of `siteId` — something else was appended to its chain (a refusal) — until a write under the lock stores it again. */
@@ -297,11 +304,11 @@ export class SiteGraphCache {
     this.heads.delete(siteId);
   }
 
-  private isContended(siteId: string): boolean {
-    const until = this.contended.get(siteId);
-    if (until === undefined) return false;
-    if (Date.now() < until) return true;
-    this.contended.delete(siteId);
+  private isContended(siteId: string, now = Date.now()): boolean {
+    const s = this.staleness.get(siteId);
+    if (s === undefined) return false;
+    if (now < s.lockUntil) return true;
+    if (now - s.at >= CONTENDED_MS) this.staleness.delete(siteId);
     return false;
   }
 
@@ -347,7 +354,7 @@ export class SiteGraphCache {
     if (!g) return;
     this.graphs.delete(siteId);
     this.heads.delete(siteId);
-    this.contended.delete(siteId);
+    this.staleness.delete(siteId);
     this.forget(siteId, g.assets);
     this.forget(siteId, g.connections);
     this.entities -= size(g);

@@ -219,11 +219,22 @@ describe('the write path on the copy of a site it holds', () => {
       const changesets = await db.pool.query('SELECT site_revision FROM config.changesets WHERE site_id = $1 ORDER BY site_revision', [siteId]);
       expect(changesets.rows.map((r) => Number(r.site_revision))).toEqual([2, 3, 4]);
       expect(await verifyAuditChains(db.pool, { scope: `site:${siteId}` })).toMatchObject({ ok: true, events: 3 });
-      // Another instance writes this site: its next writes take the lock rather than plan on a copy twice.
+      // Written under the lock, the write left a current copy: the next one goes alone again.
       sent.length = 0;
       await rename(here, ids[0], 3, 'A-3');
+      expect(sent).toEqual([expect.stringContaining('config.expect_revision')]);
+      // Stale a second time within 30 s: the other instance writes this site on and on, and its
+      // writes here take the lock for a while rather than plan on a copy each time first.
+      await rename(there, ids[1], 2, 'B-2');
+      sent.length = 0;
+      await rename(here, ids[0], 4, 'A-4');
+      expect(sent[0]).toContain('config.expect_revision');
       expect(locks(sent)).toBe(1);
-      expect(sent.filter((s) => s.includes('config.expect_revision'))).toHaveLength(1);
+      sent.length = 0;
+      await rename(here, ids[0], 5, 'A-5');
+      expect(sent[0]).toMatch(/^BEGIN/);
+      expect(await names(siteId)).toEqual(['A-5', 'B-2']);
+      expect(await verifyAuditChains(db.pool, { scope: `site:${siteId}` })).toMatchObject({ ok: true, events: 7 });
     } finally {
       await pool.end();
     }
