@@ -20,7 +20,7 @@ import { cpuMeter, loadavg1, machineInfo, waitForLowLoad } from './lib/machine.t
 import { currentRssMb, RssSampler, startServer, type ServerProcess } from './lib/server.ts';
 import type { RunStats } from './lib/stats.ts';
 import { changesetGroups, runChangesets } from './scenarios/changesets.ts';
-import { compareStatements, runFloor } from './scenarios/floor.ts';
+import { compareStatements, createFloor, runFloor } from './scenarios/floor.ts';
 import { runReads, type ReadKind } from './scenarios/reads.ts';
 import { runRollout } from './scenarios/rollout.ts';
 import { runWrites } from './scenarios/writes.ts';
@@ -115,6 +115,9 @@ async function main() {
       log(`floor: ${statements.floor.map((s) => s.slice(0, 60)).join('\n       ')}`);
     }
 
+    // One floor writer for the run: like rema's server, it keeps its state of each site from run to run.
+    const floorWriter = () => (run.floor ??= createFloor(db.url, actor)).writer;
+
     /** The rows of one measured run of (2): with `goalsAt`, the concurrency whose goals apply. */
     const addWrites = (key: string, scenario: string, s: RunStats, floor: RunStats | undefined, goalsAt?: number) => {
       const hot = goalsAt !== undefined && goalsAt >= 16;
@@ -149,7 +152,7 @@ async function main() {
         await settle();
         load = loadavg1();
         log(`floor   c=${c}: running`);
-        entry.floor = await runFloor(db.url, targets, actor, loop, c);
+        entry.floor = await runFloor(floorWriter(), targets, loop, c);
         log(`floor   c=${c}: ${fmtStats(entry.floor)}`);
         add({ key: `floor.c${c}.tps`, id: '1', scenario: `floor: write transaction via pg, ${c} client(s)`, metric: 'transactions/s', value: entry.floor.rate, load });
         add({ key: `floor.c${c}.p99`, id: '1', scenario: '', metric: 'p99 ms', value: entry.floor.p99, load });
@@ -158,7 +161,7 @@ async function main() {
           await settle();
           load = loadavg1();
           log(`floor, every write locked, c=${c}: running`);
-          const locked = await runFloor(db.url, targets, actor, loop, c, { alone: false });
+          const locked = await runFloor(floorWriter(), targets, loop, c, { alone: false });
           entry.floorLocked = locked;
           log(`floor, every write locked, c=${c}: ${fmtStats(locked)}`);
           add({ key: `floor.locked.c${c}.tps`, id: '1', scenario: `floor with every write locked, ${c} clients`, metric: 'transactions/s', value: locked.rate, load });
@@ -259,7 +262,7 @@ async function main() {
       const loop = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs, cpu: meter };
       await settle();
       load = loadavg1();
-      const floor = await runFloor(db.url, all, actor, loop, 1000 + c);
+      const floor = await runFloor(floorWriter(), all, loop, 1000 + c);
       await refreshVersions(db.pool, all);
       await settle();
       const rss = new RssSampler(server.pid).start();
@@ -330,7 +333,7 @@ async function assertBroker() {
 }
 
 /** What the run has started, for {@link cleanUp}. */
-const run: { db?: TestDatabase; server?: ServerProcess; api?: Api; extra: { server: ServerProcess; api: Api }[]; ended?: Promise<void> } = { extra: [] };
+const run: { db?: TestDatabase; server?: ServerProcess; api?: Api; floor?: ReturnType<typeof createFloor>; extra: { server: ServerProcess; api: Api }[]; ended?: Promise<void> } = { extra: [] };
 
 /** Stops the servers of --instances beyond the first. */
 async function stopExtra(): Promise<void> {
@@ -350,6 +353,7 @@ function cleanUp(): Promise<void> {
     await stopExtra();
     await run.api?.close();
     await run.server?.stop();
+    await run.floor?.end();
     if (!run.db) return;
     if (flag('keep-db')) log(`kept database ${run.db.url}`);
     else await run.db.drop();

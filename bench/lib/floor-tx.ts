@@ -105,8 +105,8 @@ interface LockedSite {
  * As rema's write path, a write to a site whose state the floor's own last write left — its
  * revision and audit chain head — is the write statement sent alone (`alone`, the default); it
  * checks the revision itself, and when another writer moved it on (rema, between the runs), the
- * floor takes the lock and writes in a transaction. `alone: false` always takes the lock: the
- * transaction of a write to a site not held.
+ * floor takes the lock and writes in a transaction. A write with `alone: false` always takes the
+ * lock: the transaction of a write to a site not held.
  */
 export class FloorWriter {
   private readonly rows = new Map<string, AssetRow>();
@@ -115,7 +115,6 @@ export class FloorWriter {
   constructor(
     private readonly pool: pg.Pool,
     private readonly actor: AuditActor,
-    private readonly opts: { alone?: boolean } = {},
   ) {}
 
   /** Loads the current rows of the targets (after rema or an earlier run changed them). */
@@ -129,13 +128,13 @@ export class FloorWriter {
   }
 
   /** One single-asset configuration write: the statements of rema's write, nothing else. */
-  async write(assetId: string): Promise<void> {
+  async write(assetId: string, opts: { alone?: boolean } = {}): Promise<void> {
     const was = this.rows.get(assetId);
     if (!was) throw new Error(`floor: asset ${assetId} not loaded`);
     const offset = nextOffset(Number(was.config.calibrationOffset ?? 0));
     const now: AssetRow = { ...was, config: { ...was.config, calibrationOffset: offset }, config_version: was.config_version + 1, version: was.version + 1 };
     const known = this.sites.get(was.site_id);
-    const held = (this.opts.alone ?? true) ? known : undefined;
+    const held = (opts.alone ?? true) ? known : undefined;
     const client = await this.pool.connect();
     try {
       if (held) {

@@ -10,23 +10,27 @@ import type { RunStats } from '../lib/stats.ts';
 import { perWorker } from './targets.ts';
 
 /**
- * (1) The floor at `concurrency`: rema's write through the driver alone, on a pool with rema's
- * settings (`createPool`: the same size, the same type parsers). `alone: false`: every write
- * takes the lock, as rema's do for a site it holds no current copy of.
+ * The floor's writer for a whole bench run, on a pool of its own with rema's settings
+ * (`createPool`: the same size, the same type parsers). It keeps what its writes left of each
+ * site across the run, as rema's server keeps its cache: after the other side wrote a site, each
+ * finds its state stale at its next write there.
  */
-export async function runFloor(databaseUrl: string, targets: WriteTarget[], actor: AuditActor, loop: LoopOptions, seed: number, opts: { alone?: boolean } = {}): Promise<RunStats> {
+export function createFloor(databaseUrl: string, actor: AuditActor): { writer: FloorWriter; end: () => Promise<void> } {
   const pool = createPool(databaseUrl);
-  try {
-    const writer = new FloorWriter(pool, actor, opts);
-    await writer.load(targets);
-    const next = perWorker(targets, loop.concurrency, seed);
-    return await closedLoop(loop, async (w) => {
-      await writer.write(next(w).id);
-      return true;
-    });
-  } finally {
-    await pool.end();
-  }
+  return { writer: new FloorWriter(pool, actor), end: () => pool.end() };
+}
+
+/**
+ * (1) The floor at `concurrency`: rema's write through the driver alone. `alone: false`: every
+ * write takes the lock, as rema's do for a site it holds no current copy of.
+ */
+export async function runFloor(writer: FloorWriter, targets: WriteTarget[], loop: LoopOptions, seed: number, opts: { alone?: boolean } = {}): Promise<RunStats> {
+  await writer.load(targets);
+  const next = perWorker(targets, loop.concurrency, seed);
+  return closedLoop(loop, async (w) => {
+    await writer.write(next(w).id, opts);
+    return true;
+  });
 }
 
 /**
