@@ -143,8 +143,9 @@ export class FloorWriter {
           await client.query(alone.query);
           return this.wrote(alone.site, was, now);
         } catch (err) {
-          // Another writer moved the site on: nothing was kept; write under the lock.
-          if (!(err instanceof Error && 'code' in err)) throw err;
+          // Another writer moved the site on (its revision, or its audit chain): nothing was kept; write under the lock.
+          const code = (err as { code?: unknown }).code;
+          if (code !== 'P0001' && code !== '23505') throw err;
           this.sites.delete(was.site_id); // the lock statement below reads the site: `known` is no longer its revision
         }
       }

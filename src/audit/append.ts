@@ -153,15 +153,18 @@ function validate(events: readonly AuditEventInput[]) {
 }
 
 /**
- * Chains `events` onto `heads` (locked by {@link lockChainHeads} in the caller's transaction,
- * one for every scope the events name): consecutive `seq` numbers in input order, one time for
- * all of them, the diff of each, and the hashes. Pure; `heads` is left as it was.
+ * Chains `events` onto `heads` (locked by {@link lockChainHeads} in the caller's transaction —
+ * or, for the configuration write path's statement sent alone, the heads its instance's last
+ * write left, which the unique `(scope, seq)` key checks — one for every scope the events name):
+ * consecutive `seq` numbers in input order, one time for all of them, the diff of each, and the
+ * hashes. Pure; `heads` is left as it was.
  */
 export function chainEvents(events: readonly AuditEventInput[], locked: ReadonlyMap<string, ChainHead>): ChainedEvents {
   validate(events);
   const heads = new Map(locked);
-  // Taken after the head locks: within a scope, a later seq never gets an earlier time
-  // because it waited behind another appender.
+  // Taken after the head locks (or, for a statement sent alone, after its instance's last write
+  // to the scope): within a scope, a later seq never gets an earlier time because it waited
+  // behind another appender.
   const at = new Date().toISOString();
   // Each large field is serialised once: its canonical JSON is hashed and stored as it is.
   const rows: string[] = [];

@@ -9,10 +9,10 @@ import { markCommittedSql, type IdempotencyClaim } from '../http/idempotency.ts'
 /** What is recorded beside the rows of an applied change, in the same statement as the last of them. */
 export interface ChangeRecord {
   changesetId: string;
-  /** The site revision the change produces (the locked site's revision + 1). */
+  /** The site revision the change produces (the revision of the site it was planned on + 1: locked, or checked by the statement). */
   revision: number;
   changeset: { actor: object; requestId: string; comment: string | null; operations: object[] };
-  /** The change's audit events, chained onto the site's locked head. */
+  /** The change's audit events, chained onto the site's head (locked, or held and checked by the unique sequence number). */
   audit: ChainedEvents;
   /** The change's events for other services, queued in the config outbox. */
   outbox: OutboxEvent[];
@@ -170,7 +170,7 @@ export function changeStatements(applied: AppliedChange, record: ChangeRecord): 
   // The last row statement joins the rest, unless it inserts assets: a taken asset id must be
   // refused by the assets' primary key, not by that of the versions it would get.
   const joined = rows[rows.length - 1]?.insertsAssets ? undefined : rows.pop();
-  const before = rows.map((r) => prepared(r.sql('$1'), [r.value]));
+  const earlier = rows.map((r) => prepared(r.sql('$1'), [r.value]));
 
   const values: CommitStatement['values'][number][] = [];
   const param = (value: CommitStatement['values'][number]) => {
@@ -199,7 +199,7 @@ export function changeStatements(applied: AppliedChange, record: ChangeRecord): 
   if (claim) items.push(claim.cte);
   const expected = param(record.revision);
   const text = `WITH ${items.join(',\n  ')}\n  ${expectRevisionSql(expected)}${claim ? `, ${claim.check} AS claimed` : ''}`;
-  return { rows: before, last: { name: statementName(text), text, values } };
+  return { rows: earlier, last: { name: statementName(text), text, values } };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { migrateAuditSchema } from '../audit/migrate-audit.ts';
 import { createTestDatabase, type TestDatabase } from '../db/test-database.ts';
 import { migrateConfigSchema } from './service.ts';
@@ -87,6 +87,39 @@ describe('lockSiteForWrite', () => {
 });
 
 describe('SiteGraphCache', () => {
+  it('holds the head of a site\'s audit chain with its copy; a stale copy drops it, and two within 30 s keep it out for 30 s', async () => {
+    const { siteId, assetIds } = await newSite(1);
+    const cache = new SiteGraphCache();
+    const { graph } = (await lockSiteForWrite(db.pool, siteId))!;
+    const head = { seq: 3, hash: 'h3' };
+    cache.set(graph, undefined, head);
+    expect(cache.current({ asset: assetIds[0] })).toEqual({ graph, head });
+    cache.forgetHead(siteId); // a refusal went into the chain
+    expect(cache.current(siteId)).toBeUndefined();
+    cache.set(graph, undefined, head);
+    const t0 = Date.now();
+    cache.markStale(siteId, t0); // once: the next write under the lock stores a head again
+    expect(cache.current(siteId)).toBeUndefined();
+    cache.set(graph, undefined, head);
+    expect(cache.current(siteId)?.head).toEqual(head);
+    cache.markStale(siteId, t0 + 1000); // twice within 30 s: no head is held until 30 s after the second
+    cache.set(graph, undefined, head);
+    expect(cache.current(siteId)).toBeUndefined();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(t0 + 1000 + 29_000);
+      cache.set(graph, undefined, head);
+      expect(cache.current(siteId)).toBeUndefined();
+      vi.setSystemTime(t0 + 1000 + 30_000);
+      cache.set(graph, undefined, head);
+      expect(cache.current(siteId)?.head).toEqual(head);
+    } finally {
+      vi.useRealTimers();
+    }
+    cache.delete(siteId);
+    expect(cache.current(siteId)).toBeUndefined();
+  });
+
   it('finds a held site by the id of one of its assets, and forgets it with the site', async () => {
     const { siteId, assetIds } = await newSite(2);
     const cache = new SiteGraphCache();

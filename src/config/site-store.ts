@@ -215,7 +215,7 @@ export async function lockSiteForWrite(
   return { site, auditHead, graph: graphFromRows(site, r.assets, r.connections) };
 }
 
-/** Two stale copies of a site within this long make its writes take the lock for as long (see {@link SiteGraphCache.stale}). */
+/** Two stale copies of a site within this long make its writes take the lock for as long (see {@link SiteGraphCache.markStale}). */
 const CONTENDED_MS = 30_000;
 
 /** The default bound of the site-graph cache: the whole reference fleet (25,000 assets, ~24,000 cables). */
@@ -241,8 +241,9 @@ export function siteCacheSizeFromEnv(raw: string | undefined = process.env.REMA_
 
 /**
  * Site graphs of recent writes, keyed by site and valid only for the revision they were read
- * at. The write path checks the revision under the site lock, so a copy made stale by another
- * instance is never used.
+ * at. The write path checks the revision under the site lock, or in the statement it sends
+ * alone (which then keeps nothing), so a change is never committed on a copy made stale by
+ * another instance.
  *
  * Bounded by what it holds — assets and cables, least recently written site out first — not by
  * sites: the default ({@link DEFAULT_SITE_CACHE_ENTITIES}) keeps the whole reference fleet,
@@ -268,7 +269,7 @@ export class SiteGraphCache {
   private entities = 0;
   constructor(private readonly maxEntities = DEFAULT_SITE_CACHE_ENTITIES) {}
 
-  /** The copy held of the site a write locks, whatever its revision (the lock tells whether it is current). */
+  /** The copy held of the site a write names, whatever its revision (the lock, or the statement sent alone, tells whether it is current). */
   find(of: SiteOf): SiteGraph | undefined {
     const siteId = typeof of === 'string' ? of : this.siteOfEntity.get('asset' in of ? of.asset : of.connection);
     return siteId === undefined ? undefined : this.graphs.get(siteId);
@@ -292,7 +293,7 @@ export class SiteGraphCache {
    * stores a current copy; the second time within {@link CONTENDED_MS}, its writes take the lock
    * for that long — each would otherwise pay for a plan thrown away.
    */
-  stale(siteId: string, now = Date.now()) {
+  markStale(siteId: string, now = Date.now()) {
     this.heads.delete(siteId);
     const last = this.staleness.get(siteId);
     const again = last !== undefined && now - last.at < CONTENDED_MS;

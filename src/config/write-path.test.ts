@@ -40,31 +40,44 @@ async function newSite(): Promise<string> {
 }
 
 /**
- * A pool whose connections are cut when the write path sends COMMIT: `after` the pair (last
- * statement + COMMIT) reached the server — 50 ms later, while the statement still runs (a
- * trigger makes writing a change set take 200 ms, 6.5 s with the comment "very slow") — or
- * `before` it leaves.
+ * A pool of its own whose transactions' and lone statements' checkouts (promise-style;
+ * pool.query passes a callback and is left alone) hand every statement to `seen` before it is
+ * sent, with its connection.
  */
-function cuttingPool(when: 'before' | 'after'): pg.Pool {
+function interceptingPool(seen: (text: string, client: pg.PoolClient) => void): pg.Pool {
   const pool = createPool(db.url, { max: 4 });
+  const wrapped = new WeakSet<pg.PoolClient>(); // a pooled connection comes back: wrap it once
   const connect = pool.connect.bind(pool) as (...args: unknown[]) => Promise<pg.PoolClient>;
-  // Only the transactions' checkouts (promise-style); pool.query passes a callback and is left alone.
-  (pool as unknown as { connect: (...args: unknown[]) => unknown }).connect = (...args: unknown[]) => (args.length > 0 ? connect(...args) : cutting());
-  const cutting = async () => {
+  (pool as unknown as { connect: (...args: unknown[]) => unknown }).connect = async (...args: unknown[]) => {
+    if (args.length > 0) return connect(...args);
     const client = await connect();
+    if (wrapped.has(client)) return client;
+    wrapped.add(client);
     const query = client.query.bind(client) as (...args: unknown[]) => unknown;
     (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-      if (args[0] === 'COMMIT') {
-        const stream = client.connection.stream;
-        if (when === 'before') stream.destroy();
-        else setTimeout(() => stream.destroy(), 50);
-      }
+      seen(typeof args[0] === 'string' ? args[0] : (args[0] as { text: string }).text, client);
       return query(...args);
     };
     return client;
   };
   return pool;
 }
+
+/** Cuts `client`'s connection 50 ms from now, while its statement still runs (writing a change set takes 200 ms here). */
+const cutSoon = (client: pg.PoolClient) => setTimeout(() => client.connection.stream.destroy(), 50);
+
+/**
+ * A pool whose connections are cut when the write path sends COMMIT: `after` the pair (last
+ * statement + COMMIT) reached the server — 50 ms later, while the statement still runs (a
+ * trigger makes writing a change set take 200 ms, 6.5 s with the comment "very slow") — or
+ * `before` it leaves.
+ */
+const cuttingPool = (when: 'before' | 'after'): pg.Pool =>
+  interceptingPool((text, client) => {
+    if (text !== 'COMMIT') return;
+    if (when === 'before') client.connection.stream.destroy();
+    else cutSoon(client);
+  });
 
 const rename = (pool: pg.Pool, siteId: string, name: string, more: { comment?: string; idempotency?: IdempotencyClaim } = {}) =>
   createWritePath({ pool, catalog: builtinCatalog() }).execute(
@@ -148,23 +161,8 @@ describe('the write path on the copy of a site it holds', () => {
 
   /** A pool that records the statements of its transactions and lone statements (promise-style checkouts). */
   function recordingPool(): { pool: pg.Pool; sent: string[] } {
-    const pool = createPool(db.url, { max: 4 });
     const sent: string[] = [];
-    const wrapped = new WeakSet<pg.PoolClient>(); // a pooled connection comes back: record its statements once
-    const connect = pool.connect.bind(pool) as (...args: unknown[]) => Promise<pg.PoolClient>;
-    (pool as unknown as { connect: (...args: unknown[]) => unknown }).connect = async (...args: unknown[]) => {
-      if (args.length > 0) return connect(...args);
-      const client = await connect();
-      if (wrapped.has(client)) return client;
-      wrapped.add(client);
-      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-      (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-        sent.push(typeof args[0] === 'string' ? args[0] : (args[0] as { text: string }).text);
-        return query(...args);
-      };
-      return client;
-    };
-    return { pool, sent };
+    return { pool: interceptingPool((text) => sent.push(text)), sent };
   }
 
   const rename = (wp: ReturnType<typeof createWritePath>, id: string, version: number, name: string) =>
@@ -244,19 +242,28 @@ describe('the write path on the copy of a site it holds', () => {
     const { siteId, ids, pool, sent, here, there } = await twoInstances();
     try {
       await rename(there, ids[0], 2, 'A-2');
-      // The copy here still has version 2 of the asset: the database's version 3 decides.
-      await expect(rename(here, ids[0], 2, 'A-stale')).rejects.toMatchObject({ code: 'PRECONDITION_FAILED' });
+      // The copy here still has version 2 of the asset: a write expecting 3 fails on the copy and
+      // is written under the lock; one expecting 2 passes on the copy and is refused by the database's 3.
       expect((await rename(here, ids[0], 3, 'A-3')).siteRevision).toBe(4);
+      await rename(there, ids[0], 4, 'A-4');
+      await expect(rename(here, ids[0], 4, 'A-stale')).rejects.toMatchObject({ code: 'PRECONDITION_FAILED' });
       // A refusal moves the audit chain and not the revision: the next write takes the lock (no
       // statement planned on the copy's chain head first), and the one after needs it no more.
-      await expect(rename(here, ids[1], 1, 'a-3')).rejects.toMatchObject({ code: 'CONFLICT_RULES' });
+      await expect(rename(here, ids[1], 1, 'a-4')).rejects.toMatchObject({ code: 'CONFLICT_RULES' });
       sent.length = 0;
-      expect((await rename(here, ids[1], 1, 'B-1')).siteRevision).toBe(5);
+      expect((await rename(here, ids[1], 1, 'B-1')).siteRevision).toBe(6);
       expect(sent[0]).toMatch(/^BEGIN/);
-      expect((await rename(here, ids[1], 2, 'B-2')).siteRevision).toBe(6);
+      expect((await rename(here, ids[1], 2, 'B-2')).siteRevision).toBe(7);
       expect(sent.slice(4)).toEqual([expect.stringContaining('config.expect_revision')]); // after BEGIN, the lock, the write and COMMIT
-      expect(await names(siteId)).toEqual(['A-3', 'B-2']);
-      expect(await verifyAuditChains(db.pool, { scope: `site:${siteId}` })).toMatchObject({ ok: true, events: 6 });
+      // A refusal recorded by another instance: the chain moved on and the revision did not. The
+      // copy's sequence number is taken, the statement keeps nothing, and the write takes the lock.
+      await expect(rename(there, ids[0], 5, 'b-2')).rejects.toMatchObject({ code: 'CONFLICT_RULES' });
+      sent.length = 0;
+      expect((await rename(here, ids[1], 3, 'B-3')).siteRevision).toBe(8);
+      expect(sent[0]).toContain('config.expect_revision');
+      expect(locks(sent)).toBe(1);
+      expect(await names(siteId)).toEqual(['A-4', 'B-3']);
+      expect(await verifyAuditChains(db.pool, { scope: `site:${siteId}` })).toMatchObject({ ok: true, events: 9 });
     } finally {
       await pool.end();
     }
@@ -279,24 +286,19 @@ describe('the write path on the copy of a site it holds', () => {
       { siteId, operations: [{ op: 'updateSite', expectedVersion: 1, patch: { name: 'Held' } }] },
       { actor, requestId: randomUUID() },
     );
-    // Cut 50 ms after the statement went out, while it still runs (writing a change set takes 200 ms here).
-    const pool = createPool(db.url, { max: 4 });
-    const connect = pool.connect.bind(pool) as (...args: unknown[]) => Promise<pg.PoolClient>;
-    (pool as unknown as { connect: (...args: unknown[]) => unknown }).connect = async (...args: unknown[]) => {
-      if (args.length > 0) return connect(...args);
-      const client = await connect();
-      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-      (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-        if (typeof args[0] === 'object' && (args[0] as { text: string }).text.includes('config.expect_revision')) setTimeout(() => client.connection.stream.destroy(), 50);
-        return query(...args);
-      };
-      return client;
-    };
+    // Cut while the statement runs; the write must have gone alone (no BEGIN).
+    const sent: string[] = [];
+    const pool = interceptingPool((text, client) => {
+      sent.push(text);
+      if (text.includes('config.expect_revision')) cutSoon(client);
+    });
     try {
       const outcome = await createWritePath({ pool, catalog: builtinCatalog(), cache }).execute(
         { siteId: { asset: ids[0] }, operations: [{ op: 'updateAsset', id: ids[0], expectedVersion: 1, patch: { name: 'Kept' } }] },
         { actor, requestId: randomUUID() },
       );
+      expect(sent[0]).toContain('config.expect_revision');
+      expect(sent.some((text) => text.startsWith('BEGIN'))).toBe(false);
       expect(outcome.siteRevision).toBe(3);
       expect(await names(siteId)).toEqual(['Kept']);
       const cs = await db.pool.query('SELECT 1 FROM config.changesets WHERE id = $1', [outcome.changesetId]);

@@ -17,7 +17,7 @@ import { hasErrors, runRules } from '../core/rules/run-rules.ts';
 import type { Rule, Violation } from '../core/rules/types.ts';
 import { rules as builtinRules } from '../core/rules/registry.ts';
 import { prepared } from '../db/pool.ts';
-import { CommitOutcomeUnknown, committedAfterLoss, requireTransaction, runAlone, sqlState, withTransaction } from '../db/tx.ts';
+import { CommitOutcomeUnknown, committedAfterLoss, isUniqueViolation, requireTransaction, runAlone, sqlState, withTransaction } from '../db/tx.ts';
 import { markCommittedSql, type IdempotencyClaim } from '../http/idempotency.ts';
 import { enqueueOutbox } from '../events/outbox.ts';
 import { ApiError, type FieldError } from '../http/errors.ts';
@@ -49,9 +49,10 @@ export interface ChangeRequest {
    */
   pointer?: FieldPointer;
   /**
-   * The route's authorisation on the site, called under the site lock before anything else
-   * (the site row the lock reads carries the organisation, so it costs no round trip). Throws
-   * to refuse: 404 exactly like a missing site, or 403.
+   * The route's authorisation on the site, called before anything else on the site as the write
+   * finds it — the copy the instance holds, or the row the lock reads (which carries the
+   * organisation, so it costs no round trip); a refusal on the copy is given again under the
+   * lock. Throws to refuse: 404 exactly like a missing site, or 403.
    */
   authorize?: SiteCheck;
 }
@@ -227,19 +228,22 @@ export function createWritePath(deps: WritePathDeps) {
     const { record, outcome, head: after } = commitRecord(site, head, plan, changesetId, req, ctx);
     const statements = changeStatements(plan.applied, record);
     if (statements.rows.length > 0) return undefined;
-    done.siteId = site.id;
     done.committing = outcome;
     try {
       await runAlone(deps.pool, statements.last);
     } catch (err) {
-      // The database refused the statement: nothing of it is kept. The copy was stale (the
-      // revision or the audit chain moved), or the change meets a constraint: the lock decides.
-      if (err instanceof CommitOutcomeUnknown || sqlState(err) === undefined) throw err;
-      // Moved on by a write of this instance (the copy held is newer), that is a race of two
-      // requests; otherwise another instance writes this site too.
-      if (cache.find(site.id) === before) cache.stale(site.id);
-      done.siteId = undefined;
+      if (err instanceof CommitOutcomeUnknown) {
+        done.siteId = site.id; // the answer was lost: execute() finds out whether it committed
+        throw err;
+      }
       done.committing = undefined;
+      // Not sent (no connection): the copy is as good as it was.
+      if (sqlState(err) === undefined) throw err;
+      // The database refused the statement, and nothing of it is kept: the copy was stale (the
+      // revision or the audit chain moved on), or the change meets a constraint, or the
+      // statement failed otherwise. The lock decides. A copy moved on by a write of this instance
+      // (the copy held is newer) is a race of two requests; otherwise someone else writes the site.
+      if (staleCopy(err) && cache.find(site.id) === before) cache.markStale(site.id);
       return undefined;
     }
     Object.assign(done, { graph: plan.applied.candidate, change: { from: before, touched: plan.applied.touched }, head: after });
@@ -514,11 +518,11 @@ async function recordChangeset(
   );
 }
 
-/** Placements of the configuration versions that `markDeployed` operations name. */
 /** Operations of a change whose validation reads configuration versions ({@link loadDeployedPlacements}). */
 const placementsWanted = (ops: Operation[]) => ops.flatMap((o) => (o.op === 'markDeployed' && o.configVersion !== null ? [{ id: o.id, v: o.configVersion }] : []));
 const readsPlacements = (ops: Operation[]) => placementsWanted(ops).length > 0;
 
+/** Placements of the configuration versions that `markDeployed` operations name. */
 async function loadDeployedPlacements(client: pg.PoolClient, ops: Operation[]): Promise<Map<string, AssetPlacement>> {
   const wanted = placementsWanted(ops);
   const out = new Map<string, AssetPlacement>();
@@ -562,6 +566,15 @@ function serialsToLookUp(applied: AppliedChange, before: SiteGraph): Set<string>
   }
   return serials;
 }
+
+/**
+ * Whether a write statement sent alone failed because the copy it was planned on was stale: the
+ * site's revision moved on (`config.expect_revision`) or the audit chain did (the event's
+ * sequence number taken).
+ */
+const staleCopy = (err: unknown) =>
+  (sqlState(err) === 'P0001' && err instanceof Error && err.message.startsWith('site revision is ')) ||
+  (isUniqueViolation(err) && err.constraint === 'events_scope_seq_key');
 
 const describe = (of: SiteOf) => (typeof of === 'string' ? `Site ${of}` : 'asset' in of ? `Asset ${of.asset}` : `Connection ${of.connection}`);
 
