@@ -8,7 +8,6 @@ import type { AuditActor, AuditEventInput } from '../audit/types.ts';
 import type { Catalog } from '../core/catalog/catalog.ts';
 import { applyOperations, type AppliedChange, type EntityChange } from '../core/changes/apply-operations.ts';
 import { impactedAssets } from '../core/changes/impact.ts';
-import { OperationError } from '../core/changes/operation-error.ts';
 import type { Operation } from '../core/changes/operations.ts';
 import { GraphIndex } from '../core/graph/graph-index.ts';
 import type { AssetPlacement, Site, SiteGraph } from '../core/graph/types.ts';
@@ -16,7 +15,6 @@ import { siteView } from '../core/changes/views.ts';
 import { hasErrors, runRules } from '../core/rules/run-rules.ts';
 import type { Rule, Violation } from '../core/rules/types.ts';
 import { rules as builtinRules } from '../core/rules/registry.ts';
-import { prepared } from '../db/pool.ts';
 import { CommitOutcomeUnknown, committedAfterLoss, isUniqueViolation, requireTransaction, runAlone, sqlState, withTransaction } from '../db/tx.ts';
 import { markCommittedSql, type IdempotencyClaim } from '../http/idempotency.ts';
 import { enqueueOutbox } from '../events/outbox.ts';
@@ -26,6 +24,8 @@ import { etagOf } from '../http/etag.ts';
 import { ConfigSchemaCheck } from './config-schema-check.ts';
 import { lockSite, lockSiteForWrite, SiteGraphCache, siteCacheSizeFromEnv, type SiteOf } from './site-store.ts';
 import { changeStatements, persistChange, type ChangeRecord } from './persist-change.ts';
+import { loadDeployedPlacements, lookupSerials, readsPlacements, serialsToLookUp } from './validation-reads.ts';
+import { describeRefusal, lastConfigOp, operationProblem } from './write-problems.ts';
 
 /** Who asks for a change, and from where. */
 export interface WriteContext {
@@ -518,55 +518,6 @@ async function recordChangeset(
   );
 }
 
-/** Operations of a change whose validation reads configuration versions ({@link loadDeployedPlacements}). */
-const placementsWanted = (ops: Operation[]) => ops.flatMap((o) => (o.op === 'markDeployed' && o.configVersion !== null ? [{ id: o.id, v: o.configVersion }] : []));
-const readsPlacements = (ops: Operation[]) => placementsWanted(ops).length > 0;
-
-/** Placements of the configuration versions that `markDeployed` operations name. */
-async function loadDeployedPlacements(client: pg.PoolClient, ops: Operation[]): Promise<Map<string, AssetPlacement>> {
-  const wanted = placementsWanted(ops);
-  const out = new Map<string, AssetPlacement>();
-  if (wanted.length === 0) return out;
-  const { rows } = await client.query<{ asset_id: string; version: number; parent_id: string | null; port: string | null; config: Record<string, unknown> }>(
-    prepared(
-      // One primary-key lookup per wanted version (see ASSET_SELECT on why not a plain join).
-      `SELECT v.asset_id, v.version, v.parent_id, v.port, v.config
-         FROM jsonb_to_recordset($1::jsonb) AS w(id uuid, v int)
-         CROSS JOIN LATERAL (SELECT * FROM config.config_versions v WHERE v.asset_id = w.id AND v.version = w.v LIMIT 1) v`,
-      [JSON.stringify(wanted)],
-    ),
-  );
-  for (const r of rows) out.set(`${r.asset_id}@${r.version}`, { parentId: r.parent_id, port: r.port, config: r.config });
-  return out;
-}
-
-/**
- * Serials that touched assets take on — new assets, changed serials — already held by assets of
- * other sites (fleet-wide uniqueness). A serial an asset kept is not looked up: the unique index
- * on serials has held it for this asset all along, so no other asset can hold it.
- */
-async function lookupSerials(client: pg.PoolClient, applied: AppliedChange, before: SiteGraph, siteId: string): Promise<Map<string, string>> {
-  const serials = serialsToLookUp(applied, before);
-  const out = new Map<string, string>();
-  if (serials.size === 0) return out;
-  const { rows } = await client.query<{ id: string; serial: string }>(
-    prepared(`SELECT id, serial FROM config.assets WHERE lower(btrim(serial)) = ANY($1::text[]) AND site_id <> $2`, [[...serials], siteId]),
-  );
-  for (const r of rows) out.set(r.serial, r.id);
-  return out;
-}
-
-/** The serials {@link lookupSerials} looks up for a change: those its touched assets take on. */
-function serialsToLookUp(applied: AppliedChange, before: SiteGraph): Set<string> {
-  const serials = new Set<string>();
-  const normal = (s: string | null | undefined) => s?.trim().toLowerCase() || undefined;
-  for (const id of applied.touched.assets) {
-    const s = normal(applied.candidate.assets.get(id)?.serial);
-    if (s && s !== normal(before.assets.get(id)?.serial)) serials.add(s);
-  }
-  return serials;
-}
-
 /**
  * Whether a write statement sent alone failed because the copy it was planned on was stale: the
  * site's revision moved on (`config.expect_revision`) or the audit chain did (the event's
@@ -577,40 +528,3 @@ const staleCopy = (err: unknown) =>
   (isUniqueViolation(err) && err.constraint === 'events_scope_seq_key');
 
 const describe = (of: SiteOf) => (typeof of === 'string' ? `Site ${of}` : 'asset' in of ? `Asset ${of.asset}` : `Connection ${of.connection}`);
-
-function lastConfigOp(ops: Operation[], assetId: string): { index: number; field: string } {
-  for (let i = ops.length - 1; i >= 0; i--) {
-    const o = ops[i];
-    if (o.op === 'setConfig' && o.id === assetId) return { index: i, field: '/config' };
-    if (o.op === 'updateAsset' && o.id === assetId && o.patch.config !== undefined) return { index: i, field: '/patch/config' };
-    if (o.op === 'createAsset' && o.asset.id === assetId) return { index: i, field: '/asset/config' };
-  }
-  const created = ops.findIndex((o) => o.op === 'createAsset' && o.asset.id === undefined);
-  return { index: created, field: created >= 0 ? '/asset/config' : '' };
-}
-
-function operationProblem(err: unknown, pointer: FieldPointer): unknown {
-  if (!(err instanceof OperationError)) return err;
-  const where = `operation ${err.index} (${pointer(err.index, '') || 'request'})`;
-  switch (err.kind) {
-    case 'not-found':
-      return new ApiError('NOT_FOUND', `${where}: ${err.message}.`);
-    case 'stale': {
-      const etag = err.current ? etagOf(err.current.entity, err.current.id, err.current.version) : undefined;
-      return new ApiError('PRECONDITION_FAILED', `${where}: ${err.message}; reload it and apply your change again.`, {
-        extra: { currentEtag: etag, entity: err.current },
-        headers: etag ? { ETag: etag } : {},
-      });
-    }
-    case 'invalid':
-      return new ApiError('VALIDATION_FAILED', `${where}: ${err.message}.`, {
-        extra: { errors: [{ in: 'body', path: pointer(err.index, err.path ?? ''), message: err.message }] },
-      });
-  }
-}
-
-function describeRefusal(violations: Violation[]): string {
-  const errors = violations.filter((v) => v.severity === 'error');
-  const first = errors[0];
-  return errors.length === 1 ? `The change was refused: ${first.message}` : `The change was refused by ${errors.length} rule violations; the first: ${first.message}`;
-}
