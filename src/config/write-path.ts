@@ -159,7 +159,6 @@ export function createWritePath(deps: WritePathDeps) {
       outcome = (await writeFromCopy(req, ctx, changesetId, pointer, done)) ?? (await writeLocked(req, ctx, changesetId, pointer, done));
     } catch (err) {
       if (err instanceof Refused) {
-        cache.forgetHead(err.siteId); // the refusal goes into the site's chain
         await recordRefusal(changesetId, req, ctx, err);
         throw new ApiError('CONFLICT_RULES', describeRefusal(err.violations), { extra: { violations: err.violations, changesetId } });
       }
@@ -369,6 +368,7 @@ export function createWritePath(deps: WritePathDeps) {
   }
 
   async function recordRefusal(changesetId: string, req: ChangeRequest, ctx: WriteContext, refusal: Refused) {
+    cache.forgetHead(refusal.siteId); // the refusal goes into the site's chain: a head held is no longer its head
     await withTransaction(deps.pool, async (client) => {
       await recordChangeset(client, changesetId, refusal.siteId, req, ctx, refusal.siteRevision, 'refused', refusal.violations);
       await appendAuditEvents(client, [
