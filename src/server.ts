@@ -228,6 +228,7 @@ export async function buildServer(opts: ServerOptions): Promise<ServiceServer | 
       closed = true;
       await lifecycle?.stop();
       await remoteAuth?.close();
+      await admin?.authenticator.close();
       await app.close();
       if (mqtt) await closeMqtt(mqtt);
       if (lifecyclePool !== pool) await lifecyclePool.end();

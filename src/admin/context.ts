@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Authenticator } from '../auth/authenticator.ts';
+import type { LocalAuthenticator } from './local-authenticator.ts';
 import type { LockoutPolicy } from './lockout.ts';
 import type { TokenSigner } from './signing-keys.ts';
 
@@ -37,6 +37,6 @@ export const DEFAULT_SETTINGS: AdminSettings = {
 export interface AdminDeps {
   pool: pg.Pool;
   signer: TokenSigner;
-  authenticator: Authenticator;
+  authenticator: LocalAuthenticator;
   settings: AdminSettings;
 }

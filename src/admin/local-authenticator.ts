@@ -4,6 +4,7 @@ import { principalFromClaims } from '../auth/jwt-claims.ts';
 import type { Principal, RoleBinding } from '../auth/principal.ts';
 import { narrow, normalizeBindings } from '../auth/role-bindings.ts';
 import { prepared } from '../db/pool.ts';
+import { createAccessCache } from './access-cache.ts';
 import type { TokenSigner } from './signing-keys.ts';
 import { loadUser } from './users-store.ts';
 
@@ -15,12 +16,13 @@ interface TokenRow {
   user_id: string;
   user_name: string;
   user_roles: RoleBinding[];
+  expires_at: Date | null;
   touch: boolean;
 }
 
 /** Only usable tokens: not revoked, not expired, their user enabled and not deleted. */
 const FIND_TOKEN = `
-  SELECT t.id, t.org_id, t.name, t.bindings, u.id AS user_id, u.name AS user_name,
+  SELECT t.id, t.org_id, t.name, t.bindings, u.id AS user_id, u.name AS user_name, t.expires_at,
          COALESCE((SELECT json_agg(json_build_object('orgId', b.org_id, 'siteId', b.site_id, 'role', b.role))
                      FROM admin.role_bindings b WHERE b.user_id = u.id), '[]'::json) AS user_roles,
          t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute' AS touch
@@ -28,36 +30,64 @@ const FIND_TOKEN = `
    WHERE t.secret_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())
      AND NOT u.disabled AND u.deleted_at IS NULL`;
 
+/** The admin's authenticator, with what it keeps of its lookups. */
+export interface LocalAuthenticator extends Authenticator {
+  /** Drops every kept lookup (a notification does the same); for a change made in this process. */
+  forget(): void;
+  /** Closes the listening connection. */
+  close(): Promise<void>;
+}
+
+/** How long a lookup may be kept at most: `REMA_AUTH_CACHE_SECONDS`, else 30; 0 keeps none. */
+export function authCacheSecondsFromEnv(): number {
+  const raw = process.env.REMA_AUTH_CACHE_SECONDS;
+  if (raw === undefined || raw === '') return 30;
+  const parsed = Number(raw);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 300) throw new Error(`REMA_AUTH_CACHE_SECONDS must be a whole number of seconds from 0 to 300, not ${JSON.stringify(raw)}`);
+  return parsed;
+}
+
 /**
  * The admin service's own authenticator, for every service running in its process. JWTs
  * verify against the admin's signing keys, and a user's JWT also needs the user to exist and be
- * enabled *now* — their bindings are read fresh, so a disabled user or a removed role takes
+ * enabled — their bindings are read from the database, so a disabled user or a removed role takes
  * effect on the next request. API tokens are looked up by the sha256 of the secret and must be
  * unrevoked, unexpired and belong to an enabled user; their bindings narrow to what the user
  * still holds.
  *
+ * What a lookup reads (a token's row, a user and their bindings) is kept for up to
+ * `cacheSeconds` (and never past a token's expiry), but only while nothing changed: every change
+ * to tokens, users or role bindings notifies each instance, which drops all it kept (see
+ * `createAccessCache`); a change made through this process's admin API drops it before the
+ * answer is sent, and while the listening connection is down nothing is kept.
+ *
  * @example
  * installAuth(app, createLocalAuthenticator({ pool, signer: await loadSigningKeys(pool) }));
  */
-export function createLocalAuthenticator(opts: { pool: pg.Pool; signer: TokenSigner }): Authenticator {
+export function createLocalAuthenticator(opts: { pool: pg.Pool; signer: TokenSigner; cacheSeconds?: number }): LocalAuthenticator {
   const { pool, signer } = opts;
+  const cache = createAccessCache({
+    connection: pool.options,
+    ttlMs: (opts.cacheSeconds ?? authCacheSecondsFromEnv()) * 1000,
+    onDown: (err) => console.warn(`rema: cannot listen for changes to tokens and users (${err.message}); every request reads its credentials until it can`),
+  });
 
   async function fromJwt(bearer: string): Promise<Principal | undefined> {
     const payload = await signer.verify(bearer);
     const claimed = payload && principalFromClaims(payload);
     if (!claimed || claimed.kind === 'service') return claimed;
-    const user = await loadUser(pool, claimed.id);
+    const user = await cache.get(`user:${claimed.id}`, () => loadUser(pool, claimed.id));
     if (!user || user.disabled || user.orgId !== claimed.orgId) return undefined;
     return { kind: 'user', id: user.id, name: user.name, orgId: user.orgId, bindings: user.roles };
   }
 
-  async function fromApiToken(bearer: string): Promise<Principal | undefined> {
-    const { rows } = await pool.query<TokenRow>(prepared(FIND_TOKEN, [tokenHash(bearer)]));
+  async function lookUpToken(hash: Buffer): Promise<{ principal: Principal; expiresAt: number | undefined } | undefined> {
+    const { rows } = await pool.query<TokenRow>(prepared(FIND_TOKEN, [hash]));
     const t = rows[0];
     if (!t) return undefined;
     // Throttled: at most one write per token and minute, not one per request.
     if (t.touch) await pool.query(`UPDATE admin.api_tokens SET last_used_at = now() WHERE id = $1`, [t.id]);
-    return {
+    const principal: Principal = {
       kind: 'token',
       id: t.id,
       name: t.name,
@@ -65,11 +95,20 @@ export function createLocalAuthenticator(opts: { pool: pg.Pool; signer: TokenSig
       bindings: narrow(normalizeBindings(t.bindings), normalizeBindings(t.user_roles)),
       onBehalfOf: { id: t.user_id, name: t.user_name },
     };
+    return { principal, expiresAt: t.expires_at?.getTime() };
+  }
+
+  async function fromApiToken(bearer: string): Promise<Principal | undefined> {
+    const hash = tokenHash(bearer);
+    const found = await cache.get(`token:${hash.toString('hex')}`, () => lookUpToken(hash), (t) => t?.expiresAt);
+    return found?.principal;
   }
 
   return {
     async authenticate(bearer) {
       return looksLikeJwt(bearer) ? fromJwt(bearer) : fromApiToken(bearer);
     },
+    forget: cache.forget,
+    close: cache.close,
   };
 }

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
-import type { Authenticator } from '../auth/authenticator.ts';
 import type { Role, RoleBinding } from '../auth/principal.ts';
 import { migrateSchema } from '../db/migrate.ts';
 import { withTransaction } from '../db/tx.ts';
@@ -12,7 +11,7 @@ import { auditAdmin, SYSTEM_ACTOR } from './admin-audit.ts';
 import { ensureApiToken } from './api-tokens.ts';
 import { bootstrapAdmin, PLATFORM_ORG_ID, type BootstrapResult } from './bootstrap.ts';
 import { DEFAULT_SETTINGS, type AdminDeps, type AdminSettings } from './context.ts';
-import { createLocalAuthenticator } from './local-authenticator.ts';
+import { createLocalAuthenticator, type LocalAuthenticator } from './local-authenticator.ts';
 import { authRoutes } from './routes/auth.ts';
 import { orgRoutes } from './routes/orgs.ts';
 import { roleRoutes } from './routes/roles.ts';
@@ -38,7 +37,7 @@ export type AdminServiceOptions = Partial<Omit<AdminSettings, 'lockout' | 'login
 export interface AdminService {
   deps: AdminDeps;
   /** Verifies bearer tokens in this process (`installAuth(app, admin.authenticator)`). */
-  authenticator: Authenticator;
+  authenticator: LocalAuthenticator;
   signer: TokenSigner;
   /** Makes the platform organisation and its first admin on first start (see `bootstrapAdmin`). */
   bootstrap(opts?: { email?: string; password?: string }): Promise<BootstrapResult>;

@@ -48,6 +48,7 @@ export function roleRoutes(app: HttpApp, deps: AdminDeps) {
         await publishAdminEvents(client, [{ topic: 'admin.user.roles-changed', payload: { userId: id, orgId, at: Date.now() } }]);
         return after;
       });
+      deps.authenticator.forget();
       reply.header('ETag', userEtag(user));
       return { items: user.roles.map(bindingView) };
     },

@@ -126,6 +126,7 @@ export function tokenRoutes(app: HttpApp, deps: AdminDeps) {
       await auditAdmin(client, adminContext(request), [{ orgId: before.orgId, entityType: 'api_token', entityId: id, action: 'revoke', before: tokenView(before), after: tokenView(after) }]);
       await publishAdminEvents(client, [{ topic: 'admin.token.revoked', payload: { tokenId: id, userId: before.userId, orgId: before.orgId, at: Date.now() } }]);
     });
+    deps.authenticator.forget(); // committed: this instance stops accepting the token before answering
     reply.code(204);
   });
 }

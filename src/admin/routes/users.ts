@@ -151,6 +151,7 @@ export function userRoutes(app: HttpApp, deps: AdminDeps) {
         await publishAdminEvents(client, events);
         return after;
       });
+      deps.authenticator.forget(); // committed: this instance reads the user afresh before answering
       reply.header('ETag', userEtag(user));
       return userView(user);
     },
@@ -183,6 +184,7 @@ export function userRoutes(app: HttpApp, deps: AdminDeps) {
         ...revoked.rows.map((t) => ({ topic: 'admin.token.revoked' as const, payload: { tokenId: t.id, userId: id, orgId, at } })),
       ]);
     });
+    deps.authenticator.forget();
     reply.code(204);
   });
 }
