@@ -23,8 +23,8 @@ afterEach(async () => {
 });
 afterAll(() => db?.drop());
 
-function cacheOf(opts: { ttlMs?: number; retryMs?: number; now?: () => number } = {}) {
-  const cache = createAccessCache({ connection: { connectionString: db.url }, ttlMs: opts.ttlMs ?? 30_000, retryMs: opts.retryMs, now: opts.now, onDown: () => undefined });
+function cacheOf(opts: { ttlMs?: number; retryMs?: number; heartbeatMs?: number; answerMs?: number; now?: () => number } = {}) {
+  const cache = createAccessCache({ connection: { connectionString: db.url }, ...opts, ttlMs: opts.ttlMs ?? 30_000, onDown: () => undefined });
   caches.push(cache);
   return cache;
 }
@@ -67,13 +67,20 @@ describe('the access cache', () => {
   it('drops everything when a change to tokens, users or role bindings commits, in any connection', async () => {
     const cache = cacheOf();
     await listening(cache);
+    const token = `WHERE id = 'token:000000000001'`;
+    const user = `WHERE id = '00000000-0000-4000-8000-000000000002'`;
     const changes = [
-      `UPDATE admin.api_tokens SET revoked_at = now() WHERE id = 'token:000000000001'`,
-      `UPDATE admin.api_tokens SET revoked_at = NULL, expires_at = now() + interval '1 day' WHERE id = 'token:000000000001'`,
-      `UPDATE admin.users SET disabled = true WHERE id = '00000000-0000-4000-8000-000000000002'`,
-      `UPDATE admin.users SET disabled = false WHERE id = '00000000-0000-4000-8000-000000000002'`,
+      ...['org_id', 'user_id', 'secret_hash', 'bindings', 'expires_at', 'revoked_at'].map((column) => `UPDATE admin.api_tokens SET ${column} = ${column} ${token}`),
+      ...['id', 'org_id', 'name', 'disabled', 'deleted_at'].map((column) => `UPDATE admin.users SET ${column} = ${column} ${user}`),
       `INSERT INTO admin.role_bindings (user_id, org_id, site_id, role) VALUES ('00000000-0000-4000-8000-000000000002', '00000000-0000-4000-8000-000000000001', NULL, 'viewer')`,
+      `UPDATE admin.role_bindings SET role = 'auditor' WHERE user_id = '00000000-0000-4000-8000-000000000002'`,
       `DELETE FROM admin.role_bindings WHERE user_id = '00000000-0000-4000-8000-000000000002'`,
+      `TRUNCATE admin.role_bindings`,
+      `INSERT INTO admin.api_tokens (id, org_id, user_id, name, secret_hash, prefix, bindings)
+       SELECT 'token:000000000002', org_id, user_id, 'gone', '\\x02', prefix, bindings FROM admin.api_tokens ${token};
+       DELETE FROM admin.api_tokens WHERE id = 'token:000000000002'`,
+      `INSERT INTO admin.users (id, org_id, email, name) VALUES ('00000000-0000-4000-8000-000000000003', '00000000-0000-4000-8000-000000000001', 'b@example.test', 'B');
+       DELETE FROM admin.users WHERE id = '00000000-0000-4000-8000-000000000003'`,
     ];
     for (const sql of changes) {
       const c = counter();
@@ -141,12 +148,47 @@ describe('the access cache', () => {
     expect(await cache.get('after', after.load)).toBe(1); // kept again
   });
 
+  it('counts a connection that stops answering as down: its heartbeat finds it out', async () => {
+    const cache = cacheOf({ heartbeatMs: 100, answerMs: 300, retryMs: 60_000 });
+    await listening(cache);
+    const [listener] = await listeners();
+    // The backend stops answering (as behind a dead link) but its socket stays open.
+    process.kill(listener!.pid, 'SIGSTOP');
+    try {
+      await until('the heartbeat finds the connection dead', () => !cache.listening, 3000);
+    } finally {
+      process.kill(listener!.pid, 'SIGCONT');
+    }
+    const c = counter();
+    await cache.get('k', c.load);
+    expect(await cache.get('k', c.load)).toBe(2);
+  });
+
+  it('reads afresh and keeps nothing when asked for a fresh answer', async () => {
+    const cache = cacheOf();
+    await listening(cache);
+    const c = counter();
+    await cache.get('k', c.load);
+    expect(await cache.get('k', c.load, { fresh: true })).toBe(2);
+    expect(await cache.get('k', c.load)).toBe(1);
+  });
+
+  it('freezes what it keeps: no request can change what the next one reads', async () => {
+    const cache = cacheOf();
+    await listening(cache);
+    const load = async () => ({ id: 'token:1', bindings: [{ role: 'viewer' }] });
+    await cache.get('k', load);
+    const kept = await cache.get('k', load);
+    expect(() => kept.bindings.push({ role: 'admin' })).toThrow(TypeError);
+    expect(() => ((kept.bindings[0] as { role: string }).role = 'admin')).toThrow(TypeError);
+  });
+
   it('never keeps an answer past its own expiry, nor an unknown credential', async () => {
     const cache = cacheOf();
     await listening(cache);
     const c = counter();
-    await cache.get('expired', c.load, () => Date.now() - 1);
-    await cache.get('expired', c.load, () => Date.now() - 1);
+    await cache.get('expired', c.load, { until: () => Date.now() - 1 });
+    await cache.get('expired', c.load, { until: () => Date.now() - 1 });
     expect(c.reads).toBe(2);
     let misses = 0;
     await cache.get('unknown', async () => (misses++, undefined));

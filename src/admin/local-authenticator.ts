@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { looksLikeJwt, tokenHash, type Authenticator } from '../auth/authenticator.ts';
+import { looksLikeJwt, tokenHash, type AuthContext, type Authenticator } from '../auth/authenticator.ts';
 import { principalFromClaims } from '../auth/jwt-claims.ts';
 import type { Principal, RoleBinding } from '../auth/principal.ts';
 import { narrow, normalizeBindings } from '../auth/role-bindings.ts';
@@ -34,6 +34,8 @@ const FIND_TOKEN = `
 export interface LocalAuthenticator extends Authenticator {
   /** Drops every kept lookup (a notification does the same); for a change made in this process. */
   forget(): void;
+  /** True while it listens for changes, and so keeps what it reads. */
+  readonly listening: boolean;
   /** Closes the listening connection. */
   close(): Promise<void>;
 }
@@ -59,7 +61,8 @@ export function authCacheSecondsFromEnv(): number {
  * `cacheSeconds` (and never past a token's expiry), but only while nothing changed: every change
  * to tokens, users or role bindings notifies each instance, which drops all it kept (see
  * `createAccessCache`); a change made through this process's admin API drops it before the
- * answer is sent, and while the listening connection is down nothing is kept.
+ * answer is sent, and while the listening connection is down nothing is kept. `ctx.fresh`
+ * (introspection) reads and keeps nothing.
  *
  * @example
  * installAuth(app, createLocalAuthenticator({ pool, signer: await loadSigningKeys(pool) }));
@@ -72,11 +75,17 @@ export function createLocalAuthenticator(opts: { pool: pg.Pool; signer: TokenSig
     onDown: (err) => console.warn(`rema: cannot listen for changes to tokens and users (${err.message}); every request reads its credentials until it can`),
   });
 
-  async function fromJwt(bearer: string): Promise<Principal | undefined> {
+  /** What a user's JWT needs of them: not their password hash or email. */
+  async function accessOf(id: string) {
+    const user = await loadUser(pool, id);
+    return user && { id: user.id, name: user.name, orgId: user.orgId, disabled: user.disabled, roles: user.roles };
+  }
+
+  async function fromJwt(bearer: string, ctx: AuthContext): Promise<Principal | undefined> {
     const payload = await signer.verify(bearer);
     const claimed = payload && principalFromClaims(payload);
     if (!claimed || claimed.kind === 'service') return claimed;
-    const user = await cache.get(`user:${claimed.id}`, () => loadUser(pool, claimed.id));
+    const user = await cache.get(`user:${claimed.id}`, () => accessOf(claimed.id), { fresh: ctx.fresh });
     if (!user || user.disabled || user.orgId !== claimed.orgId) return undefined;
     return { kind: 'user', id: user.id, name: user.name, orgId: user.orgId, bindings: user.roles };
   }
@@ -98,17 +107,20 @@ export function createLocalAuthenticator(opts: { pool: pg.Pool; signer: TokenSig
     return { principal, expiresAt: t.expires_at?.getTime() };
   }
 
-  async function fromApiToken(bearer: string): Promise<Principal | undefined> {
+  async function fromApiToken(bearer: string, ctx: AuthContext): Promise<Principal | undefined> {
     const hash = tokenHash(bearer);
-    const found = await cache.get(`token:${hash.toString('hex')}`, () => lookUpToken(hash), (t) => t?.expiresAt);
+    const found = await cache.get(`token:${hash.toString('hex')}`, () => lookUpToken(hash), { until: (t) => t?.expiresAt, fresh: ctx.fresh });
     return found?.principal;
   }
 
   return {
-    async authenticate(bearer) {
-      return looksLikeJwt(bearer) ? fromJwt(bearer) : fromApiToken(bearer);
+    async authenticate(bearer, ctx) {
+      return looksLikeJwt(bearer) ? fromJwt(bearer, ctx) : fromApiToken(bearer, ctx);
     },
     forget: cache.forget,
+    get listening() {
+      return cache.listening;
+    },
     close: cache.close,
   };
 }

@@ -4,6 +4,11 @@ import type { Principal } from './principal.ts';
 /** What an authenticator may know of the request besides the bearer token. */
 export interface AuthContext {
   ip: string;
+  /**
+   * Read the credential's state from its source, not from what an authenticator keeps: for
+   * answers that others keep in turn (introspection), which must never repeat a stale one.
+   */
+  fresh?: boolean;
 }
 
 /**

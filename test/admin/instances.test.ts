@@ -21,16 +21,17 @@ async function meOnOther(token: string): Promise<{ status: number; bindings?: un
   return { status: res.statusCode, bindings: res.statusCode === 200 ? res.json().bindings : undefined };
 }
 
-/** Both instances' authenticators listen once each has looked up a credential. */
+/** Both instances' authenticators listen (and so keep what they read) once each has looked up a credential. */
 async function bothListening() {
   const deadline = Date.now() + 5000;
-  for (;;) {
-    const { rows } = await h.db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'rema-access-listener'`);
-    if (rows[0].n >= 2) return;
-    if (Date.now() > deadline) throw new Error(`only ${rows[0].n} of 2 instances listen for changes to credentials`);
+  while (!(h.server.admin!.authenticator.listening && other.admin!.authenticator.listening)) {
+    if (Date.now() > deadline) throw new Error('the two instances do not both listen for changes to credentials');
     await sleep(20);
   }
 }
+
+const listeners = async () =>
+  (await h.db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'rema-access-listener'`)).rows[0].n as number;
 
 /** Polls the other instance's /v1/auth/me until `seen` holds (at most 3 s). */
 async function untilOther(token: string, what: string, seen: (me: { status: number; bindings?: unknown[] }) => boolean): Promise<void> {
@@ -72,6 +73,14 @@ describe('credentials across instances', () => {
       expect((await h.call('GET', '/v1/auth/me', { token: created.body.secret })).status).toBe(401);
       // The other instance, never told, still holds the token as it read it: what the trigger is for.
       expect((await meOnOther(created.body.secret)).status).toBe(200);
+      // But what it answers to introspection is read afresh: services run apart keep that answer.
+      const introspected = await other.app.inject({
+        method: 'POST',
+        url: '/v1/auth/introspect',
+        headers: { authorization: `Bearer ${await other.admin!.serviceToken('config')}` },
+        payload: { token: created.body.secret },
+      });
+      expect(introspected.json()).toEqual({ active: false });
     } finally {
       await h.db.pool.query(`ALTER TABLE admin.api_tokens ENABLE TRIGGER api_tokens_access_changed`);
     }
@@ -96,5 +105,14 @@ describe('credentials across instances', () => {
     expect(disabled.status).toBe(200);
     await untilOther(jwt, 'the user disabled', (me) => me.status === 401);
     await untilOther(token.body.secret, 'the user disabled', (me) => me.status === 401);
+  });
+
+  it('a server closed closes its listening connection', async () => {
+    await bothListening();
+    expect(await listeners()).toBe(2);
+    await other.close();
+    const deadline = Date.now() + 3000;
+    while ((await listeners()) !== 1 && Date.now() < deadline) await sleep(20);
+    expect(await listeners()).toBe(1);
   });
 });

@@ -90,6 +90,8 @@ describe('API tokens', () => {
   it('stops working when revoked: DELETE needs If-Match, then the token answers 401', async () => {
     const created = await createToken(adminJwt, { name: 'to revoke' });
     const { id, secret } = created.body;
+    for (let i = 0; i < 50 && !h.server.admin!.authenticator.listening; i++) await sleep(20);
+    expect(h.server.admin!.authenticator.listening).toBe(true);
     for (let i = 0; i < 2; i++) expect((await h.call('GET', '/v1/auth/me', { token: secret })).status).toBe(200); // read, then kept
     expect((await h.call('DELETE', `/v1/tokens/${id}`, { token: adminJwt })).status).toBe(428);
     const revoke = await h.call('DELETE', `/v1/tokens/${id}`, { token: adminJwt, headers: { 'if-match': String(created.headers.etag) } });

@@ -128,7 +128,9 @@ export function authRoutes(app: HttpApp, deps: AdminDeps) {
     { schema: { tags, summary: 'Service only: the principal a token stands for, or active: false', body: IntrospectBody, response: { 200: IntrospectView } } },
     async (request, reply) => {
       requireService(request);
-      const principal = await deps.authenticator.authenticate(request.body.token, { ip: request.ip });
+      // Read afresh: the caller keeps the answer (up to 30 s), and may be asking because a change
+      // it heard of has not reached this instance's cache yet.
+      const principal = await deps.authenticator.authenticate(request.body.token, { ip: request.ip, fresh: true });
       reply.header('cache-control', 'no-store');
       return principal ? { active: true, principal: principalView(principal) } : { active: false };
     },
