@@ -7,7 +7,7 @@ import { closedLoop, type LoopOptions } from '../lib/closed-loop.ts';
 import type { WriteTarget } from '../lib/fleet.ts';
 import { FloorWriter, normalizeSql } from '../lib/floor-tx.ts';
 import type { RunStats } from '../lib/stats.ts';
-import { perWorker } from './targets.ts';
+import { perWorker, primeSites } from './targets.ts';
 
 /**
  * The floor's writer for a whole bench run, on a pool of its own with rema's settings
@@ -21,11 +21,13 @@ export function createFloor(databaseUrl: string, actor: AuditActor): { writer: F
 }
 
 /**
- * (1) The floor at `concurrency`: rema's write through the driver alone. `alone: false`: every
- * write takes the lock, as rema's do for a site it holds no current copy of.
+ * (1) The floor at `concurrency`: rema's write through the driver alone, after one write to each
+ * site (`primeSites`). `alone: false`: every write takes the lock, as rema's do for a site it
+ * holds no current copy of.
  */
 export async function runFloor(writer: FloorWriter, targets: WriteTarget[], loop: LoopOptions, seed: number, opts: { alone?: boolean } = {}): Promise<RunStats> {
   await writer.load(targets);
+  await primeSites(targets, loop.concurrency, (t) => writer.write(t.id, opts));
   const next = perWorker(targets, loop.concurrency, seed);
   return closedLoop(loop, async (w) => {
     await writer.write(next(w).id, opts);

@@ -1,3 +1,4 @@
+import type { WriteTarget } from '../lib/fleet.ts';
 import { shuffled } from '../lib/stats.ts';
 
 /**
@@ -14,4 +15,21 @@ export function perWorker<T>(items: readonly T[], concurrency: number, seed: num
     if (slice.length === 0) throw new Error(`worker ${w} has nothing to work on (${items.length} items for ${concurrency} workers)`);
     return slice[cursor[w]++ % slice.length];
   };
+}
+
+/**
+ * One write to each site of `targets` (its first target there), `concurrency` at a time: what a
+ * side of the comparison does before its measured run of writes, so that it starts holding every
+ * site, as one instance does in service — not from the state the other side's run left, where
+ * each site was written by someone else and the first write there takes the lock and reads the
+ * site. Failed writes are ignored (the measured run counts its own).
+ */
+export async function primeSites(targets: readonly WriteTarget[], concurrency: number, write: (t: WriteTarget) => Promise<unknown>): Promise<void> {
+  const first = new Map<string, WriteTarget>();
+  for (const t of targets) if (!first.has(t.siteId)) first.set(t.siteId, t);
+  const queue = [...first.values()];
+  const worker = async () => {
+    for (let t = queue.pop(); t; t = queue.pop()) await write(t).catch(() => undefined);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
 }
