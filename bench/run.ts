@@ -262,15 +262,24 @@ async function main() {
       raw.seedBigBacklogS = drainedBig;
       log(`event backlog of the second seed drained ${Number.isNaN(drainedBig) ? '(no event feed)' : `in ${drainedBig.toFixed(1)} s`}`);
       const all = await writeTargets(db.pool);
+      // rema as docs/operations.md ("Memory") says to run it for a fleet this size: a site-graph
+      // cache that holds the whole fleet, and the heap for it. The floor holds as much.
+      await server.stop();
+      const bigServer = await startServer({ databaseUrl: db.url, mqttUrl: MQTT_URL, token: TOKEN, cpuProfDir, env: BIG_FLEET_ENV });
+      run.server = bigServer;
+      const bigApi = new Api(bigServer.url, TOKEN, 64);
+      run.api = bigApi;
+      log(`rema serve pid ${bigServer.pid} on ${bigServer.url} for the large fleet (${Object.entries(BIG_FLEET_ENV).map(([k, v]) => `${k}=${v}`).join(' ')})`);
+      floorWriter().maxEntities = Number(BIG_FLEET_ENV.REMA_SITE_CACHE_ENTITIES);
       const c = 16;
-      const loop = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs, cpu: meter };
+      const loop = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs, cpu: cpuMeter(bigServer.pid, dbName) };
       await settle();
       load = loadavg1();
       const floor = await runFloor(floorWriter(), all, loop, 1000 + c);
       await refreshVersions(db.pool, all);
       await settle();
-      const rss = new RssSampler(server.pid).start();
-      const rema = await runWrites(api, all, loop, 1000 + c);
+      const rss = new RssSampler(bigServer.pid).start();
+      const rema = await runWrites(bigApi, all, loop, 1000 + c);
       const peak = rss.stop();
       raw.scale = { floor, rema, targets: all.length, peakRssMb: peak };
       log(`scale floor c=${c}: ${fmtStats(floor)}`);
@@ -337,6 +346,9 @@ async function assertBroker() {
 }
 
 /** What the run has started, for {@link cleanUp}. */
+/** How (4) runs rema on the 250,000-asset fleet: docs/operations.md, "Memory". */
+const BIG_FLEET_ENV = { REMA_SITE_CACHE_ENTITIES: '600000', REMA_NODE_OPTIONS: '--max-old-space-size=1024 --max-semi-space-size=16 --no-allocation-site-pretenuring' };
+
 const run: { db?: TestDatabase; server?: ServerProcess; api?: Api; floor?: ReturnType<typeof createFloor>; extra: { server: ServerProcess; api: Api }[]; ended?: Promise<void> } = { extra: [] };
 
 /** Stops the servers of --instances beyond the first. */

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { auditInsertCtes } from '../../src/audit/append.ts';
-import { lockForWriteSql } from '../../src/config/site-store.ts';
+import { lockForWriteSql, siteCacheSizeFromEnv } from '../../src/config/site-store.ts';
 import { hashEvent } from '../../src/audit/hash.ts';
 import { prepared } from '../../src/db/pool.ts';
 import { together } from '../../src/db/tx.ts';
@@ -110,8 +110,13 @@ interface LockedSite {
  */
 export class FloorWriter {
   private readonly rows = new Map<string, AssetRow>();
-  /** Each site as the floor's last write to it left it (rema's cache, in short). */
+  /** Each site as the floor's last write to it left it (rema's cache, in short), least recent first. */
   private readonly sites = new Map<string, LockedSite>();
+  /** Assets and cables of each site the targets are in, and how many the sites held add up to. */
+  private readonly sizes = new Map<string, number>();
+  private held = 0;
+  /** Held sites' assets and cables at most, as rema's cache (`REMA_SITE_CACHE_ENTITIES`). */
+  maxEntities = siteCacheSizeFromEnv();
   constructor(
     private readonly pool: pg.Pool,
     private readonly actor: AuditActor,
@@ -125,6 +130,12 @@ export class FloorWriter {
       [targets.map((t) => t.id)],
     );
     for (const r of rows) this.rows.set(r.id, r);
+    const sizes = await this.pool.query<{ site_id: string; n: number }>(
+      `SELECT site_id, sum(n)::int AS n FROM (SELECT site_id, count(*) AS n FROM config.assets WHERE site_id = ANY($1::uuid[]) GROUP BY site_id
+                                        UNION ALL SELECT site_id, count(*) FROM config.connections WHERE site_id = ANY($1::uuid[]) GROUP BY site_id) x GROUP BY site_id`,
+      [[...new Set(targets.map((t) => t.siteId))]],
+    );
+    for (const r of sizes.rows) this.sizes.set(r.site_id, r.n);
   }
 
   /** One single-asset configuration write: the statements of rema's write, nothing else. */
@@ -146,7 +157,7 @@ export class FloorWriter {
           // Another writer moved the site on (its revision, or its audit chain): nothing was kept; write under the lock.
           const code = (err as { code?: unknown }).code;
           if (code !== 'P0001' && code !== '23505') throw err;
-          this.sites.delete(was.site_id); // the lock statement below reads the site: `known` is no longer its revision
+          this.forgetSite(was.site_id); // the lock statement below reads the site: `known` is no longer its revision
         }
       }
       // As withTransaction on rema's pipelining pool: BEGIN goes with the lock, COMMIT with the write.
@@ -175,7 +186,17 @@ export class FloorWriter {
   /** Keeps the row, and the site as the write left it. */
   private wrote(site: LockedSite, was: AssetRow, now: AssetRow) {
     this.rows.set(was.id, now);
+    this.forgetSite(site.id); // re-inserted below: most recently written last, as rema's cache
     this.sites.set(site.id, site);
+    this.held += this.sizes.get(site.id) ?? 0;
+    for (const [oldest] of this.sites) {
+      if (this.held <= this.maxEntities || oldest === site.id) break;
+      this.forgetSite(oldest);
+    }
+  }
+
+  private forgetSite(siteId: string) {
+    if (this.sites.delete(siteId)) this.held -= this.sizes.get(siteId) ?? 0;
   }
 
   /**

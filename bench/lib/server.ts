@@ -22,6 +22,8 @@ export interface StartServerOptions {
   token: string;
   /** A folder for `node --cpu-prof` profiles of the server, written when it stops. */
   cpuProfDir?: string;
+  /** More environment for the server (e.g. `REMA_SITE_CACHE_ENTITIES`, `REMA_NODE_OPTIONS`). */
+  env?: Record<string, string>;
 }
 
 /** A port nothing listens on right now. */
@@ -53,13 +55,13 @@ export async function startServer(opts: StartServerOptions): Promise<ServerProce
   const [command, args]: [string, string[]] = launcher ? ['sh', ['bin/rema', ...serveArgs]] : [process.execPath, [...cpuProf, 'bin/rema.mjs', ...serveArgs]];
   // node refuses --cpu-prof in NODE_OPTIONS; the launcher passes REMA_NODE_OPTIONS on its command
   // line instead of its defaults, so those are repeated here (keep them as bin/rema has them).
-  const heap = process.env.REMA_NODE_OPTIONS ?? '--max-old-space-size=512 --max-semi-space-size=16 --no-allocation-site-pretenuring';
+  const heap = opts.env?.REMA_NODE_OPTIONS ?? process.env.REMA_NODE_OPTIONS ?? '--max-old-space-size=512 --max-semi-space-size=16 --no-allocation-site-pretenuring';
   const nodeOptions = launcher && cpuProf.length ? { REMA_NODE_OPTIONS: [heap, ...cpuProf].filter(Boolean).join(' ') } : {};
   const child: ChildProcess = spawn(command, args, {
     cwd: ROOT,
     // REMA_LOG empty: no request lines; warnings and errors go to the log file (a tree older than
     // the log levels reads it as "nothing", so a baseline may say less there).
-    env: { ...process.env, ...nodeOptions, DATABASE_URL: opts.databaseUrl, MQTT_URL: opts.mqttUrl, REMA_TOKEN: opts.token, REMA_DATA_DIR: dataDir, REMA_LOG: '' },
+    env: { ...process.env, ...opts.env, ...nodeOptions, DATABASE_URL: opts.databaseUrl, MQTT_URL: opts.mqttUrl, REMA_TOKEN: opts.token, REMA_DATA_DIR: dataDir, REMA_LOG: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.pipe(log);
