@@ -122,10 +122,12 @@ describe('the access cache', () => {
       if (reads === 1) await gate;
       return reads;
     };
-    const first = cache.get('k', slow);
-    await db.pool.query(`UPDATE admin.api_tokens SET bindings = bindings WHERE id = 'token:000000000001'`);
+    // Kept before the change, so that its second read says the notification has come.
     const probe = counter();
     await cache.get('probe', probe.load);
+    expect(await cache.get('probe', probe.load)).toBe(1);
+    const first = cache.get('k', slow);
+    await db.pool.query(`UPDATE admin.api_tokens SET bindings = bindings WHERE id = 'token:000000000001'`);
     await until('the change is seen', async () => (await cache.get('probe', probe.load)) === 2);
     release();
     expect(await first).toBe(1); // its own request gets the answer it read
@@ -151,6 +153,7 @@ describe('the access cache', () => {
   it('counts a connection that stops answering as down: its heartbeat finds it out', async () => {
     const cache = cacheOf({ heartbeatMs: 100, answerMs: 300, retryMs: 60_000 });
     await listening(cache);
+    await until('only this cache listens', async () => (await listeners()).length === 1);
     const [listener] = await listeners();
     // The backend stops answering (as behind a dead link) but its socket stays open.
     process.kill(listener!.pid, 'SIGSTOP');
