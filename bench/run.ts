@@ -88,9 +88,15 @@ async function main() {
     await waitForEventBacklog(db.pool, 120, log);
     await checkpoint(db.pool, log);
   };
+  // The same, where a measured run begins (after its priming): the load average read there.
+  let load = loadavg1();
+  const settleHere = async () => {
+    await settle();
+    load = loadavg1();
+  };
   try {
     // (5) The reference fleet through the write path.
-    let load = loadavg1();
+    load = loadavg1();
     const seedRss = new RssSampler(server.pid).start();
     const seeded = await seedFleet({ url: server.url, token: TOKEN, sites: size.sites, assets: size.assets, concurrency: size.seedConcurrency });
     raw.seed = { ...seeded, output: undefined, peakRssMb: seedRss.stop() };
@@ -150,19 +156,15 @@ async function main() {
       const loop = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs, cpu: meter };
       const entry: { floor?: RunStats; floorLocked?: RunStats; rema?: RunStats; instances?: RunStats } = {};
       if (!skip.has('floor')) {
-        await settle();
-        load = loadavg1();
         log(`floor   c=${c}: running`);
-        entry.floor = await runFloor(floorWriter(), targets, loop, c);
+        entry.floor = await runFloor(floorWriter(), targets, loop, c, { settle: settleHere });
         log(`floor   c=${c}: ${fmtStats(entry.floor)}`);
         add({ key: `floor.c${c}.tps`, id: '1', scenario: `floor: write transaction via pg, ${c} client(s)`, metric: 'transactions/s', value: entry.floor.rate, load });
         add({ key: `floor.c${c}.p99`, id: '1', scenario: '', metric: 'p99 ms', value: entry.floor.p99, load });
         if (c === 16) {
           // For comparison: the transaction every write was before writes went alone to sites held.
-          await settle();
-          load = loadavg1();
           log(`floor, every write locked, c=${c}: running`);
-          const locked = await runFloor(floorWriter(), targets, loop, c, { alone: false });
+          const locked = await runFloor(floorWriter(), targets, loop, c, { alone: false, settle: settleHere });
           entry.floorLocked = locked;
           log(`floor, every write locked, c=${c}: ${fmtStats(locked)}`);
           add({ key: `floor.locked.c${c}.tps`, id: '1', scenario: `floor with every write locked, ${c} clients`, metric: 'transactions/s', value: locked.rate, load });
@@ -171,11 +173,13 @@ async function main() {
       }
       if (!skip.has('writes')) {
         await refreshVersions(db.pool, targets);
-        await settle();
-        load = loadavg1();
-        writeRss.start();
         log(`rema    c=${c}: running`);
-        entry.rema = await runWrites(api, targets, loop, c);
+        entry.rema = await runWrites(api, targets, loop, c, {
+          settle: async () => {
+            await settleHere();
+            writeRss.start();
+          },
+        });
         writePeak = Math.max(writePeak, writeRss.stop());
         log(`rema    c=${c}: ${fmtStats(entry.rema)}`);
         addWrites(`writes.c${c}`, `rema PATCH + If-Match, ${c} client(s)`, entry.rema, entry.floor, c);
@@ -264,6 +268,7 @@ async function main() {
       const all = await writeTargets(db.pool);
       // rema as docs/operations.md ("Memory") says to run it for a fleet this size: a site-graph
       // cache that holds the whole fleet, and the heap for it. The floor holds as much.
+      await api.close();
       await server.stop();
       const bigServer = await startServer({ databaseUrl: db.url, mqttUrl: MQTT_URL, token: TOKEN, cpuProfDir, env: BIG_FLEET_ENV });
       run.server = bigServer;
@@ -273,15 +278,27 @@ async function main() {
       floorWriter().maxEntities = Number(BIG_FLEET_ENV.REMA_SITE_CACHE_ENTITIES);
       const c = 16;
       const loop = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs, cpu: cpuMeter(bigServer.pid, dbName) };
-      await settle();
-      load = loadavg1();
-      const floor = await runFloor(floorWriter(), all, loop, 1000 + c);
+      // First as the sites come after the seed — none held by either side, each measured write the
+      // first to its site — then, after one write to each site, as held.
+      const coldFloor = await runFloor(floorWriter(), all, loop, 2000 + c, { prime: false, settle: settleHere });
       await refreshVersions(db.pool, all);
-      await settle();
-      const rss = new RssSampler(bigServer.pid).start();
-      const rema = await runWrites(bigApi, all, loop, 1000 + c);
+      const coldRema = await runWrites(bigApi, all, loop, 2000 + c, { prime: false, settle: settleHere });
+      log(`scale floor, sites not held, c=${c}: ${fmtStats(coldFloor)}`);
+      log(`scale rema,  sites not held, c=${c}: ${fmtStats(coldRema)}`);
+      add({ key: 'scale.cold.rate', id: '4', scenario: `writes on ${(size.assets + size.bigAssets).toLocaleString('en')} assets, sites not yet held, ${c} clients`, metric: 'writes/s', value: coldRema.rate, floor: coldFloor.rate, load });
+      add({ key: 'scale.cold.p50', id: '4', scenario: '', metric: 'p50 ms', value: coldRema.p50, floor: coldFloor.p50, load });
+      add({ key: 'scale.cold.p99', id: '4', scenario: '', metric: 'p99 ms', value: coldRema.p99, floor: coldFloor.p99, load });
+      const floor = await runFloor(floorWriter(), all, loop, 1000 + c, { settle: settleHere });
+      await refreshVersions(db.pool, all);
+      const rss = new RssSampler(bigServer.pid);
+      const rema = await runWrites(bigApi, all, loop, 1000 + c, {
+        settle: async () => {
+          await settleHere();
+          rss.start();
+        },
+      });
       const peak = rss.stop();
-      raw.scale = { floor, rema, targets: all.length, peakRssMb: peak };
+      raw.scale = { floor, rema, coldFloor, coldRema, targets: all.length, peakRssMb: peak };
       log(`scale floor c=${c}: ${fmtStats(floor)}`);
       log(`scale rema  c=${c}: ${fmtStats(rema)}`);
       const small = writeStats[c]?.rema;

@@ -114,6 +114,8 @@ export class FloorWriter {
   private readonly sites = new Map<string, LockedSite>();
   /** Assets and cables of each site the targets are in, and how many the sites held add up to. */
   private readonly sizes = new Map<string, number>();
+  /** What each held site counted for when it was stored (its size may be read again later). */
+  private readonly counted = new Map<string, number>();
   private held = 0;
   /** Held sites' assets and cables at most, as rema's cache (`REMA_SITE_CACHE_ENTITIES`). */
   maxEntities = siteCacheSizeFromEnv();
@@ -188,7 +190,9 @@ export class FloorWriter {
     this.rows.set(was.id, now);
     this.forgetSite(site.id); // re-inserted below: most recently written last, as rema's cache
     this.sites.set(site.id, site);
-    this.held += this.sizes.get(site.id) ?? 0;
+    const size = this.sizes.get(site.id) ?? 0;
+    this.counted.set(site.id, size);
+    this.held += size;
     for (const [oldest] of this.sites) {
       if (this.held <= this.maxEntities || oldest === site.id) break;
       this.forgetSite(oldest);
@@ -196,7 +200,8 @@ export class FloorWriter {
   }
 
   private forgetSite(siteId: string) {
-    if (this.sites.delete(siteId)) this.held -= this.sizes.get(siteId) ?? 0;
+    if (this.sites.delete(siteId)) this.held -= this.counted.get(siteId) ?? 0;
+    this.counted.delete(siteId);
   }
 
   /**

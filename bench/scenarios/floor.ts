@@ -22,12 +22,13 @@ export function createFloor(databaseUrl: string, actor: AuditActor): { writer: F
 
 /**
  * (1) The floor at `concurrency`: rema's write through the driver alone, after one write to each
- * site (`primeSites`). `alone: false`: every write takes the lock, as rema's do for a site it
- * holds no current copy of.
+ * site (`primeSites`; `prime: false` leaves it out) and then `settle`. `alone: false`: every
+ * write takes the lock, as rema's do for a site it holds no current copy of.
  */
-export async function runFloor(writer: FloorWriter, targets: WriteTarget[], loop: LoopOptions, seed: number, opts: { alone?: boolean } = {}): Promise<RunStats> {
+export async function runFloor(writer: FloorWriter, targets: WriteTarget[], loop: LoopOptions, seed: number, opts: { alone?: boolean; prime?: boolean; settle?: () => Promise<void> } = {}): Promise<RunStats> {
   await writer.load(targets);
-  await primeSites(targets, loop.concurrency, (t) => writer.write(t.id, opts));
+  if (opts.prime ?? true) await primeSites(targets, loop.concurrency, (t) => writer.write(t.id, opts));
+  await opts.settle?.();
   const next = perWorker(targets, loop.concurrency, seed);
   return closedLoop(loop, async (w) => {
     await writer.write(next(w).id, opts);

@@ -22,14 +22,25 @@ export function perWorker<T>(items: readonly T[], concurrency: number, seed: num
  * side of the comparison does before its measured run of writes, so that it starts holding every
  * site, as one instance does in service — not from the state the other side's run left, where
  * each site was written by someone else and the first write there takes the lock and reads the
- * site. Failed writes are ignored (the measured run counts its own).
+ * site. `write` resolves false (or throws) for a write that did not land; more than 1 % of them
+ * fails the run, since the measured run would then start from sites not held.
  */
-export async function primeSites(targets: readonly WriteTarget[], concurrency: number, write: (t: WriteTarget) => Promise<unknown>): Promise<void> {
+export async function primeSites(targets: readonly WriteTarget[], concurrency: number, write: (t: WriteTarget) => Promise<boolean | void>): Promise<void> {
   const first = new Map<string, WriteTarget>();
   for (const t of targets) if (!first.has(t.siteId)) first.set(t.siteId, t);
   const queue = [...first.values()];
+  let failed = 0;
+  let lastError: unknown;
   const worker = async () => {
-    for (let t = queue.pop(); t; t = queue.pop()) await write(t).catch(() => undefined);
+    for (let t = queue.pop(); t; t = queue.pop()) {
+      try {
+        if ((await write(t)) === false) failed++;
+      } catch (err) {
+        failed++;
+        lastError = err;
+      }
+    }
   };
   await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+  if (failed > first.size / 100) throw new Error(`priming: ${failed} of ${first.size} sites were not written${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
 }

@@ -7,15 +7,17 @@ import { perWorker, primeSites } from './targets.ts';
 /**
  * (2) Validated configuration writes over HTTP: `PATCH /v1/assets/{id}` with a JSON Merge Patch
  * of the configuration and `If-Match`, through authentication, the schema check, the site lock,
- * every rule, the audit chain and the outbox — after one write to each site (`primeSites`).
+ * every rule, the audit chain and the outbox — after one write to each site (`primeSites`; not
+ * over several instances, nor with `prime: false`) and then `settle`.
  */
-export async function runWrites(api: Api | Api[], targets: WriteTarget[], loop: LoopOptions, seed: number): Promise<RunStats> {
+export async function runWrites(api: Api | Api[], targets: WriteTarget[], loop: LoopOptions, seed: number, opts: { prime?: boolean; settle?: () => Promise<void> } = {}): Promise<RunStats> {
   const next = perWorker(targets, loop.concurrency, seed);
   // Several instances: each client keeps to one, as behind a proxy with keep-alive connections.
   const apis = Array.isArray(api) ? api : [api];
   // One instance starts holding every site (see primeSites); several are measured as they come,
   // each finding the sites the others wrote stale.
-  if (apis.length === 1) await primeSites(targets, loop.concurrency, (t) => writeOnce(apis[0], t));
+  if (apis.length === 1 && (opts.prime ?? true)) await primeSites(targets, loop.concurrency, (t) => writeOnce(apis[0], t));
+  await opts.settle?.();
   return closedLoop(loop, async (w) => writeOnce(apis[w % apis.length], next(w)));
 }
 
