@@ -96,7 +96,6 @@ async function main() {
   };
   try {
     // (5) The reference fleet through the write path.
-    load = loadavg1();
     const seedRss = new RssSampler(server.pid).start();
     const seeded = await seedFleet({ url: server.url, token: TOKEN, sites: size.sites, assets: size.assets, concurrency: size.seedConcurrency });
     raw.seed = { ...seeded, output: undefined, peakRssMb: seedRss.stop() };
@@ -185,8 +184,7 @@ async function main() {
         addWrites(`writes.c${c}`, `rema PATCH + If-Match, ${c} client(s)`, entry.rema, entry.floor, c);
         if (run.extra.length > 0) {
           await refreshVersions(db.pool, targets);
-          await settle();
-          load = loadavg1();
+          await settleHere();
           const servers = [server, ...run.extra.map((x) => x.server)];
           log(`rema ×${servers.length} c=${c}: running`);
           const multi = await runWrites([api, ...run.extra.map((x) => x.api)], targets, { ...loop, cpu: cpuMeter(servers.map((x) => x.pid), dbName) }, c);
@@ -362,10 +360,10 @@ async function assertBroker() {
   if (!ok) throw new Error(`no MQTT broker at ${MQTT_URL}: start Mosquitto (see README) or set MQTT_URL`);
 }
 
-/** What the run has started, for {@link cleanUp}. */
 /** How (4) runs rema on the 250,000-asset fleet: docs/operations.md, "Memory". */
 const BIG_FLEET_ENV = { REMA_SITE_CACHE_ENTITIES: '600000', REMA_NODE_OPTIONS: '--max-old-space-size=1024 --max-semi-space-size=16 --no-allocation-site-pretenuring' };
 
+/** What the run has started, for {@link cleanUp}. */
 const run: { db?: TestDatabase; server?: ServerProcess; api?: Api; floor?: ReturnType<typeof createFloor>; extra: { server: ServerProcess; api: Api }[]; ended?: Promise<void> } = { extra: [] };
 
 /** Stops the servers of --instances beyond the first. */
