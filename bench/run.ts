@@ -16,7 +16,7 @@ import { createTestDatabase, type TestDatabase } from '../src/db/test-database.t
 import { closeMqtt, connectMqtt, waitForConnection } from '../src/mqtt/client.ts';
 import { Api } from './lib/http.ts';
 import { checkpoint, refreshVersions, seedFleet, sites as listSites, waitForEventBacklog, writeTargets, type SeedResult } from './lib/fleet.ts';
-import { cpuMeter, loadavg1, machineInfo, waitForLowLoad } from './lib/machine.ts';
+import { cpuMeter, dbCounters, loadavg1, machineInfo, waitForLowLoad } from './lib/machine.ts';
 import { currentRssMb, RssSampler, startServer, type ServerProcess } from './lib/server.ts';
 import type { RunStats } from './lib/stats.ts';
 import { changesetGroups, runChangesets } from './scenarios/changesets.ts';
@@ -136,8 +136,20 @@ async function main() {
         add({ key: `${key}.cpu.rema`, id: '2', scenario: '', metric: 'rema server CPU ms/write', value: s.cpuMsPerOp.rema, load });
         add({ key: `${key}.cpu.db`, id: '2', scenario: '', metric: 'PostgreSQL CPU ms/write', value: s.cpuMsPerOp.postgres, floor: floor?.cpuMsPerOp?.postgres, load });
       }
+      addCounters(key, '2', s, floor);
       if (s.errors) add({ key: `${key}.errors`, id: '2', scenario: '', metric: 'refused/failed', value: s.errors, load });
     };
+
+    /** WAL and block reads per write, rema's beside the floor's: what the database did for each. */
+    const addCounters = (key: string, id: string, s: RunStats, floor: RunStats | undefined) => {
+      const c = s.countersPerOp;
+      if (!c) return;
+      const f = floor?.countersPerOp;
+      add({ key: `${key}.wal.kb`, id, scenario: '', metric: 'WAL kB/write', value: c.walBytes / 1024, floor: f && f.walBytes / 1024, load });
+      add({ key: `${key}.wal.fpi`, id, scenario: '', metric: 'full-page images/write', value: c.walFpi, floor: f?.walFpi, load });
+      add({ key: `${key}.blocks.read`, id, scenario: '', metric: 'blocks read/write', value: c.blocksRead, floor: f?.blocksRead, load });
+    };
+    const counters = dbCounters(db.pool, dbName);
 
     // (1) and (2), interleaved per concurrency so both see the same machine.
     const writeRss = new RssSampler(server.pid);
@@ -152,7 +164,7 @@ async function main() {
       }
     }
     for (const c of CONCURRENCY) {
-      const loop = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs, cpu: meter };
+      const loop = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs, cpu: meter, counters };
       const entry: { floor?: RunStats; floorLocked?: RunStats; rema?: RunStats; instances?: RunStats } = {};
       if (!skip.has('floor')) {
         log(`floor   c=${c}: running`);
@@ -275,7 +287,7 @@ async function main() {
       log(`rema serve pid ${bigServer.pid} on ${bigServer.url} for the large fleet (${Object.entries(BIG_FLEET_ENV).map(([k, v]) => `${k}=${v}`).join(' ')})`);
       floorWriter().maxEntities = Number(BIG_FLEET_ENV.REMA_SITE_CACHE_ENTITIES);
       const c = 16;
-      const loop = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs, cpu: cpuMeter(bigServer.pid, dbName) };
+      const loop = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs, cpu: cpuMeter(bigServer.pid, dbName), counters };
       // First as the sites come after the seed — none held by either side, each measured write the
       // first to its site — then, after one write to each site, as held.
       const coldFloor = await runFloor(floorWriter(), all, loop, 2000 + c, { prime: false, settle: settleHere });
@@ -286,6 +298,7 @@ async function main() {
       add({ key: 'scale.cold.rate', id: '4', scenario: `writes on ${(size.assets + size.bigAssets).toLocaleString('en')} assets, sites not yet held, ${c} clients`, metric: 'writes/s', value: coldRema.rate, floor: coldFloor.rate, load });
       add({ key: 'scale.cold.p50', id: '4', scenario: '', metric: 'p50 ms', value: coldRema.p50, floor: coldFloor.p50, load });
       add({ key: 'scale.cold.p99', id: '4', scenario: '', metric: 'p99 ms', value: coldRema.p99, floor: coldFloor.p99, load });
+      addCounters('scale.cold', '4', coldRema, coldFloor);
       const floor = await runFloor(floorWriter(), all, loop, 1000 + c, { settle: settleHere });
       await refreshVersions(db.pool, all);
       const rss = new RssSampler(bigServer.pid);
@@ -307,6 +320,7 @@ async function main() {
         add({ key: 'scale.cpu.rema', id: '4', scenario: '', metric: 'rema server CPU ms/write', value: rema.cpuMsPerOp.rema, load });
         add({ key: 'scale.cpu.db', id: '4', scenario: '', metric: 'PostgreSQL CPU ms/write', value: rema.cpuMsPerOp.postgres, floor: floor.cpuMsPerOp?.postgres, load });
       }
+      addCounters('scale', '4', rema, floor);
       const smallFloor = writeStats[c]?.floor;
       if (smallFloor) {
         // The database's own share: the same ratios for the floor, measured in the same two places.

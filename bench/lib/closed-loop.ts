@@ -12,6 +12,8 @@ export interface LoopOptions {
   warmupMs?: number;
   /** Reads CPU times (ms) of the processes taking part; read at the start and end of the measured window. */
   cpu?: () => Record<string, number>;
+  /** Reads counters of the database (WAL written, blocks read); read at the start and end of the measured window. */
+  counters?: () => Promise<Record<string, number>>;
 }
 
 /**
@@ -27,6 +29,7 @@ export async function closedLoop(opts: LoopOptions, op: (worker: number) => Prom
   const latencies: number[] = [];
   let errors = 0;
   let issued = 0;
+  const countersAtStart = await opts.counters?.();
   const cpuAtStart = opts.cpu?.();
   const started = performance.now();
   const deadline = started + opts.durationMs;
@@ -46,10 +49,10 @@ export async function closedLoop(opts: LoopOptions, op: (worker: number) => Prom
   };
   await Promise.all(Array.from({ length: opts.concurrency }, (_, w) => worker(w)));
   const stats = summarize(latencies, errors, (performance.now() - started) / 1000);
-  if (cpuAtStart && opts.cpu) {
-    const end = opts.cpu();
-    const ops = Math.max(1, latencies.length + errors);
-    stats.cpuMsPerOp = Object.fromEntries(Object.entries(end).map(([k, v]) => [k, (v - (cpuAtStart[k] ?? NaN)) / ops]));
-  }
+  const ops = Math.max(1, latencies.length + errors);
+  const perOp = (start: Record<string, number>, end: Record<string, number>) =>
+    Object.fromEntries(Object.entries(end).map(([k, v]) => [k, (v - (start[k] ?? NaN)) / ops]));
+  if (cpuAtStart && opts.cpu) stats.cpuMsPerOp = perOp(cpuAtStart, opts.cpu());
+  if (countersAtStart && opts.counters) stats.countersPerOp = perOp(countersAtStart, await opts.counters());
   return stats;
 }

@@ -104,3 +104,22 @@ export function cpuMeter(serverPid: number | readonly number[] | undefined, data
     };
   };
 }
+
+/**
+ * Reads the database's counters a write drives: the WAL it writes (bytes, and the full-page
+ * images among its records: a page's first change after a checkpoint is written whole) — for the
+ * whole server, which serves only the bench's database while it runs — and the blocks the
+ * bench's database read from outside PostgreSQL's shared buffers. Backends report these at the
+ * end of their transactions, at most about once a second: a window of ten seconds reads them to
+ * within a few percent.
+ */
+export function dbCounters(pool: { query: (sql: string, values?: unknown[]) => Promise<{ rows: Record<string, unknown>[] }> }, database: string): () => Promise<Record<string, number>> {
+  return async () => {
+    const { rows } = await pool.query(
+      `SELECT w.wal_bytes, w.wal_fpi, d.blks_read FROM pg_stat_wal w, pg_stat_database d WHERE d.datname = $1`,
+      [database],
+    );
+    const row = rows[0] ?? {};
+    return { walBytes: Number(row.wal_bytes), walFpi: Number(row.wal_fpi), blocksRead: Number(row.blks_read) };
+  };
+}

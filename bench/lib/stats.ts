@@ -13,6 +13,8 @@ export interface RunStats {
   max: number;
   /** CPU ms each process spent per operation of the measured window (see LoopOptions.cpu). */
   cpuMsPerOp?: Record<string, number>;
+  /** The database's counters per operation of the measured window (see LoopOptions.counters). */
+  countersPerOp?: Record<string, number>;
 }
 
 /** The q-quantile (0–1) of ascending `sorted`, nearest rank. */

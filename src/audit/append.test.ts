@@ -120,6 +120,18 @@ describe('appendAuditEvents', () => {
     expect(stored.map((e) => e.actor)).toEqual([null, null]);
   });
 
+  it('gives new events time-ordered ids (UUID version 7, the time of the insert first)', async () => {
+    const before = Date.now();
+    const events = await withTransaction(db.pool, (c) => appendAuditEvents(c, [assetUpdate(randomUUID()), assetUpdate(randomUUID())]));
+    const after = Date.now();
+    for (const { id } of events) {
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      const ms = parseInt(id.replaceAll('-', '').slice(0, 12), 16);
+      expect(ms).toBeGreaterThanOrEqual(before - 1000); // the database's clock, not this process's
+      expect(ms).toBeLessThanOrEqual(after + 1000);
+    }
+  });
+
   it('records the JSON Patch between before and after', async () => {
     const [event] = await withTransaction(db.pool, (c) => appendAuditEvents(c, [assetUpdate(randomUUID())]));
     expect(event.diff).toEqual([{ op: 'replace', path: '/config/unitId', value: 4 }]);

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import jsonPatch from 'fast-json-patch';
 
@@ -26,6 +25,7 @@ import { lockSite, lockSiteForWrite, SiteGraphCache, siteCacheSizeFromEnv, type 
 import { changeStatements, persistChange, type ChangeRecord } from './persist-change.ts';
 import { loadDeployedPlacements, lookupSerials, readsPlacements, serialsToLookUp } from './validation-reads.ts';
 import { describeRefusal, lastConfigOp, operationProblem } from './write-problems.ts';
+import { newId } from '../core/ids.ts';
 
 /** Who asks for a change, and from where. */
 export interface WriteContext {
@@ -151,7 +151,7 @@ export function createWritePath(deps: WritePathDeps) {
   const schemaCheck = new ConfigSchemaCheck(deps.catalog);
 
   async function execute(req: ChangeRequest, ctx: WriteContext): Promise<ChangeOutcome> {
-    const changesetId = randomUUID();
+    const changesetId = newId();
     const pointer = req.pointer ?? ((i: number, inOperation: string) => `/operations/${i}${inOperation}`);
     const done: WriteProgress = {};
     let outcome: ChangeOutcome;

@@ -3,7 +3,7 @@ import { buildHttpApp } from './app.ts';
 import type { HttpApp } from './app.ts';
 import { isWellFormedRequestId } from './request-id.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 let app: HttpApp;
 
 beforeAll(async () => {

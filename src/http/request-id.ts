@@ -6,9 +6,9 @@
  * fastify's `requestIdHeader` option would trust any header value verbatim, so it stays off
  * and {@link genRequestId} (the `genReqId` option) reads and checks the header itself.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
+import { newId } from '../core/ids.ts';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 
@@ -27,7 +27,7 @@ export function isWellFormedRequestId(value: unknown): value is string {
  */
 export function genRequestId(raw: IncomingMessage): string {
   const sent = raw.headers[REQUEST_ID_HEADER];
-  return isWellFormedRequestId(sent) ? sent : randomUUID();
+  return isWellFormedRequestId(sent) ? sent : newId();
 }
 
 /** fastify options that make {@link genRequestId} the source of `request.id`. */

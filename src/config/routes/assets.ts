@@ -19,6 +19,7 @@ import { singleOperationPointer, type SiteCheck } from '../write-path.ts';
 import { siteNotFound } from './sites.ts';
 import { escapeLike } from '../../db/escape-like.ts';
 import { prepared } from '../../db/pool.ts';
+import { newId } from '../../core/ids.ts';
 
 const AssetCursor = Type.Object({ id: Type.String() });
 const VersionView = Type.Object({
@@ -44,7 +45,7 @@ export function assetRoutes(app: HttpApp, deps: ConfigDeps) {
 
   app.post('/v1/assets', { schema: { tags, summary: 'Create an asset', body: AssetCreate, response: { 201: AssetView } } }, async (request, reply) => {
     const { siteId, ...fields } = request.body;
-    const id = fields.id ?? crypto.randomUUID();
+    const id = fields.id ?? newId();
     const { asset } = await writeOne(request, siteId, { op: 'createAsset', asset: { ...fields, id } }, id, (site) =>
       authorize(request, 'config.write', { orgId: site.orgId, siteId: site.id }, siteNotFound(site.id)),
     );

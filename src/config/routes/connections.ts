@@ -14,6 +14,7 @@ import { CONNECTION_COLUMNS, connectionFromRow, type SiteOf } from '../site-stor
 import { type ConfigDeps, connectionEtag, mayWriteConfig, writeContext } from './context.ts';
 import { singleOperationPointer, type SiteCheck } from '../write-path.ts';
 import { siteNotFound } from './sites.ts';
+import { newId } from '../../core/ids.ts';
 
 /** Cables between ports of two assets of one site. */
 export function connectionRoutes(app: HttpApp, deps: ConfigDeps) {
@@ -27,7 +28,7 @@ export function connectionRoutes(app: HttpApp, deps: ConfigDeps) {
 
   app.post('/v1/connections', { schema: { tags, summary: 'Connect two ports with a cable', body: ConnectionCreate, response: { 201: ConnectionView } } }, async (request, reply) => {
     const { siteId, ...fields } = request.body;
-    const id = fields.id ?? crypto.randomUUID();
+    const id = fields.id ?? newId();
     const c = await writeOne(request, siteId, { op: 'connect', connection: { ...fields, id } }, id, (site) =>
       authorize(request, 'config.write', { orgId: site.orgId, siteId: site.id }, siteNotFound(site.id)),
     );

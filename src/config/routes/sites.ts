@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { authorize, principalOf, scopesOf } from '../../auth/install-auth.ts';
@@ -21,6 +20,7 @@ import { type ConfigDeps, siteEtag, writeContext } from './context.ts';
 import { singleOperationPointer } from '../write-path.ts';
 import { networkProblem } from '../../core/changes/network.ts';
 import { escapeLike } from '../../db/escape-like.ts';
+import { newId } from '../../core/ids.ts';
 
 const SiteCursor = Type.Object({ code: Type.String(), id: Type.String() });
 
@@ -39,7 +39,7 @@ export function siteRoutes(app: HttpApp, deps: ConfigDeps) {
     const tzProblem = timezoneProblem(body.timezone);
     if (tzProblem) throw new ApiError('VALIDATION_FAILED', tzProblem, { extra: { errors: [{ in: 'body', path: '/timezone', message: tzProblem }] } });
     const site = await deps.writePath.createSite(
-      { id: randomUUID(), orgId, code: body.code, name: body.name, timezone: body.timezone, network: body.network },
+      { id: newId(), orgId, code: body.code, name: body.name, timezone: body.timezone, network: body.network },
       writeContext(request),
     );
     reply.header('ETag', siteEtag(site)).header('Location', `/v1/sites/${site.id}`).code(201);

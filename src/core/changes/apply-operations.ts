@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Catalog } from '../catalog/catalog.ts';
 import { defaultConfig } from '../catalog/default-config.ts';
 import type { Asset, AssetPlacement, Connection, SiteGraph } from '../graph/types.ts';
@@ -8,6 +7,7 @@ import { timezoneProblem } from './timezone.ts';
 import type { Operation } from './operations.ts';
 import { OperationError } from './operation-error.ts';
 import { assetView, connectionView, siteView, type EntityView } from './views.ts';
+import { newId as timeOrderedId } from '../ids.ts';
 
 export interface EntityChange {
   entityType: 'asset' | 'connection' | 'site';
@@ -54,7 +54,7 @@ export function applyOperations(before: SiteGraph, ops: Operation[], opts: Apply
   const owned = { assets: new Set<string>(), connections: new Set<string>() };
   const touched = { assets: new Set<string>(), connections: new Set<string>() };
   let siteTouched = false;
-  const newId = opts.newId ?? randomUUID;
+  const newId = opts.newId ?? timeOrderedId;
 
   ops.forEach((op, i) => {
     const asset = (id: string) => {

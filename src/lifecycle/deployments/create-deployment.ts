@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { MqttClient } from 'mqtt';
 import type { AuditActor } from '../../audit/types.ts';
@@ -9,6 +8,7 @@ import type { DeploymentRequest } from '../deps.ts';
 import { askConfig } from './config-errors.ts';
 import { auditDeployment, auditState, insertDeployment, type DeploymentView } from './deployment-store.ts';
 import { planTargets } from './plan-targets.ts';
+import { newId } from '../../core/ids.ts';
 
 /**
  * The site's deployment lock: taken exclusively to create a deployment (which supersedes older
@@ -57,7 +57,7 @@ export async function createDeployment(deps: CreateDeploymentDeps, req: Deployme
     throw new ApiError('VALIDATION_FAILED', `${plan.errors.length} target(s) cannot be deployed.`, { extra: { errors: plan.errors } });
   }
 
-  const id = randomUUID();
+  const id = newId();
   const assetIds = plan.targets.map((t) => t.assetId);
   const created = await withTransaction(deps.pool, async (client) => {
     // Deployments of one site are created one at a time, so two cannot both claim an asset, and

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Violation } from '../../core/rules/types.ts';
 import type { DeviceModel } from '../../core/catalog/types.ts';
 import { SLOT_STATES } from '../../core/lifecycle/device-states.ts';
@@ -10,6 +9,7 @@ import { insertDevice, serialHolder, updateDevice, type DeviceChange } from './d
 import { deviceView, type DeviceRow } from './device-view.ts';
 import { deviceWrite, lockDevice, refuseOnUnique, type DeviceAccess } from './device-write.ts';
 import { requestingUser } from '../deployments/ack-relay.ts';
+import { newId } from '../../core/ids.ts';
 
 const SERIAL_RULE = 'device-serial-unique';
 
@@ -53,7 +53,7 @@ export interface NewDevice {
 export async function registerDevice(deps: LifecycleDeps, body: NewDevice, ctx: DeviceWriteContext): Promise<DeviceRow> {
   const model = modelOf(deps, body.modelId);
   checkFirmware(model, body.firmware);
-  const id = body.id ?? randomUUID();
+  const id = body.id ?? newId();
   const orgId = body.orgId ?? deps.defaultOrgId;
   const serial = body.serial.trim();
   const event: DeviceEvent = { deviceId: id, orgId, siteId: null, action: 'create', before: null, after: { ...body, serial, id, orgId } };

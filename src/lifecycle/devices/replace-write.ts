@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { checkReplacement, GUARD_RULE } from '../../core/lifecycle/device-guards.ts';
 import { ApiError, isApiError } from '../../http/errors.ts';
 import type { LifecycleDeps } from '../deps.ts';
@@ -9,6 +8,7 @@ import { deviceView, guardDevice, type DeviceRow } from './device-view.ts';
 import { checkVersion, deviceScope, deviceWrite, refuseOnUnique, type DeviceAccess } from './device-write.ts';
 import { guardAsset } from './guard-facts.ts';
 import { requestingUser } from '../deployments/ack-relay.ts';
+import { newId } from '../../core/ids.ts';
 
 export interface Replacement {
   old: DeviceRow;
@@ -41,7 +41,7 @@ export async function replaceDevice(
   if (req.newDeviceId === oldId) {
     throw new ApiError('VALIDATION_FAILED', 'A device cannot replace itself.', { extra: { errors: [{ in: 'body', path: '/newDeviceId', message: 'must name another device' }] } });
   }
-  const changesetId = randomUUID();
+  const changesetId = newId();
   const swapped = await deviceWrite(deps.pool, ctx, `The replacement of device ${oldId}`, async (client, onFailure) => {
     const locked = await lockDevices(client, [oldId, req.newDeviceId]);
     const old = locked.get(oldId);
