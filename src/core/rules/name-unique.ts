@@ -9,6 +9,22 @@ export function nameKey(name: string): string {
   return name.normalize('NFKC').trim().toLowerCase();
 }
 
+const nameKeys = new WeakMap<Asset, { name: string; key: string }>();
+
+/**
+ * {@link nameKey} of an asset's name, kept beside the asset object: a site's untouched assets
+ * are the same objects from one write to the next (a change copies only what it changes), so
+ * each name is normalised once, not on every write to its site. Checked against the name, in
+ * case the object is changed in place.
+ */
+function assetNameKey(asset: Asset): string {
+  const kept = nameKeys.get(asset);
+  if (kept !== undefined && kept.name === asset.name) return kept.key;
+  const key = nameKey(asset.name);
+  nameKeys.set(asset, { name: asset.name, key });
+  return key;
+}
+
 export const nameUnique: Rule = {
   id: RULE,
   title: 'Asset names unique in a site',
@@ -26,7 +42,7 @@ export const nameUnique: Rule = {
     if (touched.length === 0) return [];
     const byName = new Map<string, Asset[]>();
     for (const asset of ctx.candidate.assets.values()) {
-      const key = nameKey(asset.name);
+      const key = assetNameKey(asset);
       const list = byName.get(key);
       if (list) list.push(asset);
       else byName.set(key, [asset]);
@@ -34,7 +50,7 @@ export const nameUnique: Rule = {
     const out: Violation[] = [];
     const reported = new Set<string>();
     for (const asset of touched) {
-      for (const other of byName.get(nameKey(asset.name)) ?? []) {
+      for (const other of byName.get(assetNameKey(asset)) ?? []) {
         const pair = [asset.id, other.id].sort().join('|');
         if (other.id === asset.id || reported.has(pair)) continue;
         reported.add(pair);

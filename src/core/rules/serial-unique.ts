@@ -14,6 +14,17 @@ export function serialKey(serial: string | null): string | undefined {
   return key ? key : undefined;
 }
 
+const serialKeys = new WeakMap<Asset, { serial: string | null; key: string | undefined }>();
+
+/** {@link serialKey} of an asset's serial, kept beside the asset object (see name-unique's assetNameKey). */
+function assetSerialKey(asset: Asset): string | undefined {
+  const kept = serialKeys.get(asset);
+  if (kept !== undefined && kept.serial === asset.serial) return kept.key;
+  const key = serialKey(asset.serial);
+  serialKeys.set(asset, { serial: asset.serial, key });
+  return key;
+}
+
 export const serialUnique: Rule = {
   id: RULE,
   title: 'Serial numbers unique fleet-wide',
@@ -30,11 +41,11 @@ export const serialUnique: Rule = {
   check(ctx) {
     const touched = [...ctx.touched.assets]
       .map((id) => ctx.candidate.assets.get(id))
-      .filter((a): a is Asset => a !== undefined && serialKey(a.serial) !== undefined);
+      .filter((a): a is Asset => a !== undefined && assetSerialKey(a) !== undefined);
     if (touched.length === 0) return [];
     const bySerial = new Map<string, Asset[]>();
     for (const asset of ctx.candidate.assets.values()) {
-      const key = serialKey(asset.serial);
+      const key = assetSerialKey(asset);
       if (key === undefined) continue;
       const list = bySerial.get(key);
       if (list) list.push(asset);
@@ -48,7 +59,7 @@ export const serialUnique: Rule = {
     const out: Violation[] = [];
     const reported = new Set<string>();
     for (const asset of touched) {
-      const key = serialKey(asset.serial) as string;
+      const key = assetSerialKey(asset) as string;
       for (const other of bySerial.get(key) ?? []) {
         const pair = [asset.id, other.id].sort().join('|');
         if (other.id === asset.id || reported.has(pair)) continue;
