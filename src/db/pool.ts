@@ -27,9 +27,10 @@ export interface PoolOptions {
  * counts) become JS numbers. Values stay far below 2^53 in this domain; parsing them as
  * strings would push `Number(...)` calls into every caller.
  */
+const parseInt8 = (value: string) => Number(value);
 const typeParsers: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
-    if (oid === INT8_OID && format !== 'binary') return (value: string) => Number(value);
+    if (oid === INT8_OID && format !== 'binary') return parseInt8;
     return pg.types.getTypeParser(oid, format ?? 'text');
   }) as pg.CustomTypesConfig['getTypeParser'],
 };

@@ -231,7 +231,12 @@ async function getVersion(deps: ConfigDeps, request: FastifyRequest, id: string,
   return versionView(rows[0]);
 }
 
-const GET_ASSET = `SELECT q.*, s.org_id FROM (${ASSET_SELECT} WHERE a.id = $1) q JOIN config.sites s ON s.id = q.site_id`;
+/**
+ * The asset's row and its site's organisation as one JSON value: parsed natively in one call,
+ * where eighteen columns cost the driver a parser per column and answer, in JavaScript. The
+ * values come out as the site graph's JSON has them, which `assetFromRow` reads too.
+ */
+const GET_ASSET = `SELECT row_to_json(r) AS asset FROM (SELECT q.*, s.org_id FROM (${ASSET_SELECT} WHERE a.id = $1) q JOIN config.sites s ON s.id = q.site_id) r`;
 
 /**
  * The asset, read with its site's organisation in one query, when it exists and the caller may
@@ -239,9 +244,10 @@ const GET_ASSET = `SELECT q.*, s.org_id FROM (${ASSET_SELECT} WHERE a.id = $1) q
  * permission is missing).
  */
 export async function getAsset(deps: ConfigDeps, id: string, request: FastifyRequest, permission: Permission) {
-  const { rows } = await deps.pool.query(prepared(GET_ASSET, [id]));
+  const { rows } = await deps.pool.query<{ asset: Parameters<typeof assetFromRow>[0] & { org_id: string } }>(prepared(GET_ASSET, [id]));
   const notFound = `Asset ${id} does not exist.`;
-  if (!rows[0]) throw new ApiError('NOT_FOUND', notFound);
-  authorize(request, permission, { orgId: rows[0].org_id, siteId: rows[0].site_id }, notFound);
-  return assetFromRow(rows[0]);
+  const row = rows[0]?.asset;
+  if (!row) throw new ApiError('NOT_FOUND', notFound);
+  authorize(request, permission, { orgId: row.org_id, siteId: row.site_id }, notFound);
+  return assetFromRow(row);
 }
