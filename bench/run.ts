@@ -124,6 +124,17 @@ async function main() {
     // One floor writer for the run: like rema's server, it keeps its state of each site from run to run.
     const floorWriter = () => (run.floor ??= createFloor(db.url, actor)).writer;
 
+    /** WAL and block reads per write, rema's beside the floor's: what the database did for each. */
+    const addCounters = (key: string, id: string, s: RunStats, floor: RunStats | undefined) => {
+      const c = s.countersPerOp;
+      if (c?.walBytes === undefined) return;
+      const f = floor?.countersPerOp;
+      add({ key: `${key}.wal.kb`, id, scenario: '', metric: 'WAL kB/write', value: c.walBytes / 1024, floor: f && f.walBytes / 1024, load });
+      add({ key: `${key}.wal.fpi`, id, scenario: '', metric: 'full-page images/write', value: c.walFpi, floor: f?.walFpi, load });
+      add({ key: `${key}.blocks.read`, id, scenario: '', metric: 'blocks read/write', value: c.blocksRead, floor: f?.blocksRead, load });
+    };
+    const counters = dbCounters(db.pool, dbName);
+
     /** The rows of one measured run of (2): with `goalsAt`, the concurrency whose goals apply. */
     const addWrites = (key: string, scenario: string, s: RunStats, floor: RunStats | undefined, goalsAt?: number) => {
       const hot = goalsAt !== undefined && goalsAt >= 16;
@@ -139,17 +150,6 @@ async function main() {
       addCounters(key, '2', s, floor);
       if (s.errors) add({ key: `${key}.errors`, id: '2', scenario: '', metric: 'refused/failed', value: s.errors, load });
     };
-
-    /** WAL and block reads per write, rema's beside the floor's: what the database did for each. */
-    const addCounters = (key: string, id: string, s: RunStats, floor: RunStats | undefined) => {
-      const c = s.countersPerOp;
-      if (!c) return;
-      const f = floor?.countersPerOp;
-      add({ key: `${key}.wal.kb`, id, scenario: '', metric: 'WAL kB/write', value: c.walBytes / 1024, floor: f && f.walBytes / 1024, load });
-      add({ key: `${key}.wal.fpi`, id, scenario: '', metric: 'full-page images/write', value: c.walFpi, floor: f?.walFpi, load });
-      add({ key: `${key}.blocks.read`, id, scenario: '', metric: 'blocks read/write', value: c.blocksRead, floor: f?.blocksRead, load });
-    };
-    const counters = dbCounters(db.pool, dbName);
 
     // (1) and (2), interleaved per concurrency so both see the same machine.
     const writeRss = new RssSampler(server.pid);

@@ -5,7 +5,6 @@
  * authentication, schema checks, graph copies, rules, views, diffs). What rema reaches is
  * measured against this in the same run. `recordStatements` checks that the two still agree.
  */
-import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { auditInsertCtes } from '../../src/audit/append.ts';
 import { lockForWriteSql, siteCacheSizeFromEnv } from '../../src/config/site-store.ts';
@@ -15,6 +14,7 @@ import { together } from '../../src/db/tx.ts';
 import { outboxInsertSql } from '../../src/events/outbox.ts';
 import { expectRevisionSql } from '../../src/config/persist-change.ts';
 import type { AuditActor, JsonObject } from '../../src/audit/types.ts';
+import { newId } from '../../src/core/ids.ts';
 import { nextOffset, type WriteTarget } from './fleet.ts';
 
 /** A stored asset row as the floor keeps it between its writes. */
@@ -209,8 +209,9 @@ export class FloorWriter {
    * audit chain head), and the site as the statement leaves it.
    */
   private statement(site: LockedSite, was: AssetRow, now: AssetRow) {
-    const changesetId = randomUUID();
-    const requestId = `floor-${randomUUID()}`;
+    // Ids as rema makes them (time-ordered): the same places in the same indexes.
+    const changesetId = newId();
+    const requestId = newId();
     const offset = now.config.calibrationOffset;
     const revision = Number(site.revision) + 1;
     const operations = [{ op: 'updateAsset', id: now.id, expectedVersion: was.version, patch: { config: { calibrationOffset: offset } } }];

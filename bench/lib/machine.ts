@@ -108,13 +108,18 @@ export function cpuMeter(serverPid: number | readonly number[] | undefined, data
 /**
  * Reads the database's counters a write drives: the WAL it writes (bytes, and the full-page
  * images among its records: a page's first change after a checkpoint is written whole) — for the
- * whole server, which serves only the bench's database while it runs — and the blocks the
- * bench's database read from outside PostgreSQL's shared buffers. Backends report these at the
- * end of their transactions, at most about once a second: a window of ten seconds reads them to
- * within a few percent.
+ * whole PostgreSQL server, so other databases' writes in the window would count too (the bench
+ * expects a server of its own, as for the CPU) — and the blocks the bench's database read from
+ * outside PostgreSQL's shared buffers. Backends report these at the end of their transactions,
+ * at most about once a second: a window of ten seconds reads them to within a few percent.
+ * `pg_stat_wal` is PostgreSQL 14's: on an older server the counters are left out (an empty
+ * record).
  */
 export function dbCounters(pool: { query: (sql: string, values?: unknown[]) => Promise<{ rows: Record<string, unknown>[] }> }, database: string): () => Promise<Record<string, number>> {
-  return async () => {
+  let available: Promise<boolean> | undefined;
+  return async (): Promise<Record<string, number>> => {
+    available ??= pool.query(`SELECT current_setting('server_version_num')::int >= 140000 AS ok`).then((r) => r.rows[0]?.ok === true);
+    if (!(await available)) return {};
     const { rows } = await pool.query(
       `SELECT w.wal_bytes, w.wal_fpi, d.blks_read FROM pg_stat_wal w, pg_stat_database d WHERE d.datname = $1`,
       [database],

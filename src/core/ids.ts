@@ -7,11 +7,14 @@ import { randomUUID } from 'node:crypto';
  * the same few index pages, already in memory, instead of a random page of an index that grows
  * with the fleet and its history (which, after each checkpoint, PostgreSQL also writes whole to
  * the WAL). Version 4 ids stay valid wherever an id is accepted; this only changes the ids rema
- * makes itself.
+ * makes itself. Such an id tells when it was made, as a creation time would.
  *
- * The random bits are those of `randomUUID()`, which draws from a buffered pool of entropy (a
- * system call per 128 ids instead of one per id): the 48-bit time replaces its first twelve hex
- * digits and the version digit becomes 7; its variant bits are already RFC 9562's.
+ * The random bits are those of `randomUUID()`, which takes them from a cache of random bytes
+ * refilled once per 128 ids: the 48-bit time replaces its first twelve hex digits and the
+ * version digit becomes 7; its variant bits are already RFC 9562's.
+ *
+ * @example
+ * newId(); // made at 2026-11-28T01:15:00.000Z: '01a21fb8-4620-7c4e-9a51-6f0d2e8b7a13' (then random bits)
  */
 export function newId(): string {
   const ms = Date.now().toString(16).padStart(12, '0');

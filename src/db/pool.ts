@@ -22,12 +22,13 @@ export interface PoolOptions {
   onIdleError?: (err: Error) => void;
 }
 
+const parseInt8 = (value: string) => Number(value);
+
 /**
  * Type parsers shared by every pool: `bigint` columns (sequence numbers, site revisions,
  * counts) become JS numbers. Values stay far below 2^53 in this domain; parsing them as
  * strings would push `Number(...)` calls into every caller.
  */
-const parseInt8 = (value: string) => Number(value);
 const typeParsers: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
     if (oid === INT8_OID && format !== 'binary') return parseInt8;

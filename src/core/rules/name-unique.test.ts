@@ -28,6 +28,16 @@ describe('name-unique', () => {
     expect(v[0].message).toContain('gateway GW-1');
   });
 
+  it('sees a name changed in place on an asset object it has checked before', () => {
+    const b = new SiteBuilder();
+    const gw = b.gateway({ name: 'GW-1' });
+    const m = b.meter(gw, 'rs485-1', { name: 'M-1' });
+    const ctx = b.whole();
+    expect(check(ctx)).toEqual([]); // every name's key is kept beside its asset object now
+    ctx.candidate.assets.get(m)!.name = 'gw-1';
+    expect(check(ctx)).toEqual([expect.objectContaining({ code: 'NAME_TAKEN', assetIds: expect.arrayContaining([m, gw]) })]);
+  });
+
   it('refuses a name that differs only in case and surrounding spaces', () => {
     const b = new SiteBuilder();
     const gw = b.gateway();

@@ -1,5 +1,6 @@
 import type { Asset } from '../graph/types.ts';
 import { label } from './lib/io-describe.ts';
+import { keptKeys } from './lib/kept-key.ts';
 import type { Rule, Violation } from './types.ts';
 
 const RULE = 'name-unique';
@@ -9,21 +10,8 @@ export function nameKey(name: string): string {
   return name.normalize('NFKC').trim().toLowerCase();
 }
 
-const nameKeys = new WeakMap<Asset, { name: string; key: string }>();
-
-/**
- * {@link nameKey} of an asset's name, kept beside the asset object: a site's untouched assets
- * are the same objects from one write to the next (a change copies only what it changes), so
- * each name is normalised once, not on every write to its site. Checked against the name, in
- * case the object is changed in place.
- */
-function assetNameKey(asset: Asset): string {
-  const kept = nameKeys.get(asset);
-  if (kept !== undefined && kept.name === asset.name) return kept.key;
-  const key = nameKey(asset.name);
-  nameKeys.set(asset, { name: asset.name, key });
-  return key;
-}
+/** {@link nameKey} of an asset's name, normalised once per asset object and name. */
+const assetNameKey = keptKeys((asset) => asset.name, (name) => nameKey(name ?? ''));
 
 export const nameUnique: Rule = {
   id: RULE,

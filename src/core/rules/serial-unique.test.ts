@@ -28,6 +28,16 @@ describe('serial-unique', () => {
     expect(v[0].message).toContain('meter M-1 is given serial NX-1001');
   });
 
+  it('sees a serial changed in place on an asset object it has checked before', () => {
+    const b = new SiteBuilder();
+    const gw = b.gateway({ serial: 'NX-1001' });
+    const m = b.meter(gw, 'rs485-1', { name: 'M-1', serial: 'NX-2002' });
+    const ctx = b.whole();
+    expect(check(ctx)).toEqual([]); // every serial's key is kept beside its asset object now
+    ctx.candidate.assets.get(m)!.serial = ' nx-1001';
+    expect(check(ctx)).toEqual([expect.objectContaining({ code: 'SERIAL_TAKEN', assetIds: expect.arrayContaining([m, gw]) })]);
+  });
+
   it('accepts a serial that differs from every other in the site', () => {
     const b = new SiteBuilder();
     const gw = b.gateway({ serial: 'NX-1001' });

@@ -1,5 +1,6 @@
 import type { Asset } from '../graph/types.ts';
 import { label } from './lib/io-describe.ts';
+import { keptKeys } from './lib/kept-key.ts';
 import type { Rule, Violation } from './types.ts';
 
 const RULE = 'serial-unique';
@@ -14,16 +15,8 @@ export function serialKey(serial: string | null): string | undefined {
   return key ? key : undefined;
 }
 
-const serialKeys = new WeakMap<Asset, { serial: string | null; key: string | undefined }>();
-
-/** {@link serialKey} of an asset's serial, kept beside the asset object (see name-unique's assetNameKey). */
-function assetSerialKey(asset: Asset): string | undefined {
-  const kept = serialKeys.get(asset);
-  if (kept !== undefined && kept.serial === asset.serial) return kept.key;
-  const key = serialKey(asset.serial);
-  serialKeys.set(asset, { serial: asset.serial, key });
-  return key;
-}
+/** {@link serialKey} of an asset's serial, normalised once per asset object and serial. */
+const assetSerialKey = keptKeys((asset) => asset.serial, serialKey);
 
 export const serialUnique: Rule = {
   id: RULE,
