@@ -112,10 +112,11 @@ export class FloorWriter {
   private readonly rows = new Map<string, AssetRow>();
   /** Each site as the floor's last write to it left it (rema's cache, in short), least recent first. */
   private readonly sites = new Map<string, LockedSite>();
-  /** Assets and cables of each site the targets are in, and how many the sites held add up to. */
+  /** Assets and cables of each site the targets are in. */
   private readonly sizes = new Map<string, number>();
   /** What each held site counted for when it was stored (its size may be read again later). */
   private readonly counted = new Map<string, number>();
+  /** Assets and cables of the sites held, as counted when each was stored. */
   private held = 0;
   /** Held sites' assets and cables at most, as rema's cache (`REMA_SITE_CACHE_ENTITIES`). */
   maxEntities = siteCacheSizeFromEnv();

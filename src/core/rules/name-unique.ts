@@ -11,7 +11,7 @@ export function nameKey(name: string): string {
 }
 
 /** {@link nameKey} of an asset's name, normalised once per asset object and name. */
-const assetNameKey = keptKeys((asset) => asset.name, (name) => nameKey(name ?? ''));
+const assetNameKey = keptKeys((asset) => asset.name, nameKey);
 
 export const nameUnique: Rule = {
   id: RULE,

@@ -9,8 +9,8 @@ describe('keptKeys', () => {
     const asset = b.graph.assets.get(gw)!;
     const made: string[] = [];
     const keyOf = keptKeys((a) => a.name, (name) => {
-      made.push(name ?? '');
-      return (name ?? '').toLowerCase();
+      made.push(name);
+      return name.toLowerCase();
     });
     expect(keyOf(asset)).toBe('gw-1');
     expect(keyOf(asset)).toBe('gw-1');

@@ -11,8 +11,8 @@ import type { Asset } from '../../graph/types.ts';
  * const nameKeys = keptKeys((asset) => asset.name, nameKey);
  * nameKeys(asset); // nameKey(asset.name), computed once per asset object and name
  */
-export function keptKeys<K>(field: (asset: Asset) => string | null, key: (value: string | null) => K): (asset: Asset) => K {
-  const kept = new WeakMap<Asset, { value: string | null; key: K }>();
+export function keptKeys<V, K>(field: (asset: Asset) => V, key: (value: V) => K): (asset: Asset) => K {
+  const kept = new WeakMap<Asset, { value: V; key: K }>();
   return (asset) => {
     const value = field(asset);
     const known = kept.get(asset);
