@@ -121,18 +121,31 @@ export async function restartMosquitto(): Promise<{ downMs: number }> {
   return { downMs: Date.now() - started };
 }
 
+/** The retained messages under `filter` (e.g. a site's `config` topics) as a new subscriber gets them: topic → payload. */
+export async function retainedMessages(filter: string): Promise<Map<string, Buffer>> {
+  const client = connectMqtt(MQTT_URL, { clientIdPrefix: 'rema-test-retained' });
+  try {
+    if (!(await waitForConnection(client, 3000))) throw new Error(`no MQTT broker at ${MQTT_URL}`);
+    const seen = new Map<string, Buffer>();
+    client.on('message', (topic, message, packet) => {
+      if (packet.retain && message.length > 0) seen.set(topic, message);
+    });
+    await client.subscribeAsync(filter, { qos: 1 });
+    await sleep(250);
+    return seen;
+  } finally {
+    await closeMqtt(client);
+  }
+}
+
 /** Removes every retained message under a test site's topics, so the broker's store does not grow run after run. */
 export async function clearRetained(siteCode: string): Promise<void> {
+  const topics = await retainedMessages(`${TOPIC_ROOT}/${siteCode}/#`).catch(() => new Map<string, Buffer>());
+  if (topics.size === 0) return;
   const client = connectMqtt(MQTT_URL, { clientIdPrefix: 'rema-test-cleanup' });
   try {
     if (!(await waitForConnection(client, 3000))) return;
-    const topics = new Set<string>();
-    client.on('message', (topic, message, packet) => {
-      if (packet.retain && message.length > 0) topics.add(topic);
-    });
-    await client.subscribeAsync(`${TOPIC_ROOT}/${siteCode}/#`, { qos: 1 });
-    await sleep(200);
-    await Promise.all([...topics].map((t) => publishJson(client, t, null, { retain: true, timeoutMs: 2000 }).catch(() => {})));
+    await Promise.all([...topics.keys()].map((t) => publishJson(client, t, null, { retain: true, timeoutMs: 2000 }).catch(() => {})));
   } finally {
     await closeMqtt(client);
   }

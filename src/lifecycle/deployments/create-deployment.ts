@@ -8,6 +8,7 @@ import type { DeploymentRequest } from '../deps.ts';
 import { askConfig } from './config-errors.ts';
 import { auditDeployment, auditState, insertDeployment, type DeploymentView } from './deployment-store.ts';
 import { planTargets } from './plan-targets.ts';
+import { outOfService, retarget } from './retained-clears.ts';
 import { newId } from '../../core/ids.ts';
 
 /**
@@ -37,7 +38,8 @@ export interface DeployContext {
  * targets and audits it, and returns it as created. The runner takes it from there.
  *
  * Refuses with 503 while no broker is connected (nothing could be sent), 404 for an unknown
- * site, 422 for assets outside the site, retired, or without a gateway.
+ * site, 422 for assets outside the site, retired (also when retired or deleted after the graph
+ * was read), or without a gateway.
  *
  * @example
  *   const d = await createDeployment(deps, { siteId, assetIds: [meterId] }, { actor, requestId });
@@ -63,7 +65,25 @@ export async function createDeployment(deps: CreateDeploymentDeps, req: Deployme
     // Deployments of one site are created one at a time, so two cannot both claim an asset, and
     // not while a runner is publishing one of the site's deployments.
     await client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [deployLockKey(req.siteId)]);
+    // The graph was read before the lock: an asset may have left service since (the lifecycle
+    // service records it under this lock when the configuration service's event comes).
+    const gone = await outOfService(client, assetIds);
+    if (gone.size > 0) {
+      throw new ApiError('VALIDATION_FAILED', `${gone.size} target(s) left service while the deployment was being created.`, {
+        extra: {
+          errors: plan.targets.flatMap((t) => {
+            const how = gone.get(t.assetId);
+            if (!how) return [];
+            const i = req.assetIds?.indexOf(t.assetId) ?? -1;
+            return [{ in: 'body' as const, path: i >= 0 ? `/assetIds/${i}` : '', message: `asset ${t.assetId} was ${how} meanwhile; it gets no configuration` }];
+          }),
+        },
+      });
+    }
     await supersede(client, id, assetIds, ctx);
+    // Each asset's configuration now goes to this gateway: a clear queued for its topic is taken
+    // back, and its topics under other gateways (it was moved) are queued to be cleared.
+    await retarget(client, plan.targets, `configuration deployed through another gateway (deployment ${id})`);
     const created = await insertDeployment(
       client,
       {

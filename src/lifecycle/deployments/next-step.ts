@@ -37,7 +37,7 @@ export type NextStep =
  * or awaiting an answer and every acknowledged version has been recorded as deployed. Then,
  * if more batches remain, the share of failed and silent targets among the settled ones so
  * far decides: above `failureThreshold` the rest is aborted, otherwise the next batch starts.
- * Targets superseded by a newer deployment (cancelled) count neither way.
+ * Targets superseded by a newer deployment or withdrawn with their asset (cancelled) count neither way.
  *
  * @example
  *   nextStep({ currentBatch: 1, batches: 3, current, soFar, failureThreshold: 0.2, recordingAcks: false });
@@ -55,7 +55,7 @@ export function nextStep(p: ProgressInput): NextStep {
     if (share > p.failureThreshold) return { kind: 'abort', reason: `${describe}, above the threshold of ${percent(p.failureThreshold)}` };
     return { kind: 'start-batch', batch: p.currentBatch + 1 };
   }
-  if (settled === 0) return { kind: 'finish', status: 'cancelled', reason: 'every target was superseded by a newer deployment' };
+  if (settled === 0) return { kind: 'finish', status: 'cancelled', reason: 'every target was superseded by a newer deployment or withdrawn with its asset' };
   return failures === 0 ? { kind: 'finish', status: 'succeeded', reason: null } : { kind: 'finish', status: 'failed', reason: describe };
 }
 

@@ -20,6 +20,7 @@ import type { AckOutcome } from './apply-acks.ts';
 import { deployLockKey } from './create-deployment.ts';
 import { stepDeployments } from './deployment-step.ts';
 import type { TargetToSend } from './deployment-store.ts';
+import { CLEARS_PER_ROUND, publishClears } from './retained-clears.ts';
 import type { WarnLog } from '../throttled-warnings.ts';
 
 export interface RunnerOptions {
@@ -56,7 +57,7 @@ export interface DeploymentRunner {
    * it has); a rejection may have ended a batch with nothing to record, so it wakes them too.
    */
   acked(outcomes: readonly AckOutcome[]): void;
-  /** One round, for tests: relay acks, then step every running deployment that has something to do. */
+  /** One round, for tests: relay acks, step every running deployment that has something to do, publish the queued clears. */
   tick(): Promise<void>;
 }
 
@@ -205,6 +206,15 @@ export function createDeploymentRunner(opts: RunnerOptions): DeploymentRunner {
     );
   }
 
+  /** Clears the retained configurations queued to leave the broker (`retained-clears.ts`), while there are some. */
+  async function clearRound(): Promise<void> {
+    const mqtt = opts.mqtt;
+    while (mqtt?.connected && !stopRequested) {
+      const cleared = await publishClears(opts.pool, mqtt, { timeoutMs: opts.publishTimeoutMs, log });
+      if (cleared < CLEARS_PER_ROUND) return;
+    }
+  }
+
   /** {@link step} for these deployments; should that fail, each alone, so one cannot hold up the rest. */
   async function stepSeveral(ids: string[]): Promise<void> {
     try {
@@ -317,6 +327,8 @@ export function createDeploymentRunner(opts: RunnerOptions): DeploymentRunner {
     }
     stepping = stepRound()
       .catch((err: unknown) => log.warn({ err }, 'deployment runner round failed'))
+      .then(clearRound)
+      .catch((err: unknown) => log.warn({ err }, 'clearing retained configurations failed'))
       .finally(() => {
         stepping = undefined;
         const soon = stepAgain;
@@ -371,6 +383,7 @@ export function createDeploymentRunner(opts: RunnerOptions): DeploymentRunner {
       spawnRelay();
       await drainRelays();
       await stepRound();
+      await clearRound();
     },
   };
 }

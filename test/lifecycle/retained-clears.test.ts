@@ -1,0 +1,170 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AuditEvent } from '../../src/audit/types.ts';
+import { createTestDatabase, type TestDatabase } from '../../src/db/test-database.ts';
+import { desiredTopic, TOPIC_ROOT } from '../../src/mqtt/topics.ts';
+import type { Server } from '../../src/server.ts';
+import { type Api, buildSite, createAsset, etagOf, expectStatus, gatewayConfig, getAsset, meterConfig, type Page } from '../api/helpers.ts';
+import { clearRetained, deploy, getDeployment, retainedMessages, settled, simulate, startRema, waitFor } from './deployments-fixture.ts';
+
+/**
+ * A gateway gets its devices' configurations as retained messages, again at every reconnect: the
+ * message of an asset that left service, or that now hangs under another gateway, must leave the
+ * broker, or the old gateway would configure a device that is no longer there.
+ */
+let db: TestDatabase;
+let server: Server;
+let api: Api;
+const sites: string[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  ({ server, api } = await startRema(db.url));
+});
+afterAll(async () => {
+  await server?.close();
+  await db?.drop();
+  await Promise.all(sites.map(clearRetained));
+});
+
+/** The retained desired configurations under a site's topics: topic → payload. */
+async function retainedConfigs(siteCode: string): Promise<Map<string, { assetId: string; version: number }>> {
+  const messages = await retainedMessages(`${TOPIC_ROOT}/${siteCode}/gateways/+/config/+`);
+  return new Map([...messages].map(([topic, body]) => [topic, JSON.parse(body.toString('utf8'))]));
+}
+
+const lifecycle = () => {
+  if (!server.lifecycle) throw new Error('the lifecycle service runs in this process');
+  return server.lifecycle;
+};
+
+async function patchAsset(id: string, body: object, what: string) {
+  const current = await getAsset(api, id);
+  const res = await api('PATCH', `/v1/assets/${id}`, body, { 'if-match': etagOf('asset', current) });
+  expectStatus(res, 200, what);
+}
+
+async function queuedClears(): Promise<number> {
+  const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM lifecycle.retained_clears`);
+  return rows[0].n;
+}
+
+describe('retained configurations', () => {
+  it('of a retired asset leave the broker; the others stay, and the asset back in service is deployed again', async () => {
+    const f = await buildSite(api, { meters: 2, sensors: 0 });
+    sites.push(f.site.code);
+    const sim = await simulate(api, f.site.code);
+    try {
+      expect((await settled(api, (await deploy(api, { siteId: f.site.id })).id)).status).toBe('succeeded');
+      const [m1, m2] = f.meters;
+      const m1Topic = desiredTopic(f.site.code, f.gateway.id, m1.id);
+      const m2Topic = desiredTopic(f.site.code, f.gateway.id, m2.id);
+      const before = await retainedConfigs(f.site.code);
+      expect(before.get(m1Topic)).toMatchObject({ assetId: m1.id, version: 1 });
+      expect(before.has(m2Topic)).toBe(true);
+
+      await patchAsset(m1.id, { status: 'retired' }, 'retire M-1');
+      await lifecycle().syncConfigEvents();
+      await waitFor('M-1 to be cleared', async () => ((await retainedConfigs(f.site.code)).has(m1Topic) ? undefined : true));
+      const after = await retainedConfigs(f.site.code);
+      expect([...after.keys()].sort()).toEqual([...before.keys()].filter((t) => t !== m1Topic).sort());
+      expect(await queuedClears()).toBe(0);
+
+      // Back in service: a deployment sends it again, and nothing clears it afterwards.
+      await patchAsset(m1.id, { status: 'active' }, 'return M-1 to service');
+      await lifecycle().syncConfigEvents();
+      expect((await settled(api, (await deploy(api, { siteId: f.site.id, assetIds: [m1.id] })).id)).status).toBe('succeeded');
+      await lifecycle().syncConfigEvents();
+      await sleep(200);
+      expect((await retainedConfigs(f.site.code)).get(m1Topic)).toMatchObject({ assetId: m1.id });
+    } finally {
+      await sim.stop();
+    }
+  });
+
+  it('of a deleted asset leave the broker, and its targets still awaiting an answer are withdrawn from the running deployment', async () => {
+    const f = await buildSite(api, { meters: 1, sensors: 0 });
+    sites.push(f.site.code);
+    // Not cabled, so it can be deleted alone; its gateway is offline, so its target stays sent.
+    const gwB = await createAsset(api, f.site.id, { kind: 'gateway', modelId: 'nexa-gw-200', name: 'GW-B', config: gatewayConfig('10.20.0.11', 'gw-b') });
+    const spare = await createAsset(api, f.site.id, { kind: 'meter', modelId: 'voltis-em-340', name: 'M-spare', parentId: gwB.id, port: 'rs485-1', config: meterConfig(30) });
+    const sim = await simulate(api, f.site.code, { offlineGatewayIds: [gwB.id] });
+    try {
+      const d = await deploy(api, { siteId: f.site.id, assetIds: [spare.id, f.meters[0].id], timeoutMs: 60_000 });
+      const spareTopic = desiredTopic(f.site.code, gwB.id, spare.id);
+      await waitFor('the spare meter to be sent', async () => ((await retainedConfigs(f.site.code)).has(spareTopic) ? true : undefined));
+
+      const current = await getAsset(api, spare.id);
+      expectStatus(await api('DELETE', `/v1/assets/${spare.id}`, undefined, { 'if-match': etagOf('asset', current) }), 204, 'delete the spare meter');
+      await lifecycle().syncConfigEvents();
+      await waitFor('the spare meter to be cleared', async () => ((await retainedConfigs(f.site.code)).has(spareTopic) ? undefined : true));
+
+      const done = await settled(api, d.id);
+      expect(done.status).toBe('succeeded');
+      const withdrawn = done.results.find((t) => t.assetId === spare.id);
+      expect(withdrawn).toMatchObject({ status: 'cancelled' });
+      expect(withdrawn?.error).toMatch(/^asset deleted \(config\.asset\.deleted #\d+\)$/);
+      expect(done.results.find((t) => t.assetId === f.meters[0].id)?.status).toBe('acked');
+
+      const audit = await api<Page<AuditEvent>>('GET', `/v1/audit?entityId=${d.id}&action=withdraw-targets`);
+      expect(audit.body.items).toHaveLength(1);
+      expect(audit.body.items[0]).toMatchObject({ service: 'lifecycle', actor: { type: 'system', id: 'lifecycle' }, after: { assetIds: [spare.id] } });
+
+      // A replay of the feed withdraws nothing more.
+      await db.pool.query(`UPDATE lifecycle.event_cursors SET position = 0 WHERE consumer = 'config-events'`);
+      await lifecycle().syncConfigEvents();
+      expect((await api<Page<AuditEvent>>('GET', `/v1/audit?entityId=${d.id}&action=withdraw-targets`)).body.items).toHaveLength(1);
+    } finally {
+      await sim.stop();
+    }
+  });
+
+  it('of a moved asset leave its old gateway once it is deployed through the new one', async () => {
+    const f = await buildSite(api, { meters: 1, sensors: 0 });
+    sites.push(f.site.code);
+    const gwB = await createAsset(api, f.site.id, { kind: 'gateway', modelId: 'nexa-gw-200', name: 'GW-B', config: gatewayConfig('10.20.0.11', 'gw-b') });
+    const mx = await createAsset(api, f.site.id, { kind: 'meter', modelId: 'voltis-em-340', name: 'M-X', parentId: f.gateway.id, port: 'rs485-1', config: meterConfig(31) });
+    const sim = await simulate(api, f.site.code);
+    try {
+      expect((await settled(api, (await deploy(api, { siteId: f.site.id, assetIds: [mx.id] })).id)).status).toBe('succeeded');
+      const oldTopic = desiredTopic(f.site.code, f.gateway.id, mx.id);
+      const newTopic = desiredTopic(f.site.code, gwB.id, mx.id);
+      expect((await retainedConfigs(f.site.code)).has(oldTopic)).toBe(true);
+
+      await patchAsset(mx.id, { parentId: gwB.id, port: 'rs485-1' }, 'move M-X to GW-B');
+      // Moved, not yet deployed: the old gateway still runs it, and keeps its configuration.
+      await sleep(200);
+      expect((await retainedConfigs(f.site.code)).has(oldTopic)).toBe(true);
+
+      expect((await settled(api, (await deploy(api, { siteId: f.site.id, assetIds: [mx.id] })).id)).status).toBe('succeeded');
+      await waitFor('the old topic to be cleared', async () => ((await retainedConfigs(f.site.code)).has(oldTopic) ? undefined : true));
+      const now = await retainedConfigs(f.site.code);
+      expect(now.get(newTopic)).toMatchObject({ assetId: mx.id, version: 2 });
+      expect(await queuedClears()).toBe(0);
+    } finally {
+      await sim.stop();
+    }
+  });
+
+  it('are not sent for an asset that left service after the deployment read the site', async () => {
+    const f = await buildSite(api, { meters: 1, sensors: 0 });
+    sites.push(f.site.code);
+    const m1 = f.meters[0];
+    // The lifecycle service learns that M-1 was retired; the configuration service has it back in
+    // service, but that event is not consumed yet: a deployment reads the site as it is now.
+    await patchAsset(m1.id, { status: 'retired' }, 'retire M-1');
+    await lifecycle().syncConfigEvents();
+    await patchAsset(m1.id, { status: 'active' }, 'return M-1 to service');
+
+    const refused = await api<{ code: string; errors: Array<{ path: string; message: string }> }>('POST', '/v1/deployments', { siteId: f.site.id, assetIds: [f.gateway.id, m1.id] });
+    expectStatus(refused, 422, 'deploy M-1 while the lifecycle service has it retired');
+    expect(refused.body.code).toBe('VALIDATION_FAILED');
+    expect(refused.body.errors).toEqual([{ in: 'body', path: '/assetIds/1', message: `asset ${m1.id} was retired meanwhile; it gets no configuration` }]);
+    const listed = await api<Page<{ id: string }>>('GET', `/v1/deployments?siteId=${f.site.id}`);
+    expect(listed.body.items).toHaveLength(0);
+
+    await lifecycle().syncConfigEvents();
+    const d = await deploy(api, { siteId: f.site.id, assetIds: [m1.id] });
+    expect((await getDeployment(api, d.id)).status).toMatch(/running|succeeded|failed/);
+  });
+});
