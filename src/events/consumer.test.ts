@@ -17,6 +17,7 @@ beforeAll(async () => {
     CREATE SCHEMA producer;
     CREATE TABLE producer.outbox (id bigserial PRIMARY KEY, topic text NOT NULL, key text NOT NULL, payload jsonb NOT NULL,
       created_at timestamptz NOT NULL DEFAULT now(), published_at timestamptz);
+    CREATE TABLE producer.feed_readers (reader text PRIMARY KEY, position bigint NOT NULL, seen_at timestamptz NOT NULL DEFAULT now());
     CREATE SCHEMA consumer;
     CREATE TABLE consumer.seen (event_id bigint PRIMARY KEY, topic text NOT NULL);`);
   app = await buildHttpApp();
@@ -33,6 +34,10 @@ async function produce(n: number, topic = 'producer.thing.happened'): Promise<vo
   await db.pool.query(`INSERT INTO producer.outbox (topic, key, payload) SELECT $1, 'k' || g, jsonb_build_object('n', g) FROM generate_series(1, $2) g`, [topic, n]);
 }
 
+async function waitUntil(probe: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200 && !(await probe()); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
 const direct: FeedSource = (q) => readOutbox(db.pool, 'producer', q);
 
 describe('the event feed', () => {
@@ -44,6 +49,9 @@ describe('the event feed', () => {
     expect(page.nextAfter).toBe(page.items[1].id);
     const rest = await source({ after: page.nextAfter, limit: 100 });
     expect(rest.items[0]).toMatchObject({ id: page.nextAfter + 1, key: 'k3', payload: { n: 3 } });
+    // The reader is recorded with what it has read (the `after` it asked from), for pruning.
+    await waitUntil(async () => (await db.pool.query(`SELECT position FROM producer.feed_readers WHERE reader = 'consumer-test'`)).rows[0]?.position !== undefined);
+    expect((await db.pool.query(`SELECT reader, position::int FROM producer.feed_readers`)).rows).toEqual([{ reader: 'consumer-test', position: 0 }]);
     const denied = await fetch(`${baseUrl}/v1/internal/events/producer`, { headers: { authorization: 'Bearer user-jwt' } });
     expect(denied.status).toBe(403);
     await expect(httpFeedSource({ baseUrl, service: 'producer', token: () => 'nobody' })({ after: 0, limit: 1 })).rejects.toThrow(/401/);

@@ -21,9 +21,10 @@
  */
 import type pg from 'pg';
 import { Type } from 'typebox';
-import { requireService } from '../auth/install-auth.ts';
+import { principalOf, requireService } from '../auth/install-auth.ts';
 import type { HttpApp } from '../http/app.ts';
 import { withTransaction } from '../db/tx.ts';
+import { outboxRetentionFromEnv, readerRecorder, startOutboxPruner, type OutboxPruner } from './prune.ts';
 
 /** One outbox event as the feed hands it out. */
 export interface FeedEvent {
@@ -133,12 +134,25 @@ const FeedEventSchema = Type.Object({
 
 /**
  * Registers `GET /v1/internal/events/{service}` over `<schema>.outbox`, for service
- * principals only (403 for users and API tokens).
+ * principals only (403 for users and API tokens); records how far each reader has read
+ * (`<schema>.feed_readers`) and, while the app runs, prunes the outbox of what every reader has
+ * read and the retention lets go (src/events/prune.ts).
  *
  * @example
  * eventFeedRoutes(app, { service: 'admin', schema: 'admin', pool });
  */
-export function eventFeedRoutes(app: HttpApp, opts: { service: string; schema: string; pool: pg.Pool } & Partial<OutboxOrder>): void {
+export function eventFeedRoutes(
+  app: HttpApp,
+  opts: { service: string; schema: string; pool: pg.Pool; retentionMs?: number; pruneIntervalMs?: number } & Partial<OutboxOrder>,
+): void {
+  const order: OutboxOrder = { order: opts.order ?? 'id', excludeTopics: opts.excludeTopics };
+  const record = readerRecorder(opts.pool, schemaName(opts.schema));
+  const retentionMs = opts.retentionMs ?? outboxRetentionFromEnv();
+  let pruner: OutboxPruner | undefined;
+  app.addHook('onReady', async () => {
+    pruner = startOutboxPruner({ pool: opts.pool, schema: opts.schema, order, retentionMs, intervalMs: opts.pruneIntervalMs, log: app.log });
+  });
+  app.addHook('onClose', async () => pruner?.stop());
   app.get(
     `/v1/internal/events/${opts.service}`,
     {
@@ -155,7 +169,11 @@ export function eventFeedRoutes(app: HttpApp, opts: { service: string; schema: s
     },
     async (request) => {
       requireService(request);
-      return readOutbox(opts.pool, opts.schema, request.query, { order: opts.order ?? 'id', excludeTopics: opts.excludeTopics });
+      const page = await readOutbox(opts.pool, opts.schema, request.query, order);
+      // Everything up to `after` is handled: the outbox may let it go once old enough. The page
+      // does not wait on that bookkeeping, nor fail with it (the reader's older position stands).
+      record(principalOf(request).id, request.query.after).catch((err: unknown) => request.log.warn({ err }, 'feed reader position not recorded'));
+      return page;
     },
   );
 }

@@ -45,13 +45,12 @@ export function assetGone(event: FeedEvent): AssetGone | undefined {
 }
 
 /**
- * The asset an event returns to service, if it does: `config.asset.created` (an id may be
- * created again after a delete), or `config.asset.updated` from `retired` to another status. Pure.
+ * The asset an event returns to service, if it does: `config.asset.updated` from `retired` to
+ * another status. Pure.
  */
 export function assetBack(event: FeedEvent): string | undefined {
   const p = (event.payload ?? {}) as AssetEventPayload;
   const assetId = typeof p.entityId === 'string' ? p.entityId : event.key;
-  if (event.topic === 'config.asset.created') return assetId;
   if (event.topic === 'config.asset.updated' && p.before?.status === 'retired' && p.after?.status !== 'retired') return assetId;
   return undefined;
 }
@@ -59,8 +58,8 @@ export function assetBack(event: FeedEvent): string | undefined {
 /**
  * Applies one configuration event inside the consumer's transaction: an asset that left
  * service loses its device (`unbindDevice`) and its deployments — open targets cancelled, its
- * retained configurations queued to be cleared (`withdrawAsset`); one back in service may be
- * deployed again.
+ * retained configurations queued to be cleared (`withdrawAsset`); one returned from retirement
+ * may be deployed again at once.
  */
 export async function handleConfigEvent(client: pg.PoolClient, event: FeedEvent): Promise<void> {
   const gone = assetGone(event);

@@ -26,6 +26,9 @@ export interface ConfigTopic {
   gatewayId: string;
 }
 
+/** Longer than any deployment request takes from reading its site to taking its lock (see {@link outOfService}). */
+const RECENTLY = '10 minutes';
+
 /** Clears published in one transaction at most. */
 export const CLEARS_PER_ROUND = 200;
 
@@ -63,11 +66,18 @@ export async function retarget(client: pg.PoolClient, topics: readonly ConfigTop
   );
 }
 
-/** The assets of `assetIds` that left service (as the configuration service's events said), with how. */
+/**
+ * The assets of `assetIds` that left service lately (as the configuration service's events
+ * said), with how. Lately: a deployment reads its site from the configuration service before it
+ * takes the lock under which this is asked, and an asset that left service after that read was
+ * recorded at most that long ago — an event is consumed after its change commits — so a record
+ * older than {@link RECENTLY} says nothing about the graph just read (the asset may have been
+ * created again with its id since: no event takes its record back).
+ */
 export async function outOfService(client: pg.PoolClient, assetIds: readonly string[]): Promise<Map<string, 'retired' | 'deleted'>> {
   if (assetIds.length === 0) return new Map();
   const { rows } = await client.query<{ asset_id: string; how: 'retired' | 'deleted' }>(
-    `SELECT asset_id, how FROM lifecycle.assets_out_of_service WHERE asset_id = ANY($1::uuid[])`,
+    `SELECT asset_id, how FROM lifecycle.assets_out_of_service WHERE asset_id = ANY($1::uuid[]) AND since > now() - interval '${RECENTLY}'`,
     [assetIds],
   );
   return new Map(rows.map((r) => [r.asset_id, r.how]));

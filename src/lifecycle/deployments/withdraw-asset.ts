@@ -56,7 +56,7 @@ export async function withdrawAsset(client: pg.PoolClient, w: AssetWithdrawal): 
   await queueClearsOfAsset(client, w.assetId, reason);
 }
 
-/** An asset back in service (created again with its id, or returned from retirement): deployments may send it again. */
+/** An asset returned from retirement: deployments may send it again at once. */
 export async function reinstateAsset(client: pg.PoolClient, assetId: string): Promise<void> {
   await client.query(`DELETE FROM lifecycle.assets_out_of_service WHERE asset_id = $1`, [assetId]);
 }

@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../db/test-database.ts';
+import { readOutbox } from './feed.ts';
+import { outboxRetentionFromEnv, pruneOutbox, readerRecorder, recordReader } from './prune.ts';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+  await db.pool.query(`
+    CREATE SCHEMA shop;
+    CREATE TABLE shop.outbox (id bigserial PRIMARY KEY, topic text NOT NULL, key text NOT NULL, payload jsonb NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT now(), published_at timestamptz, feed_seq bigint UNIQUE);
+    CREATE TABLE shop.feed_readers (reader text PRIMARY KEY, position bigint NOT NULL, seen_at timestamptz NOT NULL DEFAULT now());`);
+});
+afterAll(() => db?.drop());
+beforeEach(async () => {
+  await db.pool.query(`TRUNCATE shop.outbox, shop.feed_readers`);
+});
+
+const DAY = 86_400_000;
+const ORDER = { order: 'sequenced' as const, excludeTopics: ['shop.relay'] };
+
+/** Events 1…n, event i created `ageDays(i)` days ago and given feed position i (or none, for `unsequenced`). */
+async function events(n: number, ageDays: (i: number) => number, opts: { topic?: string; unsequenced?: boolean; relayedDaysAgo?: number } = {}) {
+  for (let i = 1; i <= n; i++) {
+    await db.pool.query(
+      `INSERT INTO shop.outbox (topic, key, payload, created_at, feed_seq, published_at)
+       VALUES ($1, $2, '{}', now() - $3 * interval '1 day', $4, now() - $5 * interval '1 day')`,
+      [opts.topic ?? 'shop.thing.updated', `k${i}`, ageDays(i), opts.unsequenced ? null : i, opts.relayedDaysAgo ?? null],
+    );
+  }
+}
+const positions = async () => (await db.pool.query<{ p: string | null; topic: string }>(`SELECT feed_seq AS p, topic FROM shop.outbox ORDER BY id`)).rows.map((r) => (r.p === null ? r.topic : Number(r.p)));
+
+describe('pruning an outbox', () => {
+  it('deletes events older than the retention that every reader has read past, and nothing else', async () => {
+    await events(10, (i) => (i <= 6 ? 10 : 1)); // 1–6 are ten days old, 7–10 one day
+    await recordReader(db.pool, 'shop', 'lifecycle', 8);
+    await recordReader(db.pool, 'shop', 'audit-export', 4);
+    expect(await pruneOutbox(db.pool, 'shop', ORDER, 7 * DAY)).toBe(4);
+    expect(await positions()).toEqual([5, 6, 7, 8, 9, 10]);
+
+    // The slow reader catches up: what it read and is old goes; what is young stays, read or not.
+    await recordReader(db.pool, 'shop', 'audit-export', 10);
+    expect(await pruneOutbox(db.pool, 'shop', ORDER, 7 * DAY)).toBe(2);
+    expect(await positions()).toEqual([7, 8, 9, 10]);
+    expect(await pruneOutbox(db.pool, 'shop', ORDER, 7 * DAY)).toBe(0);
+  });
+
+  it('keeps the newest event, from which the next feed positions are given, and serves the rest in order', async () => {
+    await events(3, () => 30);
+    expect(await pruneOutbox(db.pool, 'shop', ORDER, 7 * DAY)).toBe(2);
+    expect(await positions()).toEqual([3]);
+    await db.pool.query(`INSERT INTO shop.outbox (topic, key, payload) VALUES ('shop.thing.created', 'new', '{}')`);
+    const page = await readOutbox(db.pool, 'shop', { after: 3, limit: 10 }, ORDER);
+    expect(page.items.map((e) => [e.id, e.key])).toEqual([[4, 'new']]);
+  });
+
+  it('with no reader, goes by the retention alone; never deletes what has no feed position yet', async () => {
+    await events(4, () => 30);
+    await events(2, () => 30, { unsequenced: true });
+    expect(await pruneOutbox(db.pool, 'shop', ORDER, 7 * DAY)).toBe(3);
+    expect(await positions()).toEqual([4, 'shop.thing.updated', 'shop.thing.updated']);
+  });
+
+  it('deletes rows kept for the service’s own relay once relayed and older than the retention', async () => {
+    await events(3, () => 30, { topic: 'shop.relay', unsequenced: true, relayedDaysAgo: 20 });
+    await events(1, () => 30, { topic: 'shop.relay', unsequenced: true }); // not relayed yet
+    await events(1, () => 30, { topic: 'shop.relay', unsequenced: true, relayedDaysAgo: 1 });
+    expect(await pruneOutbox(db.pool, 'shop', ORDER, 7 * DAY)).toBe(3);
+    expect((await db.pool.query(`SELECT count(*)::int AS n FROM shop.outbox WHERE topic = 'shop.relay'`)).rows[0].n).toBe(2);
+  });
+
+  it('goes through a backlog larger than one statement', async () => {
+    await db.pool.query(
+      `INSERT INTO shop.outbox (topic, key, payload, created_at, feed_seq)
+       SELECT 'shop.thing.updated', 'k' || g, '{}', now() - interval '30 days', g FROM generate_series(1, 12001) g`,
+    );
+    expect(await pruneOutbox(db.pool, 'shop', ORDER, 7 * DAY)).toBe(12000);
+    expect(await positions()).toEqual([12001]);
+  });
+});
+
+describe('readers of a feed', () => {
+  it('are recorded when they move, at most every interval, and at once when they move back', async () => {
+    const record = readerRecorder(db.pool, 'shop', 60_000);
+    const stored = async () => (await db.pool.query<{ reader: string; position: string }>(`SELECT reader, position FROM shop.feed_readers ORDER BY reader`)).rows.map((r) => [r.reader, Number(r.position)]);
+    await record('lifecycle', 5);
+    await record('lifecycle', 9); // within the interval: not written yet
+    expect(await stored()).toEqual([['lifecycle', 5]]);
+    await record('lifecycle', 2); // moved back (its cursor was reset): written at once
+    await record('config', 7);
+    expect(await stored()).toEqual([['config', 7], ['lifecycle', 2]]);
+  });
+
+  it('take their retention from REMA_OUTBOX_RETENTION_HOURS, refusing what is not a number of hours', () => {
+    expect(outboxRetentionFromEnv({})).toBe(7 * DAY);
+    expect(outboxRetentionFromEnv({ REMA_OUTBOX_RETENTION_HOURS: '48' })).toBe(2 * DAY);
+    expect(() => outboxRetentionFromEnv({ REMA_OUTBOX_RETENTION_HOURS: 'a week' })).toThrow(/at least 1/);
+    expect(() => outboxRetentionFromEnv({ REMA_OUTBOX_RETENTION_HOURS: '0' })).toThrow(/at least 1/);
+  });
+});

@@ -1,0 +1,123 @@
+/**
+ * Keeps a service's outbox from growing without end. An event leaves the outbox once it is
+ * older than the retention (`REMA_OUTBOX_RETENTION_HOURS`, 7 days by default) **and** every
+ * reader of the feed has read past it: the feed records, per reader (the service principal that
+ * asks), the `after` of its last request in `<schema>.feed_readers`. A reader that stops for
+ * longer than the retention keeps its events until it comes back; one that is gone for good
+ * keeps them until its row is deleted (docs/operations.md). Rows a sequenced feed does not serve
+ * (a service's own relays, `excludeTopics`) go once relayed (`published_at`) and older than the
+ * retention; rows not yet given a feed position never go, nor does the newest event.
+ */
+import type pg from 'pg';
+import type { OutboxOrder } from './feed.ts';
+
+const HOUR_MS = 3_600_000;
+/** Rows deleted per statement; a round repeats until a statement deletes fewer. */
+const PRUNE_BATCH = 5000;
+
+/** The retention of `REMA_OUTBOX_RETENTION_HOURS` (default 168: 7 days), in ms. */
+export function outboxRetentionFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.REMA_OUTBOX_RETENTION_HOURS;
+  if (raw === undefined || raw === '') return 168 * HOUR_MS;
+  const hours = Number(raw);
+  if (!Number.isFinite(hours) || hours < 1) throw new Error(`REMA_OUTBOX_RETENTION_HOURS must be a number of hours, at least 1 (got "${raw}")`);
+  return hours * HOUR_MS;
+}
+
+/** How far `reader` has read the feed of `schema`: every event up to `position`. */
+export async function recordReader(pool: pg.Pool, schema: string, reader: string, position: number): Promise<void> {
+  await pool.query(
+    `INSERT INTO ${schema}.feed_readers (reader, position) VALUES ($1, $2)
+     ON CONFLICT (reader) DO UPDATE SET position = EXCLUDED.position, seen_at = now()`,
+    [reader, position],
+  );
+}
+
+/**
+ * Records readers' positions at most every `everyMs` per reader (and whenever one moves back),
+ * so that a reader polling every second does not write a row every second.
+ */
+export function readerRecorder(pool: pg.Pool, schema: string, everyMs = 10_000) {
+  const last = new Map<string, { position: number; at: number }>();
+  return async (reader: string, position: number) => {
+    const seen = last.get(reader);
+    const now = Date.now();
+    if (seen && seen.position === position && now - seen.at < 6 * everyMs) return;
+    if (seen && position > seen.position && now - seen.at < everyMs) return;
+    last.set(reader, { position, at: now });
+    await recordReader(pool, schema, reader, position);
+  };
+}
+
+/**
+ * Deletes what may go from `<schema>.outbox` (see the top of this file), in statements of
+ * {@link PRUNE_BATCH} rows.
+ *
+ * @returns how many rows were deleted.
+ */
+export async function pruneOutbox(pool: pg.Pool, schema: string, order: OutboxOrder, retentionMs: number): Promise<number> {
+  const table = `${schema}.outbox`;
+  const position = order.order === 'sequenced' ? 'feed_seq' : 'id';
+  const cutoff = new Date(Date.now() - retentionMs);
+  // Every reader's position bounds it; with no reader, the retention alone. The last event
+  // stays: the next feed positions are given on from the highest one (sequenceOutbox).
+  const floor = `(SELECT coalesce(min(position), 9223372036854775807) FROM ${schema}.feed_readers)`;
+  let deleted = 0;
+  // Each statement commits on its own; two instances pruning at once only wait for each other's rows.
+  for (;;) {
+    // In feed order, which is about the order of creation: a batch that reaches events younger
+    // than the retention deletes fewer than it read, and the round ends there.
+    const { rows } = await pool.query<{ read: number; gone: number }>(
+      `WITH batch AS (SELECT id, created_at FROM ${table}
+                       WHERE ${position} <= ${floor} AND ${position} < (SELECT max(${position}) FROM ${table})
+                       ORDER BY ${position} LIMIT ${PRUNE_BATCH}),
+            gone AS (DELETE FROM ${table} o USING batch b WHERE o.id = b.id AND b.created_at < $1 RETURNING 1)
+       SELECT (SELECT count(*) FROM batch)::int AS read, (SELECT count(*) FROM gone)::int AS gone`,
+      [cutoff],
+    );
+    deleted += rows[0].gone;
+    if (rows[0].read < PRUNE_BATCH || rows[0].gone < rows[0].read) break;
+  }
+  if (order.order === 'sequenced' && order.excludeTopics?.length) {
+    for (;;) {
+      const { rowCount } = await pool.query(
+        `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE topic = ANY($1::text[]) AND published_at < $2 LIMIT ${PRUNE_BATCH})`,
+        [order.excludeTopics, cutoff],
+      );
+      deleted += rowCount ?? 0;
+      if ((rowCount ?? 0) < PRUNE_BATCH) break;
+    }
+  }
+  return deleted;
+}
+
+export interface OutboxPruner {
+  /** One round now (tests, operators); resolves with the rows deleted. */
+  pruneNow(): Promise<number>;
+  stop(): void;
+}
+
+/**
+ * Prunes `<schema>.outbox` every `intervalMs` (default 10 minutes; the first round one interval
+ * after start). A failed round is logged and tried again at the next.
+ */
+export function startOutboxPruner(opts: {
+  pool: pg.Pool;
+  schema: string;
+  order: OutboxOrder;
+  retentionMs: number;
+  intervalMs?: number;
+  log: { warn(obj: object, msg: string): void; info?(obj: object, msg: string): void };
+}): OutboxPruner {
+  const pruneNow = () => pruneOutbox(opts.pool, opts.schema, opts.order, opts.retentionMs);
+  const timer = setInterval(() => {
+    pruneNow().then(
+      (n) => {
+        if (n > 0) opts.log.info?.({ schema: opts.schema, deleted: n }, 'outbox pruned');
+      },
+      (err: unknown) => opts.log.warn({ err, schema: opts.schema }, 'pruning the outbox failed; retrying at the next round'),
+    );
+  }, opts.intervalMs ?? 600_000);
+  timer.unref();
+  return { pruneNow, stop: () => clearInterval(timer) };
+}
