@@ -5,8 +5,9 @@
  * asks), the `after` of its last request in `<schema>.feed_readers`. A reader that stops for
  * longer than the retention keeps its events until it comes back; one that is gone for good
  * keeps them until its row is deleted (docs/operations.md). Rows a sequenced feed does not serve
- * (a service's own relays, `excludeTopics`) go once relayed (`published_at`) and older than the
- * retention; rows not yet given a feed position never go, nor does the newest event.
+ * (a service's own relays, `excludeTopics`: the lifecycle service looks up the acks it relayed
+ * there, to record a repeated late ack once) never go, nor do rows not yet given a feed
+ * position, nor the newest event.
  */
 import type pg from 'pg';
 import type { OutboxOrder } from './feed.ts';
@@ -24,12 +25,16 @@ export function outboxRetentionFromEnv(env: NodeJS.ProcessEnv = process.env): nu
   return hours * HOUR_MS;
 }
 
-/** How far `reader` has read the feed of `schema`: every event up to `position`. */
-export async function recordReader(pool: pg.Pool, schema: string, reader: string, position: number): Promise<void> {
+/**
+ * How far `reader` has read the feed of `schema`: every event up to `position`, as of its request
+ * at `at` — a record of an earlier request that lands later (another instance) changes nothing.
+ */
+export async function recordReader(pool: pg.Pool, schema: string, reader: string, position: number, at = new Date()): Promise<void> {
   await pool.query(
-    `INSERT INTO ${schema}.feed_readers (reader, position) VALUES ($1, $2)
-     ON CONFLICT (reader) DO UPDATE SET position = EXCLUDED.position, seen_at = now()`,
-    [reader, position],
+    `INSERT INTO ${schema}.feed_readers (reader, position, seen_at) VALUES ($1, $2, $3)
+     ON CONFLICT (reader) DO UPDATE SET position = EXCLUDED.position, seen_at = EXCLUDED.seen_at
+      WHERE feed_readers.seen_at <= EXCLUDED.seen_at`,
+    [reader, position, at],
   );
 }
 
@@ -45,7 +50,7 @@ export function readerRecorder(pool: pg.Pool, schema: string, everyMs = 10_000) 
     if (seen && seen.position === position && now - seen.at < 6 * everyMs) return;
     if (seen && position > seen.position && now - seen.at < everyMs) return;
     last.set(reader, { position, at: now });
-    await recordReader(pool, schema, reader, position);
+    await recordReader(pool, schema, reader, position, new Date(now));
   };
 }
 
@@ -77,16 +82,6 @@ export async function pruneOutbox(pool: pg.Pool, schema: string, order: OutboxOr
     );
     deleted += rows[0].gone;
     if (rows[0].read < PRUNE_BATCH || rows[0].gone < rows[0].read) break;
-  }
-  if (order.order === 'sequenced' && order.excludeTopics?.length) {
-    for (;;) {
-      const { rowCount } = await pool.query(
-        `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE topic = ANY($1::text[]) AND published_at < $2 LIMIT ${PRUNE_BATCH})`,
-        [order.excludeTopics, cutoff],
-      );
-      deleted += rowCount ?? 0;
-      if ((rowCount ?? 0) < PRUNE_BATCH) break;
-    }
   }
   return deleted;
 }

@@ -11,7 +11,7 @@ import { pgCursorStore, startConsumer, type EventConsumer, type FeedEvent, type 
 import type { FeedPage } from '../events/feed.ts';
 import type { Transport } from './config-client.ts';
 import { unbindDevice, LIFECYCLE_SYSTEM_ACTOR, type AssetGone } from './devices/unbind-write.ts';
-import { reinstateAsset, withdrawAsset } from './deployments/withdraw-asset.ts';
+import { withdrawAsset } from './deployments/withdraw-asset.ts';
 import type { WarnLog } from './throttled-warnings.ts';
 
 /** The consumer's name in `lifecycle.event_cursors`. */
@@ -19,6 +19,7 @@ export const CONFIG_EVENTS_CONSUMER = 'config-events';
 
 interface AssetEventPayload {
   siteId?: string;
+  siteRevision?: number;
   entityId?: string;
   changesetId?: string;
   requestId?: string;
@@ -45,40 +46,25 @@ export function assetGone(event: FeedEvent): AssetGone | undefined {
 }
 
 /**
- * The asset an event returns to service, if it does: `config.asset.updated` from `retired` to
- * another status. Pure.
- */
-export function assetBack(event: FeedEvent): string | undefined {
-  const p = (event.payload ?? {}) as AssetEventPayload;
-  const assetId = typeof p.entityId === 'string' ? p.entityId : event.key;
-  if (event.topic === 'config.asset.updated' && p.before?.status === 'retired' && p.after?.status !== 'retired') return assetId;
-  return undefined;
-}
-
-/**
  * Applies one configuration event inside the consumer's transaction: an asset that left
  * service loses its device (`unbindDevice`) and its deployments — open targets cancelled, its
- * retained configurations queued to be cleared (`withdrawAsset`); one returned from retirement
- * may be deployed again at once.
+ * retained configurations queued to be cleared (`withdrawAsset`).
  */
 export async function handleConfigEvent(client: pg.PoolClient, event: FeedEvent): Promise<void> {
   const gone = assetGone(event);
   if (gone) {
     const p = (event.payload ?? {}) as AssetEventPayload;
-    // The deployment lock before the slot's, as nothing takes them the other way round.
     await withdrawAsset(client, {
       assetId: gone.assetId,
       how: gone.how,
       siteId: typeof p.siteId === 'string' ? p.siteId : null,
+      siteRevision: typeof p.siteRevision === 'number' ? p.siteRevision : null,
       actor: LIFECYCLE_SYSTEM_ACTOR,
       requestId: gone.requestId ?? `event:${gone.source}`,
       source: gone.source,
     });
     await unbindDevice(client, gone);
-    return;
   }
-  const back = assetBack(event);
-  if (back) await reinstateAsset(client, back);
 }
 
 /**

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { handleConfigEvent } from '../../src/lifecycle/config-events.ts';
+import { createDeployment } from '../../src/lifecycle/deployments/create-deployment.ts';
 import type { AuditEvent } from '../../src/audit/types.ts';
 import { createTestDatabase, type TestDatabase } from '../../src/db/test-database.ts';
 import { desiredTopic, TOPIC_ROOT } from '../../src/mqtt/topics.ts';
@@ -73,10 +75,28 @@ describe('retained configurations', () => {
       // Back in service: a deployment sends it again, and nothing clears it afterwards.
       await patchAsset(m1.id, { status: 'active' }, 'return M-1 to service');
       await lifecycle().syncConfigEvents();
-      expect((await settled(api, (await deploy(api, { siteId: f.site.id, assetIds: [m1.id] })).id)).status).toBe('succeeded');
+      const again = await deploy(api, { siteId: f.site.id, assetIds: [m1.id] });
+      expect((await settled(api, again.id)).status).toBe('succeeded');
       await lifecycle().syncConfigEvents();
-      await sleep(200);
+      expect(await queuedClears()).toBe(0);
       expect((await retainedConfigs(f.site.code)).get(m1Topic)).toMatchObject({ assetId: m1.id });
+
+      // The retirement's event handled late (a lagging consumer, a replay): the deployment made
+      // after M-1 came back is left alone, and its configuration stays.
+      const [retireEvent] = (await db.pool.query<{ id: string; topic: string; key: string; payload: unknown; created_at: Date }>(
+        `SELECT feed_seq AS id, topic, key, payload, created_at FROM config.outbox WHERE topic = 'config.asset.updated' AND key = $1 AND payload->'after'->>'status' = 'retired'`,
+        [m1.id],
+      )).rows;
+      const client = await db.pool.connect();
+      try {
+        await client.query('BEGIN');
+        await handleConfigEvent(client, { id: Number(retireEvent.id), topic: retireEvent.topic, key: retireEvent.key, payload: retireEvent.payload, createdAt: retireEvent.created_at.toISOString() });
+        await client.query('COMMIT');
+      } finally {
+        client.release();
+      }
+      expect(await queuedClears()).toBe(0);
+      expect((await getDeployment(api, again.id)).results.map((t) => t.status)).toEqual(['acked']);
     } finally {
       await sim.stop();
     }
@@ -150,21 +170,22 @@ describe('retained configurations', () => {
     const f = await buildSite(api, { meters: 1, sensors: 0 });
     sites.push(f.site.code);
     const m1 = f.meters[0];
-    // The lifecycle service learns that M-1 was retired; the configuration service has it back in
-    // service, but that event is not consumed yet: a deployment reads the site as it is now.
+    const deps = lifecycle().deps;
+    // A deployment reads the site, then M-1 is retired and the lifecycle service learns it before
+    // the deployment takes its lock.
+    const stale = await deps.config.getSiteGraph(f.site.id);
+    if (!stale) throw new Error('no site graph');
     await patchAsset(m1.id, { status: 'retired' }, 'retire M-1');
     await lifecycle().syncConfigEvents();
+    const config = Object.assign(Object.create(deps.config) as typeof deps.config, { getSiteGraph: async () => stale });
+    const ctx = { actor: { type: 'user' as const, id: 'u', name: 'tester' }, requestId: 'stale-plan' };
+    const refused = await createDeployment({ pool: deps.pool, mqtt: deps.mqtt, config }, { siteId: f.site.id, assetIds: [f.gateway.id, m1.id] }, ctx).catch((err: unknown) => err);
+    expect(refused).toMatchObject({ code: 'VALIDATION_FAILED', extra: { errors: [{ in: 'body', path: '/assetIds/1', message: `asset ${m1.id} was retired meanwhile; it gets no configuration` }] } });
+    expect((await api<Page<{ id: string }>>('GET', `/v1/deployments?siteId=${f.site.id}`)).body.items).toHaveLength(0);
+
+    // Back in service: a deployment planned on the site as it is now sends it.
     await patchAsset(m1.id, { status: 'active' }, 'return M-1 to service');
-
-    const refused = await api<{ code: string; errors: Array<{ path: string; message: string }> }>('POST', '/v1/deployments', { siteId: f.site.id, assetIds: [f.gateway.id, m1.id] });
-    expectStatus(refused, 422, 'deploy M-1 while the lifecycle service has it retired');
-    expect(refused.body.code).toBe('VALIDATION_FAILED');
-    expect(refused.body.errors).toEqual([{ in: 'body', path: '/assetIds/1', message: `asset ${m1.id} was retired meanwhile; it gets no configuration` }]);
-    const listed = await api<Page<{ id: string }>>('GET', `/v1/deployments?siteId=${f.site.id}`);
-    expect(listed.body.items).toHaveLength(0);
-
-    await lifecycle().syncConfigEvents();
-    const d = await deploy(api, { siteId: f.site.id, assetIds: [m1.id] });
-    expect((await getDeployment(api, d.id)).status).toMatch(/running|succeeded|failed/);
+    const d = await createDeployment({ pool: deps.pool, mqtt: deps.mqtt, config: deps.config }, { siteId: f.site.id, assetIds: [m1.id] }, ctx);
+    expect(d.targets.total).toBe(1);
   });
 });

@@ -66,8 +66,9 @@ export async function createDeployment(deps: CreateDeploymentDeps, req: Deployme
     // not while a runner is publishing one of the site's deployments.
     await client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [deployLockKey(req.siteId)]);
     // The graph was read before the lock: an asset may have left service since (the lifecycle
-    // service records it under this lock when the configuration service's event comes).
-    const gone = await outOfService(client, assetIds);
+    // service records it, with the site revision that did it, under this lock when the
+    // configuration service's event comes).
+    const gone = await outOfService(client, assetIds, graph.site.revision);
     if (gone.size > 0) {
       throw new ApiError('VALIDATION_FAILED', `${gone.size} target(s) left service while the deployment was being created.`, {
         extra: {
@@ -96,6 +97,7 @@ export async function createDeployment(deps: CreateDeploymentDeps, req: Deployme
         actor: ctx.actor,
         requestId: ctx.requestId,
         comment: req.comment ?? null,
+        siteRevision: graph.site.revision,
       },
       plan.targets,
     );

@@ -126,6 +126,8 @@ export interface NewDeployment {
   actor: AuditActor;
   requestId: string | null;
   comment: string | null;
+  /** The site revision the targets were planned on (unknown: withdrawn with any asset that leaves service). */
+  siteRevision?: number;
 }
 
 /**
@@ -135,8 +137,8 @@ export interface NewDeployment {
 export async function insertDeployment(client: pg.PoolClient, d: NewDeployment, targets: PlannedTarget[]): Promise<DeploymentView> {
   const { rows } = await client.query(
     `WITH d AS (
-       INSERT INTO lifecycle.deployments (id, org_id, site_id, status, batch_size, failure_threshold, timeout_ms, actor, request_id, comment)
-       VALUES ($1, $2, $3, 'running', $4, $5, $6, $7, $8, $9)
+       INSERT INTO lifecycle.deployments (id, org_id, site_id, status, batch_size, failure_threshold, timeout_ms, actor, request_id, comment, site_revision)
+       VALUES ($1, $2, $3, 'running', $4, $5, $6, $7, $8, $9, $11)
        RETURNING *),
      t AS (
        INSERT INTO lifecycle.deployment_targets (deployment_id, asset_id, gateway_id, site_code, batch, config_version, config_hash, config, status)
@@ -165,6 +167,7 @@ export async function insertDeployment(client: pg.PoolClient, d: NewDeployment, 
           config: t.config,
         })),
       ),
+      d.siteRevision ?? null,
     ],
   );
   const r = rows[0];

@@ -26,22 +26,27 @@ export interface ConfigTopic {
   gatewayId: string;
 }
 
-/** Longer than any deployment request takes from reading its site to taking its lock (see {@link outOfService}). */
-const RECENTLY = '10 minutes';
-
 /** Clears published in one transaction at most. */
 export const CLEARS_PER_ROUND = 200;
 
 /**
- * Queues a clear of every topic the asset's configuration was ever published to (a target that
- * was sent). Call under the site's deployment lock, with the asset's open targets closed.
+ * Queues a clear of every topic the asset's configuration was published to (a target that was
+ * sent) whose last configuration came from a deployment planned before site revision
+ * `revision` — when the asset left service. A topic a later deployment sent to carries the
+ * configuration of the asset back in service: it stays. Call under the site's deployment lock,
+ * with the asset's open targets closed.
  */
-export async function queueClearsOfAsset(client: pg.PoolClient, assetId: string, reason: string): Promise<number> {
+export async function queueClearsOfAsset(client: pg.PoolClient, assetId: string, revision: number | null, reason: string): Promise<number> {
   const { rowCount } = await client.query(
     `INSERT INTO lifecycle.retained_clears (asset_id, site_code, gateway_id, reason)
-     SELECT DISTINCT asset_id, site_code, gateway_id, $2 FROM lifecycle.deployment_targets WHERE asset_id = $1 AND sent_at IS NOT NULL
+     SELECT asset_id, site_code, gateway_id, $3
+       FROM (SELECT DISTINCT ON (t.site_code, t.gateway_id) t.asset_id, t.site_code, t.gateway_id, d.site_revision
+               FROM lifecycle.deployment_targets t JOIN lifecycle.deployments d ON d.id = t.deployment_id
+              WHERE t.asset_id = $1 AND t.sent_at IS NOT NULL
+              ORDER BY t.site_code, t.gateway_id, d.created_at DESC, t.sent_at DESC) last
+      WHERE last.site_revision IS NULL OR $2::bigint IS NULL OR last.site_revision < $2
      ON CONFLICT (asset_id, site_code, gateway_id) DO UPDATE SET reason = EXCLUDED.reason, queued_at = now()`,
-    [assetId, reason],
+    [assetId, revision, reason],
   );
   return rowCount ?? 0;
 }
@@ -67,18 +72,16 @@ export async function retarget(client: pg.PoolClient, topics: readonly ConfigTop
 }
 
 /**
- * The assets of `assetIds` that left service lately (as the configuration service's events
- * said), with how. Lately: a deployment reads its site from the configuration service before it
- * takes the lock under which this is asked, and an asset that left service after that read was
- * recorded at most that long ago — an event is consumed after its change commits — so a record
- * older than {@link RECENTLY} says nothing about the graph just read (the asset may have been
- * created again with its id since: no event takes its record back).
+ * The assets of `assetIds` that left service after site revision `revision` (as the
+ * configuration service's events said), with how: a deployment planned on that revision would
+ * send them a configuration. One that left earlier and is in the graph again was returned to
+ * service (or created again with its id) since.
  */
-export async function outOfService(client: pg.PoolClient, assetIds: readonly string[]): Promise<Map<string, 'retired' | 'deleted'>> {
+export async function outOfService(client: pg.PoolClient, assetIds: readonly string[], revision: number): Promise<Map<string, 'retired' | 'deleted'>> {
   if (assetIds.length === 0) return new Map();
   const { rows } = await client.query<{ asset_id: string; how: 'retired' | 'deleted' }>(
-    `SELECT asset_id, how FROM lifecycle.assets_out_of_service WHERE asset_id = ANY($1::uuid[]) AND since > now() - interval '${RECENTLY}'`,
-    [assetIds],
+    `SELECT asset_id, how FROM lifecycle.assets_out_of_service WHERE asset_id = ANY($1::uuid[]) AND site_revision > $2`,
+    [assetIds, revision],
   );
   return new Map(rows.map((r) => [r.asset_id, r.how]));
 }

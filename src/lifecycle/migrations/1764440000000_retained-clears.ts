@@ -7,18 +7,21 @@ import type { MigrationBuilder } from 'node-pg-migrate';
  * old gateway, a device that is no longer there — or whatever was wired in its place.
  *
  * `assets_out_of_service`: the assets the configuration service took out of service, as its
- * events said; a deployment created from a graph read before that is refused.
+ * events said, with the site revision that did it; a deployment planned on an older revision of
+ * the site is refused. `deployments.site_revision`: the revision a deployment was planned on.
  * `retained_clears`: topics (asset, site code, gateway) whose retained configuration the
  * runner is to clear with an empty retained message.
  */
 export async function up(pgm: MigrationBuilder): Promise<void> {
   pgm.sql(`
     CREATE TABLE lifecycle.assets_out_of_service (
-      asset_id uuid PRIMARY KEY,
-      how      text NOT NULL CHECK (how IN ('retired', 'deleted')),
-      since    timestamptz NOT NULL DEFAULT now(),
-      source   text NOT NULL
+      asset_id      uuid PRIMARY KEY,
+      how           text NOT NULL CHECK (how IN ('retired', 'deleted')),
+      site_revision bigint NOT NULL,
+      since         timestamptz NOT NULL DEFAULT now(),
+      source        text NOT NULL
     );
+    ALTER TABLE lifecycle.deployments ADD COLUMN site_revision bigint;
     CREATE TABLE lifecycle.retained_clears (
       asset_id   uuid NOT NULL,
       site_code  text NOT NULL,
@@ -31,5 +34,5 @@ export async function up(pgm: MigrationBuilder): Promise<void> {
 }
 
 export async function down(pgm: MigrationBuilder): Promise<void> {
-  pgm.sql(`DROP TABLE lifecycle.retained_clears; DROP TABLE lifecycle.assets_out_of_service;`);
+  pgm.sql(`ALTER TABLE lifecycle.deployments DROP COLUMN site_revision; DROP TABLE lifecycle.retained_clears; DROP TABLE lifecycle.assets_out_of_service;`);
 }
