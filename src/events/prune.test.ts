@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { installAuth } from '../auth/install-auth.ts';
 import { createTestDatabase, type TestDatabase } from '../db/test-database.ts';
-import { readOutbox } from './feed.ts';
+import { buildHttpApp } from '../http/app.ts';
+import { eventFeedRoutes, readOutbox } from './feed.ts';
 import { outboxRetentionFromEnv, pruneOutbox, readerRecorder, recordReader } from './prune.ts';
 
 let db: TestDatabase;
@@ -108,5 +110,28 @@ describe('readers of a feed', () => {
     expect(outboxRetentionFromEnv({ REMA_OUTBOX_RETENTION_HOURS: '48' })).toBe(2 * DAY);
     expect(() => outboxRetentionFromEnv({ REMA_OUTBOX_RETENTION_HOURS: 'a week' })).toThrow(/at least 1/);
     expect(() => outboxRetentionFromEnv({ REMA_OUTBOX_RETENTION_HOURS: '0' })).toThrow(/at least 1/);
+  });
+});
+
+describe('a feed', () => {
+  it('prunes its outbox while the app runs, with what its readers reported, and stops with the app', async () => {
+    await events(6, () => 30);
+    const app = await buildHttpApp();
+    installAuth(app, { authenticate: async () => ({ kind: 'service', id: 'lifecycle', name: 'lifecycle', orgId: null, bindings: [] }) });
+    eventFeedRoutes(app, { service: 'shop', schema: 'shop', pool: db.pool, order: 'sequenced', excludeTopics: ['shop.relay'], retentionMs: 7 * DAY, pruneIntervalMs: 50 });
+    await app.ready();
+    try {
+      const res = await app.inject({ method: 'GET', url: '/v1/internal/events/shop?after=2&limit=10', headers: { authorization: 'Bearer x' } });
+      expect(res.statusCode).toBe(200);
+      const until = Date.now() + 5000;
+      while ((await positions()).length > 4 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 25));
+      expect(await positions()).toEqual([3, 4, 5, 6]);
+    } finally {
+      await app.close();
+    }
+    await events(2, () => 30);
+    await recordReader(db.pool, 'shop', 'lifecycle', 1000);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await positions()).length).toBe(6); // closed: nothing prunes any more
   });
 });
