@@ -11,7 +11,7 @@ import { pgCursorStore, startConsumer, type EventConsumer, type FeedEvent, type 
 import type { FeedPage } from '../events/feed.ts';
 import type { Transport } from './config-client.ts';
 import { unbindDevice, LIFECYCLE_SYSTEM_ACTOR, type AssetGone } from './devices/unbind-write.ts';
-import { withdrawAsset } from './deployments/withdraw-asset.ts';
+import { beginWithdrawal, endWithdrawal, withdrawAsset } from './deployments/withdraw-asset.ts';
 import type { WarnLog } from './throttled-warnings.ts';
 
 /** The consumer's name in `lifecycle.event_cursors`. */
@@ -52,19 +52,22 @@ export function assetGone(event: FeedEvent): AssetGone | undefined {
  */
 export async function handleConfigEvent(client: pg.PoolClient, event: FeedEvent): Promise<void> {
   const gone = assetGone(event);
-  if (gone) {
-    const p = (event.payload ?? {}) as AssetEventPayload;
-    await withdrawAsset(client, {
-      assetId: gone.assetId,
-      how: gone.how,
-      siteId: typeof p.siteId === 'string' ? p.siteId : null,
-      siteRevision: typeof p.siteRevision === 'number' ? p.siteRevision : null,
-      actor: LIFECYCLE_SYSTEM_ACTOR,
-      requestId: gone.requestId ?? `event:${gone.source}`,
-      source: gone.source,
-    });
-    await unbindDevice(client, gone);
-  }
+  if (!gone) return;
+  const p = (event.payload ?? {}) as AssetEventPayload;
+  const siteId = typeof p.siteId === 'string' ? p.siteId : null;
+  // The site's deployment lock and the slot, then the device, and only then any audit chain head.
+  await beginWithdrawal(client, { assetId: gone.assetId, siteId });
+  await unbindDevice(client, gone);
+  await withdrawAsset(client, {
+    assetId: gone.assetId,
+    how: gone.how,
+    siteId,
+    siteRevision: typeof p.siteRevision === 'number' ? p.siteRevision : null,
+    actor: LIFECYCLE_SYSTEM_ACTOR,
+    requestId: gone.requestId ?? `event:${gone.source}`,
+    source: gone.source,
+  });
+  await endWithdrawal(client);
 }
 
 /**

@@ -35,6 +35,18 @@ async function retainedConfigs(siteCode: string): Promise<Map<string, { assetId:
   return new Map([...messages].map(([topic, body]) => [topic, JSON.parse(body.toString('utf8'))]));
 }
 
+/** Handles a configuration event again, as a consumer handling it late would. */
+async function replay(row: { id: string; topic: string; key: string; payload: unknown; created_at: Date }) {
+  const client = await db.pool.connect();
+  try {
+    await client.query('BEGIN');
+    await handleConfigEvent(client, { id: Number(row.id), topic: row.topic, key: row.key, payload: row.payload, createdAt: row.created_at.toISOString() });
+    await client.query('COMMIT');
+  } finally {
+    client.release();
+  }
+}
+
 const lifecycle = () => {
   if (!server.lifecycle) throw new Error('the lifecycle service runs in this process');
   return server.lifecycle;
@@ -87,16 +99,16 @@ describe('retained configurations', () => {
         `SELECT feed_seq AS id, topic, key, payload, created_at FROM config.outbox WHERE topic = 'config.asset.updated' AND key = $1 AND payload->'after'->>'status' = 'retired'`,
         [m1.id],
       )).rows;
-      const client = await db.pool.connect();
-      try {
-        await client.query('BEGIN');
-        await handleConfigEvent(client, { id: Number(retireEvent.id), topic: retireEvent.topic, key: retireEvent.key, payload: retireEvent.payload, createdAt: retireEvent.created_at.toISOString() });
-        await client.query('COMMIT');
-      } finally {
-        client.release();
-      }
+      await replay(retireEvent);
       expect(await queuedClears()).toBe(0);
       expect((await getDeployment(api, again.id)).results.map((t) => t.status)).toEqual(['acked']);
+
+      // Also while such a deployment has not been answered yet: it keeps its target and its topic.
+      await sim.stop();
+      const pending = await deploy(api, { siteId: f.site.id, assetIds: [m1.id], timeoutMs: 60_000 });
+      await replay(retireEvent);
+      expect(await queuedClears()).toBe(0);
+      expect((await getDeployment(api, pending.id)).results.map((t) => t.status)).not.toContain('cancelled');
     } finally {
       await sim.stop();
     }

@@ -68,7 +68,7 @@ export async function createDeployment(deps: CreateDeploymentDeps, req: Deployme
     // The graph was read before the lock: an asset may have left service since (the lifecycle
     // service records it, with the site revision that did it, under this lock when the
     // configuration service's event comes).
-    const gone = await outOfService(client, assetIds, graph.site.revision);
+    const gone = await outOfService(client, assetIds, graph.site);
     if (gone.size > 0) {
       throw new ApiError('VALIDATION_FAILED', `${gone.size} target(s) left service while the deployment was being created.`, {
         extra: {

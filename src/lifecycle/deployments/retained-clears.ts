@@ -31,22 +31,22 @@ export const CLEARS_PER_ROUND = 200;
 
 /**
  * Queues a clear of every topic the asset's configuration was published to (a target that was
- * sent) whose last configuration came from a deployment planned before site revision
- * `revision` — when the asset left service. A topic a later deployment sent to carries the
- * configuration of the asset back in service: it stays. Call under the site's deployment lock,
- * with the asset's open targets closed.
+ * sent) by a deployment of its site, unless a deployment planned at or after site revision
+ * `revision` — when the asset left service — has sent to it or may still send to it: the asset
+ * was back in service when that one read the site, and the topic is its. Without a revision,
+ * every topic. Call under the site's deployment lock, with the asset's open targets closed.
  */
-export async function queueClearsOfAsset(client: pg.PoolClient, assetId: string, revision: number | null, reason: string): Promise<number> {
+export async function queueClearsOfAsset(client: pg.PoolClient, of: { assetId: string; siteId: string | null; revision: number | null }, reason: string): Promise<number> {
   const { rowCount } = await client.query(
     `INSERT INTO lifecycle.retained_clears (asset_id, site_code, gateway_id, reason)
-     SELECT asset_id, site_code, gateway_id, $3
-       FROM (SELECT DISTINCT ON (t.site_code, t.gateway_id) t.asset_id, t.site_code, t.gateway_id, d.site_revision
-               FROM lifecycle.deployment_targets t JOIN lifecycle.deployments d ON d.id = t.deployment_id
-              WHERE t.asset_id = $1 AND t.sent_at IS NOT NULL
-              ORDER BY t.site_code, t.gateway_id, d.created_at DESC, t.sent_at DESC) last
-      WHERE last.site_revision IS NULL OR $2::bigint IS NULL OR last.site_revision < $2
+     SELECT DISTINCT t.asset_id, t.site_code, t.gateway_id, $4
+       FROM lifecycle.deployment_targets t JOIN lifecycle.deployments d ON d.id = t.deployment_id
+      WHERE t.asset_id = $1 AND t.sent_at IS NOT NULL AND ($2::uuid IS NULL OR d.site_id = $2)
+        AND NOT EXISTS (SELECT 1 FROM lifecycle.deployment_targets n JOIN lifecycle.deployments nd ON nd.id = n.deployment_id
+                         WHERE n.asset_id = t.asset_id AND n.site_code = t.site_code AND n.gateway_id = t.gateway_id
+                           AND nd.site_revision >= $3::bigint AND (n.sent_at IS NOT NULL OR n.status IN ('pending', 'sent')))
      ON CONFLICT (asset_id, site_code, gateway_id) DO UPDATE SET reason = EXCLUDED.reason, queued_at = now()`,
-    [assetId, revision, reason],
+    [of.assetId, of.siteId, of.revision, reason],
   );
   return rowCount ?? 0;
 }
@@ -72,16 +72,16 @@ export async function retarget(client: pg.PoolClient, topics: readonly ConfigTop
 }
 
 /**
- * The assets of `assetIds` that left service after site revision `revision` (as the
- * configuration service's events said), with how: a deployment planned on that revision would
- * send them a configuration. One that left earlier and is in the graph again was returned to
- * service (or created again with its id) since.
+ * The assets of `assetIds` that left service in `site` after its revision `site.revision` (as
+ * the configuration service's events said), with how: a deployment planned on that revision
+ * would send them a configuration. One that left earlier and is in the graph again was returned
+ * to service since; revisions of other sites say nothing.
  */
-export async function outOfService(client: pg.PoolClient, assetIds: readonly string[], revision: number): Promise<Map<string, 'retired' | 'deleted'>> {
+export async function outOfService(client: pg.PoolClient, assetIds: readonly string[], site: { id: string; revision: number }): Promise<Map<string, 'retired' | 'deleted'>> {
   if (assetIds.length === 0) return new Map();
   const { rows } = await client.query<{ asset_id: string; how: 'retired' | 'deleted' }>(
-    `SELECT asset_id, how FROM lifecycle.assets_out_of_service WHERE asset_id = ANY($1::uuid[]) AND site_revision > $2`,
-    [assetIds, revision],
+    `SELECT asset_id, how FROM lifecycle.assets_out_of_service WHERE asset_id = ANY($1::uuid[]) AND site_id = $2 AND site_revision > $3`,
+    [assetIds, site.id, site.revision],
   );
   return new Map(rows.map((r) => [r.asset_id, r.how]));
 }

@@ -34,11 +34,8 @@ export async function lockDevices(client: pg.PoolClient, ids: string[]): Promise
  * second waits, then sees the first's committed device. The unique index
  * `devices_one_per_slot` stays the last line behind it.
  */
-export async function lockSlot(client: pg.PoolClient, assetId: string, opts: { waitMs?: number } = {}): Promise<void> {
-  // A bounded wait fails the transaction with lock_not_available (55P03) instead.
-  if (opts.waitMs !== undefined) await client.query(`SELECT set_config('lock_timeout', $1, true)`, [`${opts.waitMs}ms`]);
+export async function lockSlot(client: pg.PoolClient, assetId: string): Promise<void> {
   await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('lifecycle-slot:' || $1::text, 0))`, [assetId]);
-  if (opts.waitMs !== undefined) await client.query(`SET LOCAL lock_timeout TO DEFAULT`);
 }
 
 /**

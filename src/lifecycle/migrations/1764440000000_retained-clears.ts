@@ -7,8 +7,8 @@ import type { MigrationBuilder } from 'node-pg-migrate';
  * old gateway, a device that is no longer there — or whatever was wired in its place.
  *
  * `assets_out_of_service`: the assets the configuration service took out of service, as its
- * events said, with the site revision that did it; a deployment planned on an older revision of
- * the site is refused. `deployments.site_revision`: the revision a deployment was planned on.
+ * events said, with its site and the site revision that did it; a deployment planned on an
+ * older revision of that site is refused. `deployments.site_revision`: the revision a deployment was planned on.
  * `retained_clears`: topics (asset, site code, gateway) whose retained configuration the
  * runner is to clear with an empty retained message.
  */
@@ -16,6 +16,7 @@ export async function up(pgm: MigrationBuilder): Promise<void> {
   pgm.sql(`
     CREATE TABLE lifecycle.assets_out_of_service (
       asset_id      uuid PRIMARY KEY,
+      site_id       uuid NOT NULL,
       how           text NOT NULL CHECK (how IN ('retired', 'deleted')),
       site_revision bigint NOT NULL,
       since         timestamptz NOT NULL DEFAULT now(),
