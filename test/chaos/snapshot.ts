@@ -8,13 +8,14 @@ import type pg from 'pg';
 /**
  * Left out, and why: the idempotency cache keeps refused answers too, on purpose (a replay of
  * the key gets the same 4xx); failed logins count towards the lockout, on purpose; the
- * consumers' positions and the outbox's feed order and publication time move as the services
- * read each other's feeds; migration bookkeeping; the runner's lease of a deployment; what
+ * consumers' positions (their own and the ones each feed records of its readers) and the
+ * outbox's feed order and publication time move as the services read each other's feeds;
+ * migration bookkeeping; the runner's lease of a deployment; what
  * devices report over the broker (retained state messages arrive whenever the broker — shared
  * with other tests on this machine — delivers them, not because of any request); the chain
  * heads move with audited refusals (verify checks them).
  */
-const SKIPPED_TABLES = new Set(['http.idempotency_keys', 'config.idempotency_keys', 'admin.login_failures', 'lifecycle.event_cursors', 'lifecycle.reported_state', 'audit.chain_heads']);
+const SKIPPED_TABLES = new Set(['http.idempotency_keys', 'config.idempotency_keys', 'admin.login_failures', 'lifecycle.event_cursors', 'config.feed_readers', 'lifecycle.feed_readers', 'admin.feed_readers', 'lifecycle.reported_state', 'audit.chain_heads']);
 const VOLATILE_COLUMNS: Record<string, string[]> = {
   'admin.api_tokens': ['last_used_at'],
   'config.outbox': ['feed_seq', 'published_at'],
