@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { handleConfigEvent } from '../../src/lifecycle/config-events.ts';
 import { createDeployment } from '../../src/lifecycle/deployments/create-deployment.ts';
+import { retarget } from '../../src/lifecycle/deployments/retained-clears.ts';
 import type { AuditEvent } from '../../src/audit/types.ts';
 import { createTestDatabase, type TestDatabase } from '../../src/db/test-database.ts';
 import { desiredTopic, TOPIC_ROOT } from '../../src/mqtt/topics.ts';
@@ -173,6 +174,20 @@ describe('retained configurations', () => {
       const now = await retainedConfigs(f.site.code);
       expect(now.get(newTopic)).toMatchObject({ assetId: mx.id, version: 2 });
       expect(await queuedClears()).toBe(0);
+
+      // Cleared once: the next deployment through GW-B does not queue the old topic again.
+      const { rows: old } = await db.pool.query<{ cleared_at: Date | null }>(`SELECT cleared_at FROM lifecycle.deployment_targets WHERE asset_id = $1 AND gateway_id = $2`, [mx.id, f.gateway.id]);
+      expect(old.length).toBe(1);
+      expect(old[0].cleared_at).not.toBeNull();
+      const client = await db.pool.connect();
+      try {
+        await client.query('BEGIN');
+        await retarget(client, [{ assetId: mx.id, siteCode: f.site.code, gatewayId: gwB.id }], 'test');
+        expect((await client.query(`SELECT count(*)::int AS n FROM lifecycle.retained_clears`)).rows[0].n).toBe(0);
+      } finally {
+        await client.query('ROLLBACK');
+        client.release();
+      }
     } finally {
       await sim.stop();
     }

@@ -31,7 +31,7 @@ export const CLEARS_PER_ROUND = 200;
 
 /**
  * Queues a clear of every topic the asset's configuration was published to (a target that was
- * sent) by a deployment of its site, unless a deployment planned at or after site revision
+ * sent, and not cleared since) by a deployment of its site, unless a deployment planned at or after site revision
  * `revision` — when the asset left service — has sent to it or may still send to it: the asset
  * was back in service when that one read the site, and the topic is its. Without a revision,
  * every topic. Call under the site's deployment lock, with the asset's open targets closed.
@@ -41,7 +41,7 @@ export async function queueClearsOfAsset(client: pg.PoolClient, of: { assetId: s
     `INSERT INTO lifecycle.retained_clears (asset_id, site_code, gateway_id, reason)
      SELECT DISTINCT t.asset_id, t.site_code, t.gateway_id, $4
        FROM lifecycle.deployment_targets t JOIN lifecycle.deployments d ON d.id = t.deployment_id
-      WHERE t.asset_id = $1 AND t.sent_at IS NOT NULL AND ($2::uuid IS NULL OR d.site_id = $2)
+      WHERE t.asset_id = $1 AND t.sent_at IS NOT NULL AND t.cleared_at IS NULL AND ($2::uuid IS NULL OR d.site_id = $2)
         AND NOT EXISTS (SELECT 1 FROM lifecycle.deployment_targets n JOIN lifecycle.deployments nd ON nd.id = n.deployment_id
                          WHERE n.asset_id = t.asset_id AND n.site_code = t.site_code AND n.gateway_id = t.gateway_id
                            AND nd.site_revision >= $3::bigint AND (n.sent_at IS NOT NULL OR n.status IN ('pending', 'sent')))
@@ -54,7 +54,7 @@ export async function queueClearsOfAsset(client: pg.PoolClient, of: { assetId: s
 /**
  * For a deployment about to send these topics, under the site's deployment lock: takes back
  * the clears queued for them, and queues one for every other topic each asset's configuration
- * was sent to (the asset was moved to another gateway).
+ * was sent to and not cleared since (the asset was moved to another gateway).
  */
 export async function retarget(client: pg.PoolClient, topics: readonly ConfigTopic[], reason: string): Promise<void> {
   if (topics.length === 0) return;
@@ -65,7 +65,7 @@ export async function retarget(client: pg.PoolClient, topics: readonly ConfigTop
      INSERT INTO lifecycle.retained_clears (asset_id, site_code, gateway_id, reason)
      SELECT DISTINCT o.asset_id, o.site_code, o.gateway_id, $4
        FROM lifecycle.deployment_targets o JOIN t ON t.asset_id = o.asset_id
-      WHERE o.sent_at IS NOT NULL AND (o.site_code, o.gateway_id) <> (t.site_code, t.gateway_id)
+      WHERE o.sent_at IS NOT NULL AND o.cleared_at IS NULL AND (o.site_code, o.gateway_id) <> (t.site_code, t.gateway_id)
      ON CONFLICT (asset_id, site_code, gateway_id) DO UPDATE SET reason = EXCLUDED.reason, queued_at = now()`,
     [topics.map((t) => t.assetId), topics.map((t) => t.siteCode), topics.map((t) => t.gatewayId), reason],
   );
@@ -114,9 +114,19 @@ export async function publishClears(pool: pg.Pool, mqtt: MqttClient, opts: { tim
       }),
     );
     if (cleared.length > 0) {
+      // What was sent to these topics is gone from the broker: nothing queues it for clearing again.
+      // Targets locked right now (being withdrawn, say) are left as they are: at worst their topic
+      // is cleared once more.
       await client.query(
-        `DELETE FROM lifecycle.retained_clears c USING unnest($1::uuid[], $2::text[], $3::uuid[]) AS t(asset_id, site_code, gateway_id)
-          WHERE c.asset_id = t.asset_id AND c.site_code = t.site_code AND c.gateway_id = t.gateway_id`,
+        `WITH t AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[]) AS t(asset_id, site_code, gateway_id)),
+              done AS (DELETE FROM lifecycle.retained_clears c USING t
+                        WHERE c.asset_id = t.asset_id AND c.site_code = t.site_code AND c.gateway_id = t.gateway_id)
+         UPDATE lifecycle.deployment_targets d SET cleared_at = now()
+          WHERE (d.deployment_id, d.asset_id) IN (
+                  SELECT s.deployment_id, s.asset_id FROM lifecycle.deployment_targets s JOIN t
+                      ON s.asset_id = t.asset_id AND s.site_code = t.site_code AND s.gateway_id = t.gateway_id
+                   WHERE s.sent_at IS NOT NULL AND s.cleared_at IS NULL
+                     FOR UPDATE OF s SKIP LOCKED)`,
         [cleared.map((t) => t.assetId), cleared.map((t) => t.siteCode), cleared.map((t) => t.gatewayId)],
       );
     }

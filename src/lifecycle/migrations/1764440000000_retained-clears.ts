@@ -10,7 +10,8 @@ import type { MigrationBuilder } from 'node-pg-migrate';
  * events said, with its site and the site revision that did it; a deployment planned on an
  * older revision of that site is refused. `deployments.site_revision`: the revision a deployment was planned on.
  * `retained_clears`: topics (asset, site code, gateway) whose retained configuration the
- * runner is to clear with an empty retained message.
+ * runner is to clear with an empty retained message; `deployment_targets.cleared_at`: when the
+ * configuration a sent target published was cleared (it is not cleared again).
  */
 export async function up(pgm: MigrationBuilder): Promise<void> {
   pgm.sql(`
@@ -23,6 +24,7 @@ export async function up(pgm: MigrationBuilder): Promise<void> {
       source        text NOT NULL
     );
     ALTER TABLE lifecycle.deployments ADD COLUMN site_revision bigint;
+    ALTER TABLE lifecycle.deployment_targets ADD COLUMN cleared_at timestamptz;
     CREATE TABLE lifecycle.retained_clears (
       asset_id   uuid NOT NULL,
       site_code  text NOT NULL,
@@ -35,5 +37,5 @@ export async function up(pgm: MigrationBuilder): Promise<void> {
 }
 
 export async function down(pgm: MigrationBuilder): Promise<void> {
-  pgm.sql(`ALTER TABLE lifecycle.deployments DROP COLUMN site_revision; DROP TABLE lifecycle.retained_clears; DROP TABLE lifecycle.assets_out_of_service;`);
+  pgm.sql(`ALTER TABLE lifecycle.deployment_targets DROP COLUMN cleared_at; ALTER TABLE lifecycle.deployments DROP COLUMN site_revision; DROP TABLE lifecycle.retained_clears; DROP TABLE lifecycle.assets_out_of_service;`);
 }
