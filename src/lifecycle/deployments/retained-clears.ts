@@ -26,14 +26,18 @@ export interface ConfigTopic {
   gatewayId: string;
 }
 
+/** The topics of `$1`–`$3` ({@link topicParams}) as a relation `t(asset_id, site_code, gateway_id)`. */
+const TOPICS = `unnest($1::uuid[], $2::text[], $3::uuid[]) AS t(asset_id, site_code, gateway_id)`;
+const topicParams = (topics: readonly ConfigTopic[]) => [topics.map((t) => t.assetId), topics.map((t) => t.siteCode), topics.map((t) => t.gatewayId)];
+
 /** Clears published in one transaction at most. */
 export const CLEARS_PER_ROUND = 200;
 
 /**
  * Queues a clear of every topic the asset's configuration was published to (a target that was
- * sent, and not cleared since) by a deployment of its site, unless a deployment planned at or after site revision
- * `revision` — when the asset left service — has sent to it or may still send to it: the asset
- * was back in service when that one read the site, and the topic is its. Without a revision,
+ * sent, and not cleared since) by a deployment of its site, unless a deployment planned at or
+ * after site revision `revision` — when the asset left service — has sent to it or may still
+ * send to it: the asset was back in service when that one read the site, and the topic is its. Without a revision,
  * every topic. Call under the site's deployment lock, with the asset's open targets closed.
  */
 export async function queueClearsOfAsset(client: pg.PoolClient, of: { assetId: string; siteId: string | null; revision: number | null }, reason: string): Promise<number> {
@@ -59,7 +63,7 @@ export async function queueClearsOfAsset(client: pg.PoolClient, of: { assetId: s
 export async function retarget(client: pg.PoolClient, topics: readonly ConfigTopic[], reason: string): Promise<void> {
   if (topics.length === 0) return;
   await client.query(
-    `WITH t AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[]) AS t(asset_id, site_code, gateway_id)),
+    `WITH t AS (SELECT * FROM ${TOPICS}),
           taken_back AS (DELETE FROM lifecycle.retained_clears c USING t
                           WHERE c.asset_id = t.asset_id AND c.site_code = t.site_code AND c.gateway_id = t.gateway_id)
      INSERT INTO lifecycle.retained_clears (asset_id, site_code, gateway_id, reason)
@@ -67,7 +71,7 @@ export async function retarget(client: pg.PoolClient, topics: readonly ConfigTop
        FROM lifecycle.deployment_targets o JOIN t ON t.asset_id = o.asset_id
       WHERE o.sent_at IS NOT NULL AND o.cleared_at IS NULL AND (o.site_code, o.gateway_id) <> (t.site_code, t.gateway_id)
      ON CONFLICT (asset_id, site_code, gateway_id) DO UPDATE SET reason = EXCLUDED.reason, queued_at = now()`,
-    [topics.map((t) => t.assetId), topics.map((t) => t.siteCode), topics.map((t) => t.gatewayId), reason],
+    [...topicParams(topics), reason],
   );
 }
 
@@ -118,7 +122,7 @@ export async function publishClears(pool: pg.Pool, mqtt: MqttClient, opts: { tim
       // Targets locked right now (being withdrawn, say) are left as they are: at worst their topic
       // is cleared once more.
       await client.query(
-        `WITH t AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[]) AS t(asset_id, site_code, gateway_id)),
+        `WITH t AS (SELECT * FROM ${TOPICS}),
               done AS (DELETE FROM lifecycle.retained_clears c USING t
                         WHERE c.asset_id = t.asset_id AND c.site_code = t.site_code AND c.gateway_id = t.gateway_id)
          UPDATE lifecycle.deployment_targets d SET cleared_at = now()
@@ -127,7 +131,7 @@ export async function publishClears(pool: pg.Pool, mqtt: MqttClient, opts: { tim
                       ON s.asset_id = t.asset_id AND s.site_code = t.site_code AND s.gateway_id = t.gateway_id
                    WHERE s.sent_at IS NOT NULL AND s.cleared_at IS NULL
                      FOR UPDATE OF s SKIP LOCKED)`,
-        [cleared.map((t) => t.assetId), cleared.map((t) => t.siteCode), cleared.map((t) => t.gatewayId)],
+        topicParams(cleared),
       );
     }
     return cleared.length;

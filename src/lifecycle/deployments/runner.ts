@@ -206,8 +206,12 @@ export function createDeploymentRunner(opts: RunnerOptions): DeploymentRunner {
     );
   }
 
+  /** When {@link clearRound} last looked: rounds come back to back while acks pour in, clears need no such haste. */
+  let clearsLookedAt = 0;
+
   /** Clears the retained configurations queued to leave the broker (`retained-clears.ts`), while there are some. */
   async function clearRound(): Promise<void> {
+    clearsLookedAt = Date.now();
     const mqtt = opts.mqtt;
     while (mqtt?.connected && !stopRequested) {
       const cleared = await publishClears(opts.pool, mqtt, { timeoutMs: opts.publishTimeoutMs, log });
@@ -327,7 +331,7 @@ export function createDeploymentRunner(opts: RunnerOptions): DeploymentRunner {
     }
     stepping = stepRound()
       .catch((err: unknown) => log.warn({ err }, 'deployment runner round failed'))
-      .then(clearRound)
+      .then(() => (Date.now() - clearsLookedAt >= intervalMs ? clearRound() : undefined))
       .catch((err: unknown) => log.warn({ err }, 'clearing retained configurations failed'))
       .finally(() => {
         stepping = undefined;

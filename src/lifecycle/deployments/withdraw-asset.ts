@@ -38,12 +38,16 @@ export const WITHDRAWAL_LOCK_WAIT_MS = 2000;
  */
 export async function beginWithdrawal(client: pg.PoolClient, w: Pick<AssetWithdrawal, 'assetId' | 'siteId'>): Promise<void> {
   await client.query(`SELECT set_config('lock_timeout', $1, true)`, [`${WITHDRAWAL_LOCK_WAIT_MS}ms`]);
-  const { rows: sites } = await client.query<{ site_id: string }>(
-    `SELECT DISTINCT d.site_id FROM lifecycle.deployment_targets t JOIN lifecycle.deployments d ON d.id = t.deployment_id
-      WHERE t.asset_id = $1 AND ($2::uuid IS NULL OR d.site_id = $2)`,
-    [w.assetId, w.siteId],
-  );
-  const keys = [...new Set([...(w.siteId ? [w.siteId] : []), ...sites.map((s) => s.site_id)].map(deployLockKey))].sort();
+  // The event names the site; without it, the sites of the asset's deployments.
+  const siteIds = w.siteId
+    ? [w.siteId]
+    : (
+        await client.query<{ site_id: string }>(
+          `SELECT DISTINCT d.site_id FROM lifecycle.deployment_targets t JOIN lifecycle.deployments d ON d.id = t.deployment_id WHERE t.asset_id = $1`,
+          [w.assetId],
+        )
+      ).rows.map((s) => s.site_id);
+  const keys = siteIds.map(deployLockKey).sort();
   await client.query(`SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k`, [keys]);
   await lockSlot(client, w.assetId);
 }
