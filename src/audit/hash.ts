@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { AuditHashedFields } from './types.ts';
 
 /**
@@ -185,5 +185,6 @@ export function hashEvent(prevHash: string | null, event: AuditHashedFields): st
 
 /** {@link hashEvent} from the event's canonical JSON (see {@link canonicalEventJson}). */
 export function hashCanonical(prevHash: string | null, canonical: string): string {
-  return createHash('sha256').update(prevHash ?? '', 'utf8').update(canonical, 'utf8').digest('hex');
+  // One call (crypto.hash) rather than a Hash object per event: the text is hashed once, as a whole.
+  return hash('sha256', (prevHash ?? '') + canonical, 'hex');
 }

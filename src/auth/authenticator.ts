@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Principal } from './principal.ts';
 
 /** What an authenticator may know of the request besides the bearer token. */
@@ -40,5 +40,5 @@ export function looksLikeJwt(token: string): boolean {
 
 /** sha256 of an opaque token: how API tokens and refresh tokens are stored and looked up. */
 export function tokenHash(secret: string): Buffer {
-  return createHash('sha256').update(secret, 'utf8').digest();
+  return hash('sha256', secret, 'buffer');
 }
