@@ -6,7 +6,8 @@
  * (scenarios: floor, writes, changesets, reads, rollout, scale), --wait-load X (wait up to 5 min
  * for the 1-minute load average to drop to X before starting), --save-baseline, --keep-db;
  * to try things out: --sites N --assets N --duration S --concurrency 1,16,64; --instances N also
- * runs (2) over N servers on the one database, the clients split between them.
+ * runs (2) over N servers on the one database, the clients split between them; --http-client
+ * undici drives rema with undici instead of the bench's own HTTP/1.1 client (lib/http.ts).
  */
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +15,7 @@ import path from 'node:path';
 import type { AuditActor } from '../src/audit/types.ts';
 import { createTestDatabase, type TestDatabase } from '../src/db/test-database.ts';
 import { closeMqtt, connectMqtt, waitForConnection } from '../src/mqtt/client.ts';
-import { Api } from './lib/http.ts';
+import { Api, type HttpClientKind } from './lib/http.ts';
 import { checkpoint, refreshVersions, seedFleet, sites as listSites, waitForEventBacklog, writeTargets, type SeedResult } from './lib/fleet.ts';
 import { cpuMeter, dbCounters, loadavg1, machineInfo, waitForLowLoad } from './lib/machine.ts';
 import { currentRssMb, RssSampler, startServer, type ServerProcess } from './lib/server.ts';
@@ -46,6 +47,8 @@ if (option('assets')) size.assets = Number(option('assets'));
 if (option('duration')) size.durationMs = Number(option('duration')) * 1000;
 const CONCURRENCY = (option('concurrency') ?? '1,16,64').split(',').map(Number);
 const INSTANCES = Number(option('instances') ?? 1);
+const HTTP_CLIENT = (option('http-client') ?? 'wire') as HttpClientKind;
+if (HTTP_CLIENT !== 'wire' && HTTP_CLIENT !== 'undici') throw new Error(`--http-client is wire or undici, not ${String(HTTP_CLIENT)}`);
 
 const log = (msg: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
@@ -54,7 +57,7 @@ async function main() {
   const waitLoad = option('wait-load');
   if (waitLoad) await waitForLowLoad(Number(waitLoad), 300, log);
   const rows: Row[] = [];
-  const raw: Record<string, unknown> = { machine: machineInfo(), quick, startedAt: new Date().toISOString(), loadAtStart: loadavg1() };
+  const raw: Record<string, unknown> = { machine: machineInfo(), quick, startedAt: new Date().toISOString(), loadAtStart: loadavg1(), httpClient: HTTP_CLIENT };
   const baseline = !quick && existsSync(path.join(RESULTS, 'baseline.json')) ? (JSON.parse(readFileSync(path.join(RESULTS, 'baseline.json'), 'utf8')) as { rows: Row[] }) : undefined;
   const baseOf = (key: string) => baseline?.rows.find((r) => r.key === key)?.value;
   mkdirSync(RESULTS, { recursive: true });
@@ -78,7 +81,7 @@ async function main() {
   const server = await startServer({ databaseUrl: db.url, mqttUrl: MQTT_URL, token: TOKEN, cpuProfDir });
   run.server = server;
   log(`rema serve pid ${server.pid} on ${server.url} (log ${server.logFile}), RSS ${currentRssMb(server.pid).toFixed(0)} MB`);
-  const api = new Api(server.url, TOKEN, 64);
+  const api = new Api(server.url, TOKEN, 64, HTTP_CLIENT);
   run.api = api;
   const meter = cpuMeter(server.pid, dbName);
   // Before each measured run of writes (and before the change sets and the reads): neither side
@@ -159,7 +162,7 @@ async function main() {
     if (INSTANCES > 1 && !skip.has('writes')) {
       for (let i = 1; i < INSTANCES; i++) {
         const more = await startServer({ databaseUrl: db.url, mqttUrl: MQTT_URL, token: TOKEN, cpuProfDir });
-        run.extra.push({ server: more, api: new Api(more.url, TOKEN, 64) });
+        run.extra.push({ server: more, api: new Api(more.url, TOKEN, 64, HTTP_CLIENT) });
         log(`rema serve pid ${more.pid} on ${more.url} (instance ${i + 1} of ${INSTANCES})`);
       }
     }
@@ -282,7 +285,7 @@ async function main() {
       await server.stop();
       const bigServer = await startServer({ databaseUrl: db.url, mqttUrl: MQTT_URL, token: TOKEN, cpuProfDir, env: BIG_FLEET_ENV });
       run.server = bigServer;
-      const bigApi = new Api(bigServer.url, TOKEN, 64);
+      const bigApi = new Api(bigServer.url, TOKEN, 64, HTTP_CLIENT);
       run.api = bigApi;
       log(`rema serve pid ${bigServer.pid} on ${bigServer.url} for the large fleet (${Object.entries(BIG_FLEET_ENV).map(([k, v]) => `${k}=${v}`).join(' ')})`);
       floorWriter().maxEntities = Number(BIG_FLEET_ENV.REMA_SITE_CACHE_ENTITIES);
