@@ -55,12 +55,18 @@ export async function serveConsole(app: FastifyInstance, opts: { distDir?: strin
     setHeaders: (res) => res.setHeader('cache-control', 'public, max-age=31536000, immutable'),
   });
   app.get('/', { schema: { hide: true } }, async (_request, reply) => sendIndex(reply));
-  app.addHook('onRequest', async (request, reply) => {
-    if (!request.is404 || (request.method !== 'GET' && request.method !== 'HEAD')) return;
+  // A callback hook: every request passes it, and only a GET or HEAD that no route answers needs
+  // the async work.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!request.is404 || (request.method !== 'GET' && request.method !== 'HEAD')) return done();
+    consolePage(request, reply).then(() => done(), done);
+  });
+
+  async function consolePage(request: FastifyRequest, reply: FastifyReply) {
     // A bundle of a rebuild made while rema runs (`npm run console:build` during development).
     const bundle = /^\/assets\/([\w.-]+)$/.exec(request.url.split('?', 1)[0]);
     if (bundle && existsSync(path.join(assetsDir, bundle[1]))) return reply.header('cache-control', 'public, max-age=31536000, immutable').sendFile(bundle[1]);
     if (!isConsolePage(request.url) || !wantsHtml(request)) return;
     return sendIndex(reply);
-  });
+  }
 }

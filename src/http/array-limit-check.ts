@@ -22,10 +22,11 @@ const tooLong = (schema: ArraySchema | undefined, value: unknown): schema is Arr
 
 /** Refuses with 422 VALIDATION_FAILED, naming each array over its `maxItems`, before the body's schema runs. */
 export function installArrayLimitCheck(app: FastifyInstance): void {
-  app.addHook('preValidation', async (request) => {
+  // A callback hook, not an async one: it runs on every request and never waits.
+  app.addHook('preValidation', (request, _reply, done) => {
     const schema = request.routeOptions.schema?.body as ArraySchema | undefined;
     const body = request.body;
-    if (!schema || body === null || typeof body !== 'object') return;
+    if (!schema || body === null || typeof body !== 'object') return done();
     const errors: FieldError[] = [];
     const check = (s: ArraySchema | undefined, value: unknown, path: string) => {
       if (tooLong(s, value)) errors.push({ in: 'body', path, message: `must NOT have more than ${s.maxItems} items` });
@@ -34,6 +35,6 @@ export function installArrayLimitCheck(app: FastifyInstance): void {
     if (schema.type === 'object' && schema.properties && !Array.isArray(body)) {
       for (const [key, property] of Object.entries(schema.properties)) check(property, (body as Record<string, unknown>)[key], `/${escapePointer(key)}`);
     }
-    if (errors.length > 0) throw validationFailed('body', errors);
+    done(errors.length > 0 ? validationFailed('body', errors) : undefined);
   });
 }

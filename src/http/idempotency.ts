@@ -69,8 +69,14 @@ export function migrateHttpSchema(databaseUrl: string) {
  * retry after {@link ABANDONED} gets 409 IDEMPOTENCY_KEY_COMMITTED naming the change set.
  */
 export function installIdempotency(app: FastifyInstance, opts: { pool: pg.Pool }): void {
-  app.addHook('preHandler', async (request, reply) => {
-    if (request.method !== 'POST') return;
+  // Callback hooks with the work that waits in async functions: most requests carry no key and
+  // pass without a promise of their own.
+  app.addHook('preHandler', (request, reply, done) => {
+    if (request.method !== 'POST' || request.headers[IDEMPOTENCY_HEADER] === undefined) return done();
+    claimKey(request, reply).then(() => done(), done);
+  });
+
+  async function claimKey(request: FastifyRequest, reply: FastifyReply) {
     const raw = request.headers[IDEMPOTENCY_HEADER];
     if (raw === undefined) return;
     const key = Array.isArray(raw) ? raw.join(',') : raw;
@@ -129,12 +135,16 @@ export function installIdempotency(app: FastifyInstance, opts: { pool: pg.Pool }
       });
     }
     return replay(reply, row);
+  }
+
+  app.addHook('onSend', (request, reply, payload, done) => {
+    const claim = request.idempotency;
+    if (!claim) return done(null, payload);
+    request.idempotency = undefined;
+    settle(claim, reply, payload).then((settled) => done(null, settled), done);
   });
 
-  app.addHook('onSend', async (request, reply, payload) => {
-    const claim = request.idempotency;
-    if (!claim) return payload;
-    request.idempotency = undefined;
+  async function settle(claim: IdempotencyClaim, reply: FastifyReply, payload: unknown) {
     if (reply.statusCode >= 500 || (payload !== null && typeof payload !== 'string' && !Buffer.isBuffer(payload))) {
       // A write whose outcome could not be told keeps its claim: if it committed, it marked it.
       if (!claim.outcomeUnknown) {
@@ -152,7 +162,7 @@ export function installIdempotency(app: FastifyInstance, opts: { pool: pg.Pool }
       [claim.owner, claim.key, reply.statusCode, JSON.stringify(headers), payload === null ? null : String(payload), claim.claimId],
     );
     return payload;
-  });
+  }
 }
 
 function replay(reply: FastifyReply, row: { status: number; headers: Record<string, string>; body: string | null }) {

@@ -38,7 +38,8 @@ export const requestIdOptions = {
 
 /** Echoes `request.id` as `X-Request-Id` on every response, errors included. */
 export function installRequestIdEcho(app: FastifyInstance): void {
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
+    done();
   });
 }

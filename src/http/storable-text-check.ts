@@ -12,15 +12,15 @@ const MESSAGE = 'must not contain NUL (U+0000) or unpaired surrogate characters'
 
 /** Refuses, before schema validation, any request whose path parameters, query or body hold such text. */
 export function installStorableTextCheck(app: FastifyInstance): void {
-  app.addHook('preValidation', async (request) => {
+  // A callback hook, not an async one: it runs on every request and never waits.
+  app.addHook('preValidation', (request, _reply, done) => {
     const parts: Array<[RequestPart, unknown]> = [
       ['params', request.params],
       ['querystring', request.query],
       ['body', request.body],
     ];
     const errors: FieldError[] = parts.flatMap(([part, value]) => unstorableText(value).map((path) => ({ in: part, path, message: MESSAGE })));
-    if (errors.length > 0) {
-      throw new ApiError('VALIDATION_FAILED', `${errors.length} field${errors.length === 1 ? '' : 's'} hold text that cannot be stored (NUL or unpaired surrogates).`, { extra: { errors } });
-    }
+    if (errors.length === 0) return done();
+    done(new ApiError('VALIDATION_FAILED', `${errors.length} field${errors.length === 1 ? '' : 's'} hold text that cannot be stored (NUL or unpaired surrogates).`, { extra: { errors } }));
   });
 }
