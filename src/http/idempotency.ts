@@ -12,7 +12,7 @@ const KEY = /^[\x21-\x7e]{1,200}$/;
 const RETENTION = '24 hours';
 /** A claim whose request never finished (its instance died) may be taken over after this. */
 const ABANDONED = '60 seconds';
-const REPLAYED_HEADERS = ['content-type', 'etag', 'location', 'preference-applied'];
+const REPLAYED_HEADERS = ['content-type', 'etag', 'location', 'preference-applied', 'cache-control'];
 
 /** The `Idempotency-Key` a request claimed, for the write path to mark in its own transaction. */
 export interface IdempotencyClaim {
@@ -47,6 +47,30 @@ export const markCommittedSql = (p: { owner: string; key: string; claimId: strin
      WHERE owner = ${p.owner} AND key = ${p.key} AND claim_id = ${p.claimId}::uuid AND state = 'pending' RETURNING 1)`,
   check: `http.expect_claim((SELECT count(*) FROM idempotency))`,
 });
+
+/**
+ * Marks `claim` (when the request made one) `committed` inside the caller's open transaction,
+ * with `location`, the path of what the request made — for the POSTs whose work is not a change
+ * set of the write path (a deployment, a device, a user, a token). If the instance dies between
+ * COMMIT and storing the answer, a retry is told the request was applied and where its result
+ * is (409 IDEMPOTENCY_KEY_COMMITTED, `Content-Location`) instead of running it a second time.
+ * Fails the transaction (SQLSTATE {@link CLAIM_TAKEN_OVER}) when a retry took the key over.
+ *
+ * @example
+ * await withTransaction(pool, async (client) => {
+ *   await client.query('INSERT INTO lifecycle.deployments …', [id, …]);
+ *   await markClaimCommitted(client, ctx.idempotency, `/v1/deployments/${id}`);
+ * });
+ */
+export async function markClaimCommitted(client: pg.ClientBase, claim: IdempotencyClaim | undefined, location: string): Promise<void> {
+  if (!claim) return;
+  await client.query(
+    `WITH idempotency AS (UPDATE http.idempotency_keys SET state = 'committed', location = $4
+        WHERE owner = $1 AND key = $2 AND claim_id = $3::uuid AND state = 'pending' RETURNING 1)
+     SELECT http.expect_claim((SELECT count(*) FROM idempotency))`,
+    [claim.owner, claim.key, claim.claimId, location],
+  );
+}
 
 /** SQLSTATE of a write whose Idempotency-Key was claimed again by a retry (`http.expect_claim`). */
 export const CLAIM_TAKEN_OVER = 'RMI01';
@@ -95,7 +119,7 @@ export function installIdempotency(app: FastifyInstance, opts: { pool: pg.Pool }
     const claimed = await opts.pool.query(
       `INSERT INTO http.idempotency_keys (owner, key, request_hash, state, claim_id) VALUES ($1, $2, $3, 'pending', $6)
        ON CONFLICT (owner, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, state = 'pending', status = NULL,
-              headers = NULL, body = NULL, changeset_id = NULL, claim_id = EXCLUDED.claim_id, created_at = now()
+              headers = NULL, body = NULL, changeset_id = NULL, location = NULL, claim_id = EXCLUDED.claim_id, created_at = now()
         WHERE http.idempotency_keys.created_at < now() - $4::interval
            OR (http.idempotency_keys.state = 'pending' AND http.idempotency_keys.created_at < now() - $5::interval)
        RETURNING 1`,
@@ -112,9 +136,10 @@ export function installIdempotency(app: FastifyInstance, opts: { pool: pg.Pool }
       headers: Record<string, string>;
       body: string | null;
       changeset_id: string | null;
+      location: string | null;
       settling: boolean;
     }>(
-      `SELECT request_hash, state, status, headers, body, changeset_id, created_at >= now() - $3::interval AS settling
+      `SELECT request_hash, state, status, headers, body, changeset_id, location, created_at >= now() - $3::interval AS settling
          FROM http.idempotency_keys WHERE owner = $1 AND key = $2`,
       [owner, key, ABANDONED],
     );
@@ -128,11 +153,20 @@ export function installIdempotency(app: FastifyInstance, opts: { pool: pg.Pool }
     }
     if (row.state === 'committed') {
       // The first request's change committed, and its instance stopped before answering.
-      const where = row.changeset_id ? `: change set ${row.changeset_id}, GET /v1/changesets/${row.changeset_id} shows what it did` : '';
+      const location = row.changeset_id ? `/v1/changesets/${row.changeset_id}` : row.location;
+      const where = row.changeset_id ? `: change set ${row.changeset_id}, GET ${location} shows what it did` : location ? `: GET ${location} shows what it made` : '';
       throw new ApiError('IDEMPOTENCY_KEY_COMMITTED', `The first request with this Idempotency-Key was applied, but its answer was lost${where}. It is not run again.`, {
-        extra: { changesetId: row.changeset_id },
-        headers: row.changeset_id ? { 'Content-Location': `/v1/changesets/${row.changeset_id}` } : undefined,
+        extra: { changesetId: row.changeset_id, location },
+        headers: location ? { 'Content-Location': location } : undefined,
       });
+    }
+    if (holdsSecret(row.status, row.headers)) {
+      const where = row.location ? `: GET ${row.location} shows what it made` : '';
+      throw new ApiError(
+        'IDEMPOTENCY_KEY_COMMITTED',
+        `The first request with this Idempotency-Key was applied and answered${where}. Its answer held a secret shown only once, which is not kept, so it is not replayed; the request is not run again.`,
+        { extra: { changesetId: null, location: row.location }, headers: row.location ? { 'Content-Location': row.location } : undefined },
+      );
     }
     return replay(reply, row);
   }
@@ -157,13 +191,19 @@ export function installIdempotency(app: FastifyInstance, opts: { pool: pg.Pool }
       const v = reply.getHeader(h);
       if (v !== undefined) headers[h] = String(v);
     }
+    // An answer that must not be kept (Cache-Control: no-store: a password or a token's secret,
+    // shown once) is not stored: a retry is told the request was applied, and where its result is.
+    const body = payload === null || holdsSecret(reply.statusCode, headers) ? null : String(payload);
     await opts.pool.query(
-      `UPDATE http.idempotency_keys SET state = 'done', status = $3, headers = $4, body = $5 WHERE owner = $1 AND key = $2 AND claim_id = $6`,
-      [claim.owner, claim.key, reply.statusCode, JSON.stringify(headers), payload === null ? null : String(payload), claim.claimId],
+      `UPDATE http.idempotency_keys SET state = 'done', status = $3, headers = $4, body = $5, location = $7 WHERE owner = $1 AND key = $2 AND claim_id = $6`,
+      [claim.owner, claim.key, reply.statusCode, JSON.stringify(headers), body, claim.claimId, headers.location ?? null],
     );
     return payload;
   }
 }
+
+/** A successful answer marked `Cache-Control: no-store`: it holds a secret and is neither kept nor replayed. */
+const holdsSecret = (status: number, headers: Record<string, string>) => status < 400 && /\bno-store\b/i.test(headers['cache-control'] ?? '');
 
 function replay(reply: FastifyReply, row: { status: number; headers: Record<string, string>; body: string | null }) {
   reply.code(row.status).headers(row.headers).header('idempotent-replayed', 'true');

@@ -110,6 +110,42 @@ describe('Idempotency-Key on a real write', () => {
     expect([lateSite.status, lateSite.body.code, lateSite.body.changesetId]).toEqual([409, 'IDEMPOTENCY_KEY_COMMITTED', null]);
   });
 
+  it('marks the claim of a POST that makes no change set in its own transaction too, with where its result is', async () => {
+    await logTransitions();
+    const body = { serial: 'IDEM-DEV-1', modelId: 'voltis-em-340', firmware: '1.0.0' };
+    const device = expectStatus(await h.api<{ id: string }>('POST', '/v1/devices', body, { 'idempotency-key': 'device-lost' }), 201, 'register device');
+    const steps = await transitions('device-lost');
+    expect(steps.map((t) => t.state)).toEqual(['pending', 'committed', 'done']);
+    expect(steps[1].xid).toBe(await writtenBy('lifecycle.devices', device.id));
+
+    // As if the instance died between COMMIT and storing the answer.
+    await h.db.pool.query(`UPDATE http.idempotency_keys SET state = 'committed', status = NULL, headers = NULL, body = NULL, created_at = now() - interval '61 seconds' WHERE key = 'device-lost'`);
+    const late = await h.api<{ code: string; location: string; detail: string }>('POST', '/v1/devices', body, { 'idempotency-key': 'device-lost' });
+    expect([late.status, late.body.code, late.body.location]).toEqual([409, 'IDEMPOTENCY_KEY_COMMITTED', `/v1/devices/${device.id}`]);
+    expect(late.headers['content-location']).toBe(`/v1/devices/${device.id}`);
+    expect(late.body.detail).toContain(`GET /v1/devices/${device.id}`);
+    const serials = await h.db.pool.query(`SELECT id FROM lifecycle.devices WHERE serial = 'IDEM-DEV-1'`);
+    expect(serials.rows.map((r) => r.id)).toEqual([device.id]);
+  });
+
+  it('keeps no answer that holds a secret (Cache-Control: no-store): a retry is told where the result is, not shown the secret again', async () => {
+    const body = { email: 'idem-user@example.com', name: 'Idem User', roles: [{ role: 'viewer' }] };
+    const first = await h.api<{ id: string; initialPassword: string }>('POST', '/v1/users', body, { 'idempotency-key': 'user-secret' });
+    const user = expectStatus(first, 201, 'create user');
+    expect(user.initialPassword).toEqual(expect.any(String));
+    const kept = await h.db.pool.query<{ state: string; body: string | null; location: string }>(`SELECT state, body, location FROM http.idempotency_keys WHERE key = 'user-secret'`);
+    expect(kept.rows).toEqual([{ state: 'done', body: null, location: `/v1/users/${user.id}` }]);
+    const stored = await h.db.pool.query(`SELECT 1 FROM http.idempotency_keys WHERE body LIKE '%' || $1 || '%'`, [user.initialPassword]);
+    expect(stored.rowCount).toBe(0);
+
+    const retry = await h.api<{ code: string; detail: string; initialPassword?: string }>('POST', '/v1/users', body, { 'idempotency-key': 'user-secret' });
+    expect([retry.status, retry.body.code, retry.body.initialPassword]).toEqual([409, 'IDEMPOTENCY_KEY_COMMITTED', undefined]);
+    expect(retry.headers['content-location']).toBe(`/v1/users/${user.id}`);
+    expect(retry.body.detail).toContain('secret');
+    const users = await h.db.pool.query(`SELECT id FROM admin.users WHERE email = 'idem-user@example.com'`);
+    expect(users.rows.map((r) => r.id)).toEqual([user.id]);
+  });
+
   it('lets a retry run again when the first request failed before committing', async () => {
     await logTransitions();
     const site = await createSite(h.api, { code: 'IDEM-6' });

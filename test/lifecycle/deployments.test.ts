@@ -211,3 +211,34 @@ describe('a unit id stays taken until the device that held it acknowledges its n
     }
   });
 });
+
+describe('Idempotency-Key on POST /v1/deployments', () => {
+  it('marks the claim committed in the deployment\'s own transaction: a retry after an answer lost to a crash is told where the deployment is, and starts no second one', async () => {
+    // Every state the key goes through, with the transaction that set it.
+    await db.pool.query(`
+      CREATE TABLE test_claim_states (seq serial, state text, xid text);
+      CREATE FUNCTION test_claim_state() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO test_claim_states (state, xid) VALUES (NEW.state, (pg_current_xact_id()::text::bigint % 4294967296)::text);
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER test_claim_state AFTER INSERT OR UPDATE ON http.idempotency_keys FOR EACH ROW WHEN (NEW.key = 'deploy-lost') EXECUTE FUNCTION test_claim_state();
+    `);
+    const f = await newSite({ meters: 1 });
+    const body = { siteId: f.site.id, comment: 'once only' };
+    const first = await api<Deployment>('POST', '/v1/deployments', body, { 'idempotency-key': 'deploy-lost' });
+    expect(first.status).toBe(201);
+    const states = (await db.pool.query<{ state: string; xid: string }>(`SELECT state, xid FROM test_claim_states ORDER BY seq`)).rows;
+    expect(states.map((s) => s.state)).toEqual(['pending', 'committed', 'done']);
+    const written = await db.pool.query<{ xid: string }>(`SELECT xmin::text AS xid FROM lifecycle.deployments WHERE id = $1`, [first.body.id]);
+    expect(states[1].xid).toBe(written.rows[0].xid);
+
+    // As if the instance died between COMMIT and storing the answer.
+    await db.pool.query(`UPDATE http.idempotency_keys SET state = 'committed', status = NULL, headers = NULL, body = NULL, created_at = now() - interval '61 seconds' WHERE key = 'deploy-lost'`);
+    const late = await api<Problem & { location: string }>('POST', '/v1/deployments', body, { 'idempotency-key': 'deploy-lost' });
+    expect([late.status, late.body.code, late.body.location]).toEqual([409, 'IDEMPOTENCY_KEY_COMMITTED', `/v1/deployments/${first.body.id}`]);
+    expect(late.headers['content-location']).toBe(`/v1/deployments/${first.body.id}`);
+    const all = await db.pool.query(`SELECT id FROM lifecycle.deployments WHERE site_id = $1`, [f.site.id]);
+    expect(all.rows.map((r) => r.id)).toEqual([first.body.id]);
+  });
+});

@@ -4,6 +4,7 @@ import { principalOf } from '../../auth/install-auth.ts';
 import { withTransaction } from '../../db/tx.ts';
 import type { HttpApp } from '../../http/app.ts';
 import { ApiError } from '../../http/errors.ts';
+import { markClaimCommitted } from '../../http/idempotency.ts';
 import { assertVersion, parseIfMatch } from '../../http/etag.ts';
 import { decodeCursor, Page, pageQueryProperties, toPage } from '../../http/pagination.ts';
 import { adminContext, auditAdmin } from '../admin-audit.ts';
@@ -95,6 +96,7 @@ export function orgRoutes(app: HttpApp, deps: AdminDeps) {
           { topic: 'admin.org.created', payload: { orgId: org.id, at } },
           ...(admin ? [{ topic: 'admin.user.created' as const, payload: { userId: admin.id, orgId: org.id, at } }] : []),
         ]);
+        await markClaimCommitted(client, request.idempotency, `/v1/orgs/${org.id}`);
         return { org, admin };
       });
       reply.header('ETag', orgEtag(result.org)).header('Location', `/v1/orgs/${result.org.id}`).header('cache-control', 'no-store').code(201);

@@ -6,6 +6,7 @@ import { covers } from '../../auth/role-bindings.ts';
 import { withTransaction } from '../../db/tx.ts';
 import type { HttpApp } from '../../http/app.ts';
 import { ApiError } from '../../http/errors.ts';
+import { markClaimCommitted } from '../../http/idempotency.ts';
 import { assertVersion, parseIfMatch } from '../../http/etag.ts';
 import { decodeCursor, Page, pageQueryProperties, toPage } from '../../http/pagination.ts';
 import { adminContext, auditAdmin } from '../admin-audit.ts';
@@ -77,6 +78,7 @@ export function tokenRoutes(app: HttpApp, deps: AdminDeps) {
         }
         if (!created) throw new Error('could not draw an unused API token id');
         await auditAdmin(client, adminContext(request), [{ orgId, entityType: 'api_token', entityId: created.id, action: 'create', after: tokenView(created) }]);
+        await markClaimCommitted(client, request.idempotency, `/v1/tokens/${created.id}`);
         return created;
       });
       reply.header('ETag', tokenEtag(token)).header('Location', `/v1/tokens/${token.id}`).header('cache-control', 'no-store').code(201);

@@ -8,6 +8,7 @@ import { normalizeBindings } from '../../auth/role-bindings.ts';
 import { withTransaction } from '../../db/tx.ts';
 import type { HttpApp } from '../../http/app.ts';
 import { ApiError } from '../../http/errors.ts';
+import { markClaimCommitted } from '../../http/idempotency.ts';
 import { assertVersion, parseIfMatch } from '../../http/etag.ts';
 import { decodeCursor, Page, pageQueryProperties, toPage } from '../../http/pagination.ts';
 import { adminContext, auditAdmin } from '../admin-audit.ts';
@@ -85,6 +86,7 @@ export function userRoutes(app: HttpApp, deps: AdminDeps) {
         });
         await auditAdmin(client, adminContext(request), [{ orgId, entityType: 'user', entityId: created.id, action: 'create', after: userView(created) }]);
         await publishAdminEvents(client, [{ topic: 'admin.user.created', payload: { userId: created.id, orgId, at: Date.now() } }]);
+        await markClaimCommitted(client, request.idempotency, `/v1/users/${created.id}`);
         return created;
       });
       reply.header('ETag', userEtag(user)).header('Location', `/v1/users/${user.id}`).header('cache-control', 'no-store').code(201);

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { withTransaction } from '../../db/tx.ts';
 import { ApiError } from '../../http/errors.ts';
+import { markClaimCommitted } from '../../http/idempotency.ts';
 import { auditDeployment, auditState, loadDeployment, type DeploymentView } from './deployment-store.ts';
 import type { DeployContext } from './create-deployment.ts';
 
@@ -41,6 +42,7 @@ export async function cancelDeployment(pool: pg.Pool, id: string, ctx: DeployCon
       before: auditState(before),
       after: after ? auditState(after) : null,
     });
+    await markClaimCommitted(client, ctx.idempotency, `/v1/deployments/${id}`);
   });
   const view = await loadDeployment(pool, id);
   if (!view) throw new ApiError('NOT_FOUND', `Deployment ${id} does not exist.`);

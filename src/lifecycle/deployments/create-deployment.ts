@@ -3,6 +3,7 @@ import type { MqttClient } from 'mqtt';
 import type { AuditActor } from '../../audit/types.ts';
 import { withTransaction } from '../../db/tx.ts';
 import { ApiError } from '../../http/errors.ts';
+import { markClaimCommitted, type IdempotencyClaim } from '../../http/idempotency.ts';
 import type { ConfigClient } from '../config-client.ts';
 import type { DeploymentRequest } from '../deps.ts';
 import { askConfig } from './config-errors.ts';
@@ -29,6 +30,8 @@ export interface DeployContext {
   actor: AuditActor;
   requestId: string;
   sourceIp?: string | null;
+  /** The request's `Idempotency-Key` claim: marked committed in the deployment's own transaction. */
+  idempotency?: IdempotencyClaim;
 }
 
 /**
@@ -110,6 +113,7 @@ export async function createDeployment(deps: CreateDeploymentDeps, req: Deployme
       before: null,
       after: { ...auditState(created), siteCode: graph.site.code, assets: plan.targets.map((t) => ({ assetId: t.assetId, configVersion: t.configVersion, batch: t.batch })) },
     });
+    await markClaimCommitted(client, ctx.idempotency, `/v1/deployments/${id}`);
     return created;
   });
   // As created: the runner may have started its first batch since, which GET shows.

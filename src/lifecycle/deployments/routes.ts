@@ -21,7 +21,7 @@ const isCalendarTime = (at: string) => {
   return Number.isFinite(t) && t > 0 && new Date(t).toISOString().slice(0, 19) === at.slice(0, 19);
 };
 
-export const deployContext = (request: FastifyRequest): DeployContext => ({ actor: request.actor, requestId: String(request.id), sourceIp: request.ip });
+export const deployContext = (request: FastifyRequest): DeployContext => ({ actor: request.actor, requestId: String(request.id), sourceIp: request.ip, idempotency: request.idempotency });
 
 /** Deployments of desired configuration to devices over MQTT (lifecycle service). */
 export function deploymentRoutes(app: HttpApp, deps: LifecycleDeps) {

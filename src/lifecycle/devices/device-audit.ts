@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { IdempotencyClaim } from '../../http/idempotency.ts';
 import { appendAuditEvents } from '../../audit/append.ts';
 import type { AuditActor, AuditEventInput } from '../../audit/types.ts';
 import type { Violation } from '../../core/rules/types.ts';
@@ -11,6 +12,8 @@ export interface DeviceWriteContext {
   actor: AuditActor;
   requestId: string;
   sourceIp?: string | null;
+  /** The request's `Idempotency-Key` claim: marked committed in the write's own transaction. */
+  idempotency?: IdempotencyClaim;
 }
 
 /** One audited change of one device. */

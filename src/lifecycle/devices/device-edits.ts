@@ -63,7 +63,7 @@ export async function registerDevice(deps: LifecycleDeps, body: NewDevice, ctx: 
     const row = await refuseOnUnique(() => insertDevice(client, { id, orgId, serial, modelId: model.id, firmware: body.firmware }), 'devices_serial_unique', serialTaken(serial, 'another device'), event);
     await recordApplied(client, [{ ...event, after: deviceView(row) }], ctx, 'lifecycle.device.created');
     return row;
-  });
+  }, (row) => `/v1/devices/${row.id}`);
 }
 
 export interface DevicePatchBody {
@@ -104,5 +104,5 @@ export async function patchDevice(deps: LifecycleDeps, id: string, expectedVersi
     const row = await refuseOnUnique(() => updateDevice(client, id, change), 'devices_serial_unique', serialTaken(change.serial ?? '', 'another device'), event);
     await recordApplied(client, [{ ...event, after: deviceView(row) }], ctx, 'lifecycle.device.updated');
     return row;
-  });
+  }, () => `/v1/devices/${id}`);
 }

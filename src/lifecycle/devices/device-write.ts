@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { isUniqueViolation, withTransaction } from '../../db/tx.ts';
 import { ApiError } from '../../http/errors.ts';
+import { markClaimCommitted } from '../../http/idempotency.ts';
 import { assertVersion } from '../../http/etag.ts';
 import type { Violation } from '../../core/rules/types.ts';
 import { DeviceRefusal, describeRefusal, recordRefusal, type DeviceEvent, type DeviceWriteContext } from './device-audit.ts';
@@ -14,15 +15,27 @@ export type OnFailure = (undo: () => Promise<void>) => void;
  * Runs one device write in a transaction. A {@link DeviceRefusal} thrown by `fn` rolls it back,
  * is recorded in the audit log (outcome `refused`) and answers 409 CONFLICT_RULES with every
  * violation. Side effects outside the database that `fn` registered with `onFailure` (the
- * firmware recorded on an asset) are undone, best effort, when the write does not commit.
+ * firmware recorded on an asset) are undone, best effort, when the write does not commit. The
+ * request's `Idempotency-Key` claim, if any, is marked committed in the same transaction, with
+ * `locate(result)`: the path of the device the write made or changed.
  *
  * @example
- *   await deviceWrite(pool, ctx, 'The install', async (client, onFailure) => { … });
+ *   await deviceWrite(pool, ctx, 'The install', async (client, onFailure) => { … }, () => `/v1/devices/${id}`);
  */
-export async function deviceWrite<T>(pool: pg.Pool, ctx: DeviceWriteContext, what: string, fn: (client: pg.PoolClient, onFailure: OnFailure) => Promise<T>): Promise<T> {
+export async function deviceWrite<T>(
+  pool: pg.Pool,
+  ctx: DeviceWriteContext,
+  what: string,
+  fn: (client: pg.PoolClient, onFailure: OnFailure) => Promise<T>,
+  locate: (result: T) => string,
+): Promise<T> {
   const undo: Array<() => Promise<void>> = [];
   try {
-    return await withTransaction(pool, (client) => fn(client, (step) => undo.push(step)));
+    return await withTransaction(pool, async (client) => {
+      const result = await fn(client, (step) => undo.push(step));
+      await markClaimCommitted(client, ctx.idempotency, locate(result));
+      return result;
+    });
   } catch (err) {
     for (const step of undo.reverse()) {
       try {

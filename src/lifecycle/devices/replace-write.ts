@@ -95,7 +95,7 @@ export async function replaceDevice(
       'lifecycle.device.replaced',
     );
     return { old: oldAfter, new: newAfter, assetId: asset.id, siteId: asset.siteId };
-  });
+  }, () => `/v1/devices/${oldId}`);
 
   const result: Replacement = { old: swapped.old, new: swapped.new, assetId: swapped.assetId, deploymentId: null };
   try {

@@ -33,7 +33,7 @@ import { transitionDevice } from './transition-write.ts';
 const IdParams = Type.Object({ id: Uuid });
 const DeviceCursor = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
-const writeContext = (request: FastifyRequest): DeviceWriteContext => ({ actor: request.actor, requestId: String(request.id), sourceIp: request.ip });
+const writeContext = (request: FastifyRequest): DeviceWriteContext => ({ actor: request.actor, requestId: String(request.id), sourceIp: request.ip, idempotency: request.idempotency });
 const ifMatch = (request: FastifyRequest, id: string) => parseIfMatch(request.headers['if-match'], { kind: 'device', id });
 const deviceNotFound = (id: string) => `Device ${id} does not exist.`;
 

@@ -84,5 +84,5 @@ export async function transitionDevice(deps: LifecycleDeps, id: string, expected
     const row = await refuseOnUnique(() => updateDevice(client, id, change), 'devices_one_per_slot', slotTaken, event);
     await recordApplied(client, [{ ...event, siteId: device.site_id ?? row.site_id, after: deviceView(row) }], ctx, 'lifecycle.device.transitioned');
     return row;
-  });
+  }, () => `/v1/devices/${id}`);
 }
