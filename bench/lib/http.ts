@@ -86,31 +86,36 @@ class UndiciTransport implements Transport {
 class WireTransport implements Transport {
   private readonly host: string;
   private readonly port: number;
-  private readonly head: string;
+  private readonly hostHeader: string;
   private readonly idle: WireConnection[] = [];
-  private readonly waiting: Array<(c: WireConnection) => void> = [];
+  private readonly waiting: Array<{ resolve: (c: WireConnection) => void; reject: (e: Error) => void }> = [];
   private opened = 0;
   private closed = false;
 
   constructor(
     url: string,
-    token: string,
+    private readonly token: string,
     private readonly connections: number,
   ) {
     const u = new URL(url);
     if (u.protocol !== 'http:') throw new Error(`the bench's HTTP client speaks plain http, not ${u.protocol}`);
     this.host = u.hostname;
     this.port = Number(u.port || 80);
-    this.head = `host: ${u.host}\r\nauthorization: Bearer ${token}\r\n`;
+    this.hostHeader = u.host;
   }
 
   async send(method: Method, path: string, body: string | undefined, headers: Record<string, string>): Promise<RawResult> {
+    // The caller's headers win over the defaults, as with undici.
+    const all: Record<string, string> = { host: this.hostHeader, authorization: `Bearer ${this.token}` };
+    if (body !== undefined) all['content-type'] = 'application/json';
+    for (const name in headers) all[name.toLowerCase()] = headers[name];
+    if (body !== undefined) all['content-length'] = String(Buffer.byteLength(body));
+    let request = `${method} ${path} HTTP/1.1\r\n`;
+    for (const name in all) request += `${name}: ${all[name]}\r\n`;
+    request += `\r\n${body ?? ''}`;
     const conn = await this.take();
-    let request = `${method} ${path} HTTP/1.1\r\n${this.head}`;
-    for (const name in headers) request += `${name}: ${headers[name]}\r\n`;
-    request += body === undefined ? '\r\n' : `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
     try {
-      return await conn.exchange(request);
+      return await conn.exchange(request, REQUEST_TIMEOUT_MS);
     } finally {
       this.give(conn);
     }
@@ -118,41 +123,62 @@ class WireTransport implements Transport {
 
   private take(): Promise<WireConnection> {
     if (this.closed) return Promise.reject(new Error('HTTP client closed'));
-    const conn = this.idle.pop();
-    if (conn) return Promise.resolve(conn);
-    if (this.opened < this.connections) {
-      this.opened++;
-      return Promise.resolve(new WireConnection(this.host, this.port, () => this.opened--));
+    // A socket idle too long may be closed by the server at any moment (fastify's keep-alive
+    // timeout is 72 s): such sockets are ended here rather than reused, as undici does.
+    for (let conn = this.idle.pop(); conn; conn = this.idle.pop()) {
+      if (!conn.broken && Date.now() - conn.lastUsed < IDLE_MS) return Promise.resolve(conn);
+      conn.end();
     }
-    return new Promise((resolve) => this.waiting.push(resolve));
+    if (this.opened < this.connections) return Promise.resolve(this.open());
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  private open(): WireConnection {
+    this.opened++;
+    return new WireConnection(this.host, this.port, () => {
+      this.opened--;
+      this.openForWaiting();
+    });
+  }
+
+  /** A closed socket's place goes to a fresh one, for whoever waits. */
+  private openForWaiting() {
+    while (!this.closed && this.waiting.length > 0 && this.opened < this.connections) this.waiting.shift()?.resolve(this.open());
   }
 
   private give(conn: WireConnection) {
+    if (this.closed) {
+      conn.end();
+      return;
+    }
     if (conn.broken) {
-      // Its place goes to a fresh connection, for whoever waits.
-      const next = this.waiting.shift();
-      if (next) {
-        this.opened++;
-        next(new WireConnection(this.host, this.port, () => this.opened--));
-      }
+      this.openForWaiting();
       return;
     }
     const next = this.waiting.shift();
-    if (next) next(conn);
+    if (next) next.resolve(conn);
     else this.idle.push(conn);
   }
 
   async close(): Promise<void> {
     this.closed = true;
     for (const conn of this.idle.splice(0)) conn.end();
+    for (const w of this.waiting.splice(0)) w.reject(new Error('HTTP client closed'));
   }
 }
+
+/** Idle sockets older than this are not reused (below the server's keep-alive timeout). */
+const IDLE_MS = 30_000;
+/** A request without an answer after this fails, and its socket is dropped. */
+const REQUEST_TIMEOUT_MS = 120_000;
 
 const CRLF2 = Buffer.from('\r\n\r\n');
 
 /** One keep-alive socket and the one exchange on it at a time. */
 class WireConnection {
   broken = false;
+  /** When its last exchange ended (or it opened). */
+  lastUsed = Date.now();
   private gone = false;
   private readonly socket: net.Socket;
   private buffered: Buffer = Buffer.alloc(0);
@@ -160,26 +186,43 @@ class WireConnection {
 
   constructor(host: string, port: number, onGone: () => void) {
     this.socket = net.connect({ host, port, noDelay: true });
-    this.socket.on('data', (chunk: Buffer) => {
-      this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
-      this.parse();
-    });
     const fail = (err: Error) => {
       if (!this.gone) onGone();
       this.gone = true;
       this.broken = true;
-      const p = this.pending;
-      this.pending = undefined;
-      p?.reject(err);
+      this.settle(err);
     };
+    this.socket.on('data', (chunk: Buffer) => {
+      this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
+      try {
+        this.parse();
+      } catch (err) {
+        // An answer that cannot be read: the request fails, and the socket with it.
+        this.settle(err as Error);
+        this.socket.destroy();
+      }
+    });
     this.socket.on('error', fail);
     this.socket.on('close', () => fail(new Error('connection closed by the server')));
   }
 
-  exchange(request: string): Promise<RawResult> {
+  exchange(request: string, timeoutMs: number): Promise<RawResult> {
     if (this.broken) return Promise.reject(new Error('connection closed'));
     return new Promise((resolve, reject) => {
-      this.pending = { resolve, reject };
+      const timer = setTimeout(() => {
+        this.settle(new Error(`no answer within ${timeoutMs} ms`));
+        this.socket.destroy();
+      }, timeoutMs);
+      this.pending = {
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
       this.socket.write(request);
     });
   }
@@ -187,6 +230,14 @@ class WireConnection {
   end() {
     this.broken = true;
     this.socket.end();
+  }
+
+  /** Ends the exchange in flight, if any, with `outcome`. */
+  private settle(outcome: Error | RawResult) {
+    const p = this.pending;
+    this.pending = undefined;
+    if (outcome instanceof Error) p?.reject(outcome);
+    else p?.resolve(outcome);
   }
 
   /** Takes one whole answer off the buffer once it is in: status line, headers, body. */
@@ -222,10 +273,9 @@ class WireConnection {
       end = bodyStart + length;
     }
     this.buffered = this.buffered.subarray(end);
-    const p = this.pending;
-    this.pending = undefined;
+    this.lastUsed = Date.now();
     if (close) this.end();
-    p?.resolve({ status, etag, text });
+    this.settle({ status, etag, text });
   }
 }
 

@@ -31,7 +31,7 @@ export const errors = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   VALIDATION_FAILED: { status: 422, title: 'Request validation failed' },
   IDEMPOTENCY_KEY_IN_USE: { status: 409, title: 'Idempotency key in use by a running request' },
-  IDEMPOTENCY_KEY_COMMITTED: { status: 409, title: 'Idempotency key of a request applied without an answer' },
+  IDEMPOTENCY_KEY_COMMITTED: { status: 409, title: 'Idempotency key of a request already applied' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency key reused with another request' },
   ACCOUNT_LOCKED: { status: 423, title: 'Account temporarily locked' },
   PRECONDITION_REQUIRED: { status: 428, title: 'If-Match header required' },

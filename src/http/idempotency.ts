@@ -175,7 +175,10 @@ export function installIdempotency(app: FastifyInstance, opts: { pool: pg.Pool }
     const claim = request.idempotency;
     if (!claim) return done(null, payload);
     request.idempotency = undefined;
-    settle(claim, reply, payload).then((settled) => done(null, settled), done);
+    settle(claim, reply, payload)
+      .then((settled) => done(null, settled), done)
+      // What fastify's own handling of an async hook catches: an error thrown while it sends.
+      .catch((err: unknown) => reply.log.error({ err }, 'sending the answer failed'));
   });
 
   async function settle(claim: IdempotencyClaim, reply: FastifyReply, payload: unknown) {
@@ -202,8 +205,11 @@ export function installIdempotency(app: FastifyInstance, opts: { pool: pg.Pool }
   }
 }
 
-/** A successful answer marked `Cache-Control: no-store`: it holds a secret and is neither kept nor replayed. */
-const holdsSecret = (status: number, headers: Record<string, string>) => status < 400 && /\bno-store\b/i.test(headers['cache-control'] ?? '');
+/**
+ * A creation answered with `Cache-Control: no-store` (a user, a token, an organisation: the answer
+ * may show a password or a secret once): its answer is neither kept nor replayed.
+ */
+const holdsSecret = (status: number, headers: Record<string, string>) => status === 201 && /\bno-store\b/i.test(headers['cache-control'] ?? '');
 
 function replay(reply: FastifyReply, row: { status: number; headers: Record<string, string>; body: string | null }) {
   reply.code(row.status).headers(row.headers).header('idempotent-replayed', 'true');

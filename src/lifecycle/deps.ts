@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import type { MqttClient } from 'mqtt';
-import type { AuditActor } from '../audit/types.ts';
 import type { Catalog } from '../core/catalog/catalog.ts';
 import type { ConfigClient } from './config-client.ts';
+import type { DeployContext } from './deployments/create-deployment.ts';
 
 /** A request to deploy desired configuration: a whole site, or some of its assets. */
 export interface DeploymentRequest {
@@ -25,5 +25,5 @@ export interface LifecycleDeps {
   mqtt: MqttClient | undefined;
   defaultOrgId: string;
   /** Starts a deployment (used by device replacement, among others). */
-  deploy(req: DeploymentRequest, ctx: { actor: AuditActor; requestId: string }): Promise<{ id: string }>;
+  deploy(req: DeploymentRequest, ctx: DeployContext): Promise<{ id: string }>;
 }

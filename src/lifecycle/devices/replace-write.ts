@@ -101,6 +101,7 @@ export async function replaceDevice(
   try {
     const deployment = await deps.deploy(
       { siteId: swapped.siteId, assetIds: [swapped.assetId], comment: req.comment ?? `configuration for replacement device ${swapped.new.serial}` },
+      // Without the request's Idempotency-Key claim: the swap's transaction marked it already.
       { actor: ctx.actor, requestId: ctx.requestId },
     );
     result.deploymentId = deployment.id;
