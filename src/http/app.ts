@@ -22,6 +22,7 @@ import { installJsonBodyParser, MAX_JSON_DEPTH } from './json-body.ts';
 import { installRequestIdEcho, requestIdOptions } from './request-id.ts';
 import { installStorableTextCheck } from './storable-text-check.ts';
 import { installArrayLimitCheck } from './array-limit-check.ts';
+import { afterUnreadBody, installUnreadBodyDrain } from './unread-body.ts';
 import { buildValidator } from './validation.ts';
 import { registerOpenApi } from './openapi.ts';
 import { ProblemSchema } from './problem.ts';
@@ -83,7 +84,7 @@ export async function buildHttpApp(opts: HttpAppOptions = {}): Promise<HttpApp> 
     ...requestIdOptions,
     schemaController: { compilersFactory: { buildValidator } },
     frameworkErrors: (error, request, reply) => {
-      handleError(error, request, reply);
+      afterUnreadBody(request, reply, () => handleError(error, request, reply));
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -92,6 +93,7 @@ export async function buildHttpApp(opts: HttpAppOptions = {}): Promise<HttpApp> 
   installJsonBodyParser(app, opts.maxJsonDepth ?? MAX_JSON_DEPTH);
   installStorableTextCheck(app);
   installArrayLimitCheck(app);
+  installUnreadBodyDrain(app);
   installErrorHandling(app, allowedMethods);
 
   await app.register(rateLimit, {

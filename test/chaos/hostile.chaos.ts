@@ -94,14 +94,7 @@ it(`${REQUESTS} hostile requests over every operation: 0 × 5xx, every refusal a
   for (const o of sent.filter((x) => x.ex.outcome === 409)) console.log(`[chaos] hostile 409: ${o.req.op} [${o.req.mutations.join(' + ')}] ${o.ex.text?.slice(0, 200)}`);
 
   const describe = (o: Outcome) => `${o.req.op} [${o.req.mutations.join(' + ')}] → ${o.ex.outcome} ${o.ex.error ?? ''} ${o.ex.text?.slice(0, 160) ?? ''}`;
-  // A server that refuses a large body before reading it (no token, wrong content type) may
-  // close the connection while the client is still sending: the client sees its write fail
-  // (EPIPE, a reset) instead of the answer — HTTP/1.1 has no way around that. Such a request was
-  // refused before any of it was read; that nothing stored changed is checked below.
-  const cutOffLarge = (o: Outcome) => cutOffWhileSending(o.ex, o.req.raw ?? o.req.body);
-  const cutOff = sent.filter(cutOffLarge);
-  if (cutOff.length > 0) console.log(`[chaos] hostile: ${cutOff.length} large bodies cut off by the server's refusal: ${cutOff.map((o) => `${o.req.op} [${o.req.mutations.join(' + ')}] ${o.ex.error ?? ''}`).join('; ').slice(0, 400)}`);
-  const fiveHundreds = sent.filter((o) => (typeof o.ex.outcome !== 'number' || o.ex.outcome >= 500) && !cutOffLarge(o));
+  const fiveHundreds = sent.filter((o) => typeof o.ex.outcome !== 'number' || o.ex.outcome >= 500);
   for (const o of fiveHundreds.filter((x) => x.ex.outcome === 'lost')) {
     const during = [...stalls.client(), ...stalls.machine(), ...(stalls.servers()[o.ex.instance] ?? [])].some((g) => overlaps(g, o.ex.t0, o.ex.t1));
     console.log(`[chaos] hostile lost: ${o.ex.instance} client ${o.ex.client} sent at +${((o.ex.t0 - started) / 1000).toFixed(1)} s, gave up after ${((o.ex.t1 - o.ex.t0) / 1000).toFixed(1)} s${during ? ' (during a stall)' : ''}: ${describe(o).slice(0, 120)}`);
@@ -172,8 +165,7 @@ it('a huge string or array at every field of every body: answered with 4xx, each
         const ms = ex.t1 - ex.t0;
         const label = `${op.key} /${at.join('/')} ← ${what}`;
         if (ms > slowest.ms) slowest = { ms, what: label };
-        if (cutOffWhileSending(ex, setAt(base.body, at, value))) statuses.cutOff = (statuses.cutOff ?? 0) + 1;
-        else if (typeof ex.outcome !== 'number' || ex.outcome < 400 || ex.outcome >= 500) problems.push(`${label} → ${ex.outcome} ${ex.error ?? ex.text?.slice(0, 160) ?? ''}`);
+        if (typeof ex.outcome !== 'number' || ex.outcome < 400 || ex.outcome >= 500) problems.push(`${label} → ${ex.outcome} ${ex.error ?? ex.text?.slice(0, 160) ?? ''}`);
         else if (ms > 5000) problems.push(`${label} took ${ms} ms`);
       }
     }
@@ -226,15 +218,3 @@ it('hostile values in valid writes are refused with 4xx or stored exactly as sen
     held: `0 × 5xx; ${stored} accepted writes stored exactly as sent; the rest refused with 4xx; replay = state (also with unicode in the hashed events); chains verify`,
   });
 });
-
-/**
- * A large body (over 256 KiB) whose sending failed because the server closed the connection
- * (EPIPE, a reset): the server answered and closed before it read the body — a refusal the
- * client cannot see over HTTP/1.1. Nothing of such a request was applied (the tests check that
- * nothing stored changed).
- */
-function cutOffWhileSending(ex: Exchange, body: unknown): boolean {
-  if (ex.outcome !== 'lost' || !/EPIPE|ECONNRESET|UND_ERR_SOCKET/.test(ex.error ?? '')) return false;
-  const bytes = body === undefined ? 0 : Buffer.byteLength(typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('latin1') : (JSON.stringify(body) ?? ''));
-  return bytes > 256 * 1024;
-}
