@@ -15,7 +15,7 @@ import { hasErrors, runRules } from '../core/rules/run-rules.ts';
 import type { Rule, Violation } from '../core/rules/types.ts';
 import { rules as builtinRules } from '../core/rules/registry.ts';
 import { CommitOutcomeUnknown, committedAfterLoss, isUniqueViolation, requireTransaction, runAlone, sqlState, withTransaction } from '../db/tx.ts';
-import { markCommittedSql, type IdempotencyClaim } from '../http/idempotency.ts';
+import { markClaimCommitted, type IdempotencyClaim } from '../http/idempotency.ts';
 import { enqueueOutbox } from '../events/outbox.ts';
 import { ApiError, type FieldError } from '../http/errors.ts';
 import { constraintViolation } from '../http/db-errors.ts';
@@ -406,10 +406,7 @@ export function createWritePath(deps: WritePathDeps) {
         );
         await appendAuditEvents(client, [siteEvent(created, 'create', null, siteView(created), ctx)]);
         await enqueueOutbox(client, 'config', [{ topic: 'config.site.created', key: site.id, payload: siteView(created) }]);
-        if (ctx.idempotency) {
-          const claim = markCommittedSql({ owner: '$1', key: '$2', claimId: '$3', changesetId: '$4' });
-          await client.query(`WITH ${claim.cte} SELECT ${claim.check}`, [ctx.idempotency.owner, ctx.idempotency.key, ctx.idempotency.claimId, null]);
-        }
+        await markClaimCommitted(client, ctx.idempotency, `/v1/sites/${site.id}`);
       });
     } catch (err) {
       const facts = constraintViolation(err);

@@ -35,15 +35,16 @@ declare module 'fastify' {
 }
 
 /**
- * A CTE that marks the claim `committed` with the change set its write made, and the expression
+ * A CTE that marks the claim `committed` with the change set its write made (or, with
+ * `location`, the path of what it made), and the expression
  * (for the statement's final SELECT) that fails the statement unless it did — the key was
  * claimed again by a retry (SQLSTATE {@link CLAIM_TAKEN_OVER}); the parameters are placeholders
  * of the caller's statement. Run in the write's own statement: if the instance dies before the
  * answer is stored, a retry is told the change was applied (409 IDEMPOTENCY_KEY_COMMITTED)
  * instead of running it again.
  */
-export const markCommittedSql = (p: { owner: string; key: string; claimId: string; changesetId: string }) => ({
-  cte: `idempotency AS (UPDATE http.idempotency_keys SET state = 'committed', changeset_id = ${p.changesetId}::uuid
+export const markCommittedSql = (p: { owner: string; key: string; claimId: string; changesetId: string; location?: string }) => ({
+  cte: `idempotency AS (UPDATE http.idempotency_keys SET state = 'committed', changeset_id = ${p.changesetId}::uuid${p.location ? `, location = ${p.location}` : ''}
      WHERE owner = ${p.owner} AND key = ${p.key} AND claim_id = ${p.claimId}::uuid AND state = 'pending' RETURNING 1)`,
   check: `http.expect_claim((SELECT count(*) FROM idempotency))`,
 });
@@ -51,7 +52,7 @@ export const markCommittedSql = (p: { owner: string; key: string; claimId: strin
 /**
  * Marks `claim` (when the request made one) `committed` inside the caller's open transaction,
  * with `location`, the path of what the request made — for the POSTs whose work is not a change
- * set of the write path (a deployment, a device, a user, a token). If the instance dies between
+ * set of the write path (a site, a deployment, a device, a user, a token). If the instance dies between
  * COMMIT and storing the answer, a retry is told the request was applied and where its result
  * is (409 IDEMPOTENCY_KEY_COMMITTED, `Content-Location`) instead of running it a second time.
  * Fails the transaction (SQLSTATE {@link CLAIM_TAKEN_OVER}) when a retry took the key over.
@@ -64,12 +65,8 @@ export const markCommittedSql = (p: { owner: string; key: string; claimId: strin
  */
 export async function markClaimCommitted(client: pg.ClientBase, claim: IdempotencyClaim | undefined, location: string): Promise<void> {
   if (!claim) return;
-  await client.query(
-    `WITH idempotency AS (UPDATE http.idempotency_keys SET state = 'committed', location = $4
-        WHERE owner = $1 AND key = $2 AND claim_id = $3::uuid AND state = 'pending' RETURNING 1)
-     SELECT http.expect_claim((SELECT count(*) FROM idempotency))`,
-    [claim.owner, claim.key, claim.claimId, location],
-  );
+  const mark = markCommittedSql({ owner: '$1', key: '$2', claimId: '$3', changesetId: 'NULL', location: '$4' });
+  await client.query(`WITH ${mark.cte} SELECT ${mark.check}`, [claim.owner, claim.key, claim.claimId, location]);
 }
 
 /** SQLSTATE of a write whose Idempotency-Key was claimed again by a retry (`http.expect_claim`). */
@@ -151,22 +148,10 @@ export function installIdempotency(app: FastifyInstance, opts: { pool: pg.Pool }
     if (row.state === 'pending' || (row.state === 'committed' && row.settling)) {
       throw new ApiError('IDEMPOTENCY_KEY_IN_USE', 'The first request with this Idempotency-Key is still running; retry in a moment.', { headers: { 'Retry-After': '1' } });
     }
-    if (row.state === 'committed') {
-      // The first request's change committed, and its instance stopped before answering.
-      const location = row.changeset_id ? `/v1/changesets/${row.changeset_id}` : row.location;
-      const where = row.changeset_id ? `: change set ${row.changeset_id}, GET ${location} shows what it did` : location ? `: GET ${location} shows what it made` : '';
-      throw new ApiError('IDEMPOTENCY_KEY_COMMITTED', `The first request with this Idempotency-Key was applied, but its answer was lost${where}. It is not run again.`, {
-        extra: { changesetId: row.changeset_id, location },
-        headers: location ? { 'Content-Location': location } : undefined,
-      });
-    }
+    // The first request's change committed, and its instance stopped before answering.
+    if (row.state === 'committed') throw alreadyApplied(row, 'was applied, but its answer was lost', 'It is not run again.');
     if (holdsSecret(row.status, row.headers)) {
-      const where = row.location ? `: GET ${row.location} shows what it made` : '';
-      throw new ApiError(
-        'IDEMPOTENCY_KEY_COMMITTED',
-        `The first request with this Idempotency-Key was applied and answered${where}. Its answer held a secret shown only once, which is not kept, so it is not replayed; the request is not run again.`,
-        { extra: { changesetId: null, location: row.location }, headers: row.location ? { 'Content-Location': row.location } : undefined },
-      );
+      throw alreadyApplied(row, 'was applied and answered', 'Its answer held a secret shown only once, which is not kept, so it is not replayed; the request is not run again.');
     }
     return replay(reply, row);
   }
@@ -210,6 +195,16 @@ export function installIdempotency(app: FastifyInstance, opts: { pool: pg.Pool }
  * may show a password or a secret once): its answer is neither kept nor replayed.
  */
 const holdsSecret = (status: number, headers: Record<string, string>) => status === 201 && /\bno-store\b/i.test(headers['cache-control'] ?? '');
+
+/** 409 IDEMPOTENCY_KEY_COMMITTED for the first request of `row`: where its result is — its change set, or the path it recorded — and `outcome`. */
+function alreadyApplied(row: { changeset_id: string | null; location: string | null }, what: string, outcome: string): ApiError {
+  const location = row.changeset_id ? `/v1/changesets/${row.changeset_id}` : row.location;
+  const where = row.changeset_id ? `: change set ${row.changeset_id}, GET ${location} shows what it did` : location ? `: GET ${location} shows what it made` : '';
+  return new ApiError('IDEMPOTENCY_KEY_COMMITTED', `The first request with this Idempotency-Key ${what}${where}. ${outcome}`, {
+    extra: { changesetId: row.changeset_id, location },
+    headers: location ? { 'Content-Location': location } : undefined,
+  });
+}
 
 function replay(reply: FastifyReply, row: { status: number; headers: Record<string, string>; body: string | null }) {
   reply.code(row.status).headers(row.headers).header('idempotent-replayed', 'true');

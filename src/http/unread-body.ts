@@ -22,8 +22,9 @@ export const MAX_DRAIN_MS = 10_000;
  */
 export function afterUnreadBody(request: FastifyRequest, reply: FastifyReply, send: () => void): void {
   const raw = request.raw;
-  const closes = !reply.raw.shouldKeepAlive || /close/i.test(String(reply.getHeader('connection') ?? ''));
-  if (raw.complete || !closes || !(Number(raw.headers['content-length']) <= MAX_DRAINED_BODY)) {
+  // Most answers follow a body read whole: nothing more is looked at for them.
+  const closes = () => !reply.raw.shouldKeepAlive || /close/i.test(String(reply.getHeader('connection') ?? ''));
+  if (raw.complete || !closes() || !(Number(raw.headers['content-length']) <= MAX_DRAINED_BODY)) {
     send();
     return;
   }
