@@ -1,6 +1,6 @@
 import type { Asset } from '../graph/types.ts';
 import { label } from './lib/io-describe.ts';
-import { keptKeys } from './lib/kept-key.ts';
+import { keptKeys, sameKey } from './lib/kept-key.ts';
 import type { Rule, Violation } from './types.ts';
 
 const RULE = 'name-unique';
@@ -28,17 +28,14 @@ export const nameUnique: Rule = {
       .map((id) => ctx.candidate.assets.get(id))
       .filter((a): a is Asset => a !== undefined);
     if (touched.length === 0) return [];
-    const byName = new Map<string, Asset[]>();
-    for (const asset of ctx.candidate.assets.values()) {
-      const key = assetNameKey(asset);
-      const list = byName.get(key);
-      if (list) list.push(asset);
-      else byName.set(key, [asset]);
-    }
+    // The site is scanned once against the touched names (a few), instead of indexing every name on every write.
+    const keys = touched.map(assetNameKey);
+    const sharing = sameKey(ctx.candidate.assets.values(), keys, assetNameKey);
     const out: Violation[] = [];
     const reported = new Set<string>();
-    for (const asset of touched) {
-      for (const other of byName.get(assetNameKey(asset)) ?? []) {
+    for (let t = 0; t < touched.length; t++) {
+      const asset = touched[t];
+      for (const other of sharing[t] ?? []) {
         const pair = [asset.id, other.id].sort().join('|');
         if (other.id === asset.id || reported.has(pair)) continue;
         reported.add(pair);

@@ -1,6 +1,6 @@
 import type { Asset } from '../graph/types.ts';
 import { label } from './lib/io-describe.ts';
-import { keptKeys } from './lib/kept-key.ts';
+import { keptKeys, sameKey } from './lib/kept-key.ts';
 import type { Rule, Violation } from './types.ts';
 
 const RULE = 'serial-unique';
@@ -36,14 +36,9 @@ export const serialUnique: Rule = {
       .map((id) => ctx.candidate.assets.get(id))
       .filter((a): a is Asset => a !== undefined && assetSerialKey(a) !== undefined);
     if (touched.length === 0) return [];
-    const bySerial = new Map<string, Asset[]>();
-    for (const asset of ctx.candidate.assets.values()) {
-      const key = assetSerialKey(asset);
-      if (key === undefined) continue;
-      const list = bySerial.get(key);
-      if (list) list.push(asset);
-      else bySerial.set(key, [asset]);
-    }
+    // The site is scanned once against the touched serials (a few), instead of indexing every serial on every write.
+    const keys = touched.map((a) => assetSerialKey(a) as string);
+    const sharing = sameKey(ctx.candidate.assets.values(), keys, assetSerialKey);
     const elsewhere = new Map<string, string>();
     for (const [serial, owner] of ctx.fleet.serialOwners) {
       const key = serialKey(serial);
@@ -51,9 +46,10 @@ export const serialUnique: Rule = {
     }
     const out: Violation[] = [];
     const reported = new Set<string>();
-    for (const asset of touched) {
-      const key = assetSerialKey(asset) as string;
-      for (const other of bySerial.get(key) ?? []) {
+    for (let t = 0; t < touched.length; t++) {
+      const asset = touched[t];
+      const key = keys[t];
+      for (const other of sharing[t] ?? []) {
         const pair = [asset.id, other.id].sort().join('|');
         if (other.id === asset.id || reported.has(pair)) continue;
         reported.add(pair);

@@ -11,11 +11,10 @@ import { numberOf } from './io-config.ts';
 
 /** The gateway that polls `asset` in `graph`: itself, or the gateway at the top of its parent chain. */
 export function gatewayOf(graph: SiteGraph, asset: Asset): Asset | undefined {
-  const seen = new Set<string>();
   let current: Asset | undefined = asset;
-  while (current && !seen.has(current.id)) {
+  // A chain longer than the site has assets went round a cycle.
+  for (let steps = 0; current && steps <= graph.assets.size; steps++) {
     if (current.kind === 'gateway') return current;
-    seen.add(current.id);
     current = current.parentId === null ? undefined : graph.assets.get(current.parentId);
   }
   return undefined;
@@ -74,13 +73,12 @@ export function gatewaysReached(ctx: RuleContext): GatewayReach[] {
  * gateway's configured default; otherwise the model's shortest interval.
  */
 export function pollIntervalOf(ctx: RuleContext, asset: Asset, gateway: Asset): number {
-  const seen = new Set<string>();
   let current: Asset | undefined = asset;
-  while (current && !seen.has(current.id)) {
+  // A chain longer than the site has assets went round a cycle: every asset on it was looked at.
+  for (let steps = 0; current && steps <= ctx.candidate.assets.size; steps++) {
     const own = numberOf(current.config.pollIntervalMs);
     if (own !== undefined && own > 0) return own;
     if (current.id === gateway.id) break;
-    seen.add(current.id);
     current = current.parentId === null ? undefined : ctx.candidate.assets.get(current.parentId);
   }
   const fallback = numberOf(gateway.config.pollIntervalMs);
