@@ -12,7 +12,7 @@ import { serviceTokenClient } from './auth/service-token-client.ts';
 import { registerConfigService, migrateConfigSchema } from './config/service.ts';
 import type { ConfigDeps } from './config/routes/context.ts';
 import { builtinCatalog } from './core/catalog/catalog.ts';
-import { createPool, poolSizeFromEnv } from './db/pool.ts';
+import { createPool, poolShares, poolSizeFromEnv } from './db/pool.ts';
 import { buildHttpApp, type HttpApp } from './http/app.ts';
 import { installIdempotency, migrateHttpSchema } from './http/idempotency.ts';
 import type { ReadyCheck } from './http/health.ts';
@@ -134,11 +134,10 @@ export async function buildServer(opts: ServerOptions): Promise<ServiceServer | 
   // of those at once hold every connection while their calls wait for one, and the pool starves
   // itself until connects time out (503s, found by test/chaos). So in one process it gets its
   // own quarter of the instance's connections, as it has a pool of its own when run apart.
-  const budget = poolSizeFromEnv();
   const ownLifecyclePool = runs('lifecycle') && runs('config');
-  const lifecycleShare = ownLifecyclePool ? Math.max(3, Math.floor(budget / 4)) : 0;
-  const pool = createPool(opts.databaseUrl, { applicationName: opts.only ? `rema-${opts.only}` : 'rema', max: Math.max(2, budget - lifecycleShare) });
-  const lifecyclePool = ownLifecyclePool ? createPool(opts.databaseUrl, { applicationName: 'rema-lifecycle', max: lifecycleShare }) : pool;
+  const shares = poolShares(poolSizeFromEnv(), ownLifecyclePool);
+  const pool = createPool(opts.databaseUrl, { applicationName: opts.only ? `rema-${opts.only}` : 'rema', max: shares.main });
+  const lifecyclePool = ownLifecyclePool ? createPool(opts.databaseUrl, { applicationName: 'rema-lifecycle', max: shares.lifecycle }) : pool;
   const pollIntervalMs = opts.events === false ? undefined : opts.events?.pollIntervalMs;
 
   // Who checks tokens, and where this process's service token comes from: the admin service in

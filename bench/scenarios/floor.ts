@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { AuditActor } from '../../src/audit/types.ts';
 import { builtinCatalog } from '../../src/core/catalog/catalog.ts';
 import { createWritePath } from '../../src/config/write-path.ts';
-import { createPool } from '../../src/db/pool.ts';
+import { createPool, poolShares, poolSizeFromEnv } from '../../src/db/pool.ts';
 import { closedLoop, type LoopOptions } from '../lib/closed-loop.ts';
 import type { WriteTarget } from '../lib/fleet.ts';
 import { FloorWriter, normalizeSql } from '../lib/floor-tx.ts';
@@ -11,12 +11,13 @@ import { perWorker, primeSites } from './targets.ts';
 
 /**
  * The floor's writer for a whole bench run, on a pool of its own with rema's settings
- * (`createPool`: the same size, the same type parsers). It keeps what its writes left of each
+ * (`createPool`: the size of the pool of rema's writes in `rema serve`, the same type parsers). It keeps what its writes left of each
  * site across the run, as rema's server keeps its cache: after the other side wrote a site, each
  * finds its state stale at its next write there.
  */
 export function createFloor(databaseUrl: string, actor: AuditActor): { writer: FloorWriter; end: () => Promise<void> } {
-  const pool = createPool(databaseUrl);
+  // The size of the pool rema's writes take their connections from: `rema serve` gives the lifecycle service a share of its own.
+  const pool = createPool(databaseUrl, { max: poolShares(poolSizeFromEnv(), true).main });
   return { writer: new FloorWriter(pool, actor), end: () => pool.end() };
 }
 

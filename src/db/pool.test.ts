@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './test-database.ts';
+import { defaultPoolSize, poolShares, poolSizeFromEnv } from './pool.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -23,5 +24,35 @@ describe('createPool', () => {
       `SELECT current_setting('application_name') AS app, current_setting('idle_in_transaction_session_timeout') AS idle`,
     );
     expect(rows[0]).toEqual({ app: 'rema', idle: '1min' });
+  });
+});
+
+describe('pool sizes', () => {
+  it('defaults to four connections a core, from 8 to 20', () => {
+    expect([1, 2, 3, 4, 5, 8, 64].map((cores) => defaultPoolSize(cores))).toEqual([8, 8, 12, 16, 20, 20, 20]);
+  });
+
+  it('takes PG_POOL_SIZE when it is a positive whole number, else the default', () => {
+    const before = process.env.PG_POOL_SIZE;
+    try {
+      process.env.PG_POOL_SIZE = '12';
+      expect(poolSizeFromEnv()).toBe(12);
+      for (const bad of ['0', '-3', 'many', '']) {
+        process.env.PG_POOL_SIZE = bad;
+        expect(poolSizeFromEnv()).toBe(defaultPoolSize());
+      }
+      delete process.env.PG_POOL_SIZE;
+      expect(poolSizeFromEnv()).toBe(defaultPoolSize());
+    } finally {
+      if (before === undefined) delete process.env.PG_POOL_SIZE;
+      else process.env.PG_POOL_SIZE = before;
+    }
+  });
+
+  it('gives the lifecycle service a quarter of an instance running it with the configuration service, at least 3', () => {
+    expect(poolShares(8, true)).toEqual({ main: 5, lifecycle: 3 });
+    expect(poolShares(20, true)).toEqual({ main: 15, lifecycle: 5 });
+    expect(poolShares(4, true)).toEqual({ main: 2, lifecycle: 3 });
+    expect(poolShares(8, false)).toEqual({ main: 8, lifecycle: 0 });
   });
 });

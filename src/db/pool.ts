@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import os from 'node:os';
 import pg from 'pg';
 
 /** PostgreSQL type OID of `bigint` / `int8`. */
@@ -6,7 +7,7 @@ const INT8_OID = 20;
 
 /** Options for {@link createPool}; every field has a production default. */
 export interface PoolOptions {
-  /** Maximum connections. Defaults to env `PG_POOL_SIZE`, else 20. */
+  /** Maximum connections. Defaults to {@link poolSizeFromEnv}. */
   max?: number;
   /** Server-side `application_name`, visible in `pg_stat_activity`. Defaults to `rema`. */
   applicationName?: string;
@@ -36,11 +37,44 @@ const typeParsers: pg.CustomTypesConfig = {
   }) as pg.CustomTypesConfig['getTypeParser'],
 };
 
-/** Connections an instance may open: `PG_POOL_SIZE`, else 20. */
+/**
+ * Connections an instance may open: `PG_POOL_SIZE`, else {@link defaultPoolSize} of this machine.
+ *
+ * @example
+ * poolSizeFromEnv(); // 8 on a 2-core machine without PG_POOL_SIZE
+ */
 export function poolSizeFromEnv(): number {
   const raw = process.env.PG_POOL_SIZE;
   const parsed = raw === undefined ? NaN : Number.parseInt(raw, 10);
-  return Number.isInteger(parsed) && parsed > 0 ? parsed : 20;
+  return Number.isInteger(parsed) && parsed > 0 ? parsed : defaultPoolSize();
+}
+
+/**
+ * Four connections a core of this machine, from 8 to 20. PostgreSQL runs a statement per
+ * connection on a core of its own: past a few connections a core, more of them only queue on
+ * its locks and CPUs instead of in the pool, and cost it more per statement. On the 2-core
+ * machines of docs/benchmarks.md, with PostgreSQL beside rema, a pool of 20 made 12 % fewer
+ * validated writes a second than one of 8, at a third more of PostgreSQL's CPU per write. A
+ * database on a larger machine of its own takes `PG_POOL_SIZE` (docs/operations.md).
+ */
+export function defaultPoolSize(cores = os.availableParallelism()): number {
+  return Math.min(20, Math.max(8, 4 * cores));
+}
+
+/**
+ * How an instance's connections (`budget`, {@link poolSizeFromEnv}) are split in one process
+ * running the configuration and the lifecycle services: the lifecycle service gets a pool of
+ * its own, a quarter of them and at least 3 (it calls the configuration service while it holds
+ * transactions of its own: on one shared pool, enough of those at once would hold every
+ * connection while their calls wait for one), the rest is the others'. Run apart (`lifecycle`
+ * false), a service has them all.
+ *
+ * @example
+ * poolShares(8, true); // { main: 5, lifecycle: 3 }
+ */
+export function poolShares(budget: number, ownLifecyclePool: boolean): { main: number; lifecycle: number } {
+  const lifecycle = ownLifecyclePool ? Math.max(3, Math.floor(budget / 4)) : 0;
+  return { main: Math.max(2, budget - lifecycle), lifecycle };
 }
 
 /**
