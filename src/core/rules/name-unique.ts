@@ -1,6 +1,7 @@
 import type { Asset } from '../graph/types.ts';
 import { label } from './lib/io-describe.ts';
-import { keptKeys, sameKey } from './lib/kept-key.ts';
+import { keptKeys } from './lib/kept-key.ts';
+import { sameKey } from './lib/same-key.ts';
 import type { Rule, Violation } from './types.ts';
 
 const RULE = 'name-unique';

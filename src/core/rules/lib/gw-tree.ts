@@ -11,11 +11,29 @@ import { numberOf } from './io-config.ts';
 
 /** The gateway that polls `asset` in `graph`: itself, or the gateway at the top of its parent chain. */
 export function gatewayOf(graph: SiteGraph, asset: Asset): Asset | undefined {
-  let current: Asset | undefined = asset;
-  // A chain longer than the site has assets went round a cycle.
-  for (let steps = 0; current && steps <= graph.assets.size; steps++) {
-    if (current.kind === 'gateway') return current;
+  return upChain(graph, asset, (a) => a.kind === 'gateway');
+}
+
+/**
+ * The first asset from `start` up its parent chain in `graph` for which `found` holds; undefined
+ * when the chain ends, or goes round a cycle, first. The cycle is found by Brent's method, with
+ * no set of the assets seen: an asset of a cycle may be asked about more than once, so `found`
+ * must give the same answer each time.
+ */
+function upChain(graph: SiteGraph, start: Asset, found: (asset: Asset) => boolean): Asset | undefined {
+  let current: Asset | undefined = start;
+  let mark = start;
+  let steps = 0;
+  let stretch = 1;
+  while (current) {
+    if (found(current)) return current;
     current = current.parentId === null ? undefined : graph.assets.get(current.parentId);
+    if (current === mark) return undefined; // round a cycle
+    if (++steps === stretch) {
+      mark = current as Asset;
+      steps = 0;
+      stretch *= 2;
+    }
   }
   return undefined;
 }
@@ -73,17 +91,19 @@ export function gatewaysReached(ctx: RuleContext): GatewayReach[] {
  * gateway's configured default; otherwise the model's shortest interval.
  */
 export function pollIntervalOf(ctx: RuleContext, asset: Asset, gateway: Asset): number {
-  let current: Asset | undefined = asset;
-  // A chain longer than the site has assets went round a cycle: every asset on it was looked at.
-  for (let steps = 0; current && steps <= ctx.candidate.assets.size; steps++) {
-    const own = numberOf(current.config.pollIntervalMs);
-    if (own !== undefined && own > 0) return own;
-    if (current.id === gateway.id) break;
-    current = current.parentId === null ? undefined : ctx.candidate.assets.get(current.parentId);
-  }
-  const fallback = numberOf(gateway.config.pollIntervalMs);
-  if (fallback !== undefined && fallback > 0) return fallback;
+  // The first asset up the chain with an interval of its own, not above the gateway.
+  const polled = upChain(ctx.candidate, asset, (a) => own(a) !== undefined || a.id === gateway.id);
+  const interval = polled && own(polled);
+  if (interval !== undefined) return interval;
+  const fallback = own(gateway);
+  if (fallback !== undefined) return fallback;
   return ctx.catalog.get(gateway.modelId)?.gateway?.minPollIntervalMs ?? 1000;
+}
+
+/** An asset's own `pollIntervalMs`, when it has a positive one. */
+function own(asset: Asset): number | undefined {
+  const interval = numberOf(asset.config.pollIntervalMs);
+  return interval !== undefined && interval > 0 ? interval : undefined;
 }
 
 /** `Nexa Systems GW-200` for messages, or the model id when the catalog does not know it. */
