@@ -28,8 +28,8 @@ describe('createPool', () => {
 });
 
 describe('pool sizes', () => {
-  it('defaults to four connections a core, from 8 to 20', () => {
-    expect([1, 2, 3, 4, 5, 8, 64].map((cores) => defaultPoolSize(cores))).toEqual([8, 8, 12, 16, 20, 20, 20]);
+  it('defaults to four connections a core, from 10 to 20', () => {
+    expect([1, 2, 3, 4, 5, 8, 64].map((cores) => defaultPoolSize(cores))).toEqual([10, 10, 12, 16, 20, 20, 20]);
   });
 
   it('takes PG_POOL_SIZE when it is a positive whole number, else the default', () => {
@@ -49,10 +49,17 @@ describe('pool sizes', () => {
     }
   });
 
-  it('gives the lifecycle service a quarter of an instance running it with the configuration service, at least 3', () => {
-    expect(poolShares(8, true)).toEqual({ main: 5, lifecycle: 3 });
-    expect(poolShares(20, true)).toEqual({ main: 15, lifecycle: 5 });
-    expect(poolShares(4, true)).toEqual({ main: 2, lifecycle: 3 });
+  it('gives the lifecycle service half of an instance running it with the configuration service up to 5, a quarter beyond, at least 3', () => {
+    const split = (budget: number) => poolShares(budget, true);
+    expect([4, 6, 8, 10, 12, 20, 40].map(split)).toEqual([
+      { main: 2, lifecycle: 3 }, // the least each pool works with: more than the budget
+      { main: 3, lifecycle: 3 },
+      { main: 4, lifecycle: 4 },
+      { main: 5, lifecycle: 5 },
+      { main: 7, lifecycle: 5 },
+      { main: 15, lifecycle: 5 },
+      { main: 30, lifecycle: 10 },
+    ]);
     expect(poolShares(8, false)).toEqual({ main: 8, lifecycle: 0 });
   });
 });

@@ -41,7 +41,7 @@ const typeParsers: pg.CustomTypesConfig = {
  * Connections an instance may open: `PG_POOL_SIZE`, else {@link defaultPoolSize} of this machine.
  *
  * @example
- * poolSizeFromEnv(); // 8 on a 2-core machine without PG_POOL_SIZE
+ * poolSizeFromEnv(); // 10 on a 2-core machine without PG_POOL_SIZE
  */
 export function poolSizeFromEnv(): number {
   const raw = process.env.PG_POOL_SIZE;
@@ -50,30 +50,33 @@ export function poolSizeFromEnv(): number {
 }
 
 /**
- * Four connections a core of this machine, from 8 to 20. PostgreSQL runs a statement per
+ * Four connections a core of this machine, from 10 to 20. PostgreSQL runs a statement per
  * connection on a core of its own: past a few connections a core, more of them only queue on
  * its locks and CPUs instead of in the pool, and cost it more per statement. On the 2-core
- * machines of docs/benchmarks.md, with PostgreSQL beside rema, a pool of 20 made 12 % fewer
- * validated writes a second than one of 8, at a third more of PostgreSQL's CPU per write. A
- * database on a larger machine of its own takes `PG_POOL_SIZE` (docs/operations.md).
+ * machines of docs/benchmarks.md, with PostgreSQL beside rema, validated writes at 16 clients
+ * went 9–13 % faster with 5 connections for the configuration service than with 15, at a
+ * quarter less of PostgreSQL's CPU per write. A database on a larger machine of its own takes
+ * `PG_POOL_SIZE` (docs/operations.md, "Connections").
  */
 export function defaultPoolSize(cores = os.availableParallelism()): number {
-  return Math.min(20, Math.max(8, 4 * cores));
+  return Math.min(20, Math.max(10, 4 * cores));
 }
 
 /**
  * How an instance's connections (`budget`, {@link poolSizeFromEnv}) are split in one process
- * running the configuration and the lifecycle services: the lifecycle service gets a pool of
- * its own, a quarter of them and at least 3 (it calls the configuration service while it holds
- * transactions of its own: on one shared pool, enough of those at once would hold every
- * connection while their calls wait for one), the rest is the others'. Run apart (`lifecycle`
- * false), a service has them all.
+ * running the configuration and the lifecycle services (`ownLifecyclePool`): the lifecycle
+ * service gets a pool of its own — half of the budget up to 5, a quarter of it beyond that, at
+ * least 3 — and the other services the rest, at least 2 (a budget under 5 opens more). The
+ * lifecycle service calls the configuration service while it holds transactions of its own: on
+ * one shared pool, enough of those at once would hold every connection while their calls wait
+ * for one. Run apart, a service has the whole budget.
  *
  * @example
- * poolShares(8, true); // { main: 5, lifecycle: 3 }
+ * poolShares(10, true); // { main: 5, lifecycle: 5 }
+ * poolShares(40, true); // { main: 30, lifecycle: 10 }
  */
 export function poolShares(budget: number, ownLifecyclePool: boolean): { main: number; lifecycle: number } {
-  const lifecycle = ownLifecyclePool ? Math.max(3, Math.floor(budget / 4)) : 0;
+  const lifecycle = ownLifecyclePool ? Math.max(3, Math.floor(budget / 4), Math.min(5, Math.floor(budget / 2))) : 0;
   return { main: Math.max(2, budget - lifecycle), lifecycle };
 }
 
