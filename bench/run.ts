@@ -21,7 +21,7 @@ import { cpuMeter, dbCounters, loadavg1, machineInfo, waitForLowLoad } from './l
 import { currentRssMb, RssSampler, startServer, type ServerProcess } from './lib/server.ts';
 import type { RunStats } from './lib/stats.ts';
 import { changesetGroups, runChangesets } from './scenarios/changesets.ts';
-import { compareStatements, createFloor, runFloor } from './scenarios/floor.ts';
+import { compareStatements, createFloor, remaWriteConnections, runFloor } from './scenarios/floor.ts';
 import { runReads, type ReadKind } from './scenarios/reads.ts';
 import { runRollout } from './scenarios/rollout.ts';
 import { runWrites } from './scenarios/writes.ts';
@@ -183,6 +183,17 @@ async function main() {
           log(`floor, every write locked, c=${c}: ${fmtStats(locked)}`);
           add({ key: `floor.locked.c${c}.tps`, id: '1', scenario: `floor with every write locked, ${c} clients`, metric: 'transactions/s', value: locked.rate, load });
           add({ key: `floor.locked.c${c}.p99`, id: '1', scenario: '', metric: 'p99 ms', value: locked.p99, load });
+          // For comparison: the floor with a connection for each client, however few rema's pool has.
+          log(`floor, ${c} connections, c=${c}: running`);
+          const wide = createFloor(db.url, actor, c);
+          try {
+            const s = await runFloor(wide.writer, targets, loop, c, { settle: settleHere });
+            log(`floor, ${c} connections, c=${c}: ${fmtStats(s)}`);
+            add({ key: `floor.wide.c${c}.tps`, id: '1', scenario: `floor on ${c} connections (rema's writes: ${remaWriteConnections()}), ${c} clients`, metric: 'transactions/s', value: s.rate, load });
+            add({ key: `floor.wide.c${c}.p99`, id: '1', scenario: '', metric: 'p99 ms', value: s.p99, load });
+          } finally {
+            await wide.end();
+          }
         }
       }
       if (!skip.has('writes')) {

@@ -11,15 +11,18 @@ import { perWorker, primeSites } from './targets.ts';
 
 /**
  * The floor's writer for a whole bench run, on a pool of its own with rema's settings
- * (`createPool`: the size of the pool of rema's writes in `rema serve`, the same type parsers). It keeps what its writes left of each
+ * (`createPool`: the size of the pool of rema's writes in `rema serve` unless `connections`
+ * says otherwise, the same type parsers). It keeps what its writes left of each
  * site across the run, as rema's server keeps its cache: after the other side wrote a site, each
  * finds its state stale at its next write there.
  */
-export function createFloor(databaseUrl: string, actor: AuditActor): { writer: FloorWriter; end: () => Promise<void> } {
-  // The size of the pool rema's writes take their connections from: `rema serve` gives the lifecycle service a share of its own.
-  const pool = createPool(databaseUrl, { max: poolShares(poolSizeFromEnv(), true).main });
+export function createFloor(databaseUrl: string, actor: AuditActor, connections = remaWriteConnections()): { writer: FloorWriter; end: () => Promise<void> } {
+  const pool = createPool(databaseUrl, { max: connections });
   return { writer: new FloorWriter(pool, actor), end: () => pool.end() };
 }
+
+/** The size of the pool rema's writes take their connections from: `rema serve` gives the lifecycle service a share of its own. */
+export const remaWriteConnections = () => poolShares(poolSizeFromEnv(), true).main;
 
 /**
  * (1) The floor at `concurrency`: rema's write through the driver alone, after one write to each
