@@ -132,8 +132,9 @@ export async function buildServer(opts: ServerOptions): Promise<ServiceServer | 
   // The lifecycle service calls the configuration service while it holds transactions of its own
   // (a device's row lock, the ack relay's claimed rows). Sharing one pool in one process, enough
   // of those at once hold every connection while their calls wait for one, and the pool starves
-  // itself until connects time out (503s, found by test/chaos). So in one process it gets its
-  // own quarter of the instance's connections, as it has a pool of its own when run apart.
+  // itself until connects time out (503s, found by test/chaos). So in one process it gets a
+  // share of the instance's connections of its own (poolShares), as it has a pool of its own
+  // when run apart.
   const ownLifecyclePool = runs('lifecycle') && runs('config');
   const shares = poolShares(poolSizeFromEnv(), ownLifecyclePool);
   const pool = createPool(opts.databaseUrl, { applicationName: opts.only ? `rema-${opts.only}` : 'rema', max: shares.main });

@@ -11,20 +11,7 @@ import type { Asset } from '../../graph/types.ts';
  */
 export function sameKey<K>(assets: Iterable<Asset>, keys: readonly K[], keyOf: (asset: Asset) => K | undefined): (Asset[] | undefined)[] {
   const out: (Asset[] | undefined)[] = new Array(keys.length);
-  const add = (i: number, asset: Asset) => {
-    const list = out[i];
-    if (list) list.push(asset);
-    else out[i] = [asset];
-  };
-  if (keys.length <= FEW_KEYS) {
-    for (const asset of assets) {
-      const key = keyOf(asset);
-      if (key === undefined) continue;
-      for (let i = 0; i < keys.length; i++) if (keys[i] === key) add(i, asset);
-    }
-    return out;
-  }
-  // Many keys (a large change set): look each asset's key up among them instead.
+  // Where each key is in `keys` (a key may be there more than once): a map of the few touched keys, not of the site.
   const at = new Map<K, number[]>();
   keys.forEach((key, i) => {
     const list = at.get(key);
@@ -33,11 +20,13 @@ export function sameKey<K>(assets: Iterable<Asset>, keys: readonly K[], keyOf: (
   });
   for (const asset of assets) {
     const key = keyOf(asset);
-    if (key === undefined) continue;
-    for (const i of at.get(key) ?? []) add(i, asset);
+    const places = key === undefined ? undefined : at.get(key);
+    if (places === undefined) continue;
+    for (const i of places) {
+      const list = out[i];
+      if (list) list.push(asset);
+      else out[i] = [asset];
+    }
   }
   return out;
 }
-
-/** Up to this many keys, each asset's key is compared with every one of them. */
-const FEW_KEYS = 4;
