@@ -1,6 +1,8 @@
 import net from 'node:net';
+import { once } from 'node:events';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createPool } from './pool.ts';
 import { createTestDatabase, type TestDatabase } from './test-database.ts';
 import {
   CommittedDespiteError,
@@ -371,6 +373,32 @@ describe('error classification', () => {
     expect((await db.pool.query('SELECT 1 AS ok')).rows[0].ok).toBe(1);
   });
 
+  it('keeps the process alive when a connection is handed on with its termination already read', async () => {
+    // Under load the driver can read a server's last answer and its "terminating connection"
+    // (a shutdown) in one chunk. pool.query hands the connection on while it handles that
+    // answer, and the termination is emitted as an 'error' before any awaiting code runs: the
+    // transaction waiting for the connection must be listening from the moment it gets it.
+    const proxy = await holdingProxy(new URL(db.url));
+    const pool = createPool(proxy.url(db.url), { max: 1 });
+    try {
+      const { rows } = await pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      proxy.hold();
+      const first = pool.query('SELECT 1 AS one');
+      const waiting = withTransaction(pool, (c) => c.query('SELECT 1')).then(() => null, (e: unknown) => e);
+      await proxy.heldEndsWithReadyForQuery();
+      await db.pool.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
+      await proxy.serverClosed();
+      proxy.flushInOneChunk();
+      expect((await first).rows[0].one).toBe(1);
+      // The termination itself, as the waiting transaction's listener heard it.
+      expect(await waiting).toMatchObject({ code: '57P01' });
+      expect((await pool.query('SELECT 2 AS two')).rows[0].two).toBe(2);
+    } finally {
+      proxy.close();
+      await pool.end();
+    }
+  });
+
   it('does not mistake constraint violations or plain errors for connection errors', async () => {
     expect(isConnectionError(await failure('INSERT INTO parent (id) VALUES (1)'))).toBe(false);
     expect(isConnectionError(new Error('boom'))).toBe(false);
@@ -378,3 +406,69 @@ describe('error classification', () => {
     expect(isConnectionError(Object.assign(new Error('x'), { code: '08006' }))).toBe(true);
   });
 });
+
+/**
+ * A TCP proxy to `target` for one connection at a time. After `hold()`, what the server sends is
+ * kept back until `flushInOneChunk()` writes it to the client in a single write (and closes the
+ * client's side if the server closed its own).
+ */
+async function holdingProxy(target: URL) {
+  let held: Buffer[] | undefined;
+  let client: net.Socket | undefined;
+  let server: net.Socket | undefined;
+  let serverEnded: Promise<unknown> = Promise.resolve();
+  const listener = net.createServer((c) => {
+    client = c;
+    const s = net.connect(Number(target.port || 5432), target.hostname);
+    server = s;
+    serverEnded = once(s, 'close');
+    c.on('data', (d) => s.write(d));
+    s.on('data', (d) => (held ? held.push(d) : c.write(d)));
+    s.on('close', () => {
+      if (!held) c.destroy();
+    });
+    c.on('close', () => s.destroy());
+    c.on('error', () => s.destroy());
+    s.on('error', () => c.destroy());
+  });
+  listener.listen(0, '127.0.0.1');
+  await once(listener, 'listening');
+  const port = (listener.address() as net.AddressInfo).port;
+  const waitFor = async (what: string, ok: () => boolean) => {
+    for (let i = 0; !ok(); i++) {
+      if (i > 500) throw new Error(`proxy: timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  return {
+    url(original: string) {
+      const u = new URL(original);
+      u.hostname = '127.0.0.1';
+      u.port = String(port);
+      return u.toString();
+    },
+    hold() {
+      held = [];
+    },
+    /** The held bytes end with ReadyForQuery ('Z', length 5, a status byte). */
+    heldEndsWithReadyForQuery: () =>
+      waitFor('an answer', () => {
+        const all = Buffer.concat(held ?? []);
+        return all.length >= 6 && all[all.length - 6] === 0x5a && all.readInt32BE(all.length - 5) === 5;
+      }),
+    serverClosed: async () => {
+      if (!server) throw new Error('proxy: no connection');
+      await serverEnded;
+    },
+    flushInOneChunk() {
+      const all = Buffer.concat(held ?? []);
+      held = undefined;
+      client?.end(all);
+    },
+    close() {
+      listener.close();
+      client?.destroy();
+      server?.destroy();
+    },
+  };
+}

@@ -40,7 +40,16 @@ it('a PostgreSQL restart during load is answered with 503 + Retry-After, never 5
       await stopPostgres();
       window.stopped = Date.now();
       // Probe readiness while it is down: /readyz must say so.
-      const ready = await Promise.all(cluster.instances.map((i) => fetch(`${i.url}/readyz`).then((r) => r.status)));
+      const ready = await Promise.all(
+        cluster.instances.map((i) =>
+          fetch(`${i.url}/readyz`).then(
+            (r) => r.status,
+            (err: Error) => {
+              throw new Error(`${i.name}: /readyz failed (${err.cause ?? err.message}), process ${i.running ? 'running' : `exited ${i.child?.exitCode ?? i.child?.signalCode}`}:\n${i.output()}`);
+            },
+          ),
+        ),
+      );
       expect(ready, '/readyz while PostgreSQL is down').toEqual(ready.map(() => 503));
       await sleep(Math.max(0, window.stopped + DOWN_MS - Date.now()));
     } finally {
