@@ -113,7 +113,27 @@ export function createPool(url: string, opts: PoolOptions = {}): pg.Pool {
     if (opts.onIdleError) opts.onIdleError(err);
     else console.warn(`rema: idle PostgreSQL connection failed: ${err.message}`);
   });
+  // And every connection listens for as long as it lives, wherever it is. The pool's listener
+  // is off while a connection is checked out, and the pool can hand a connection on while the
+  // driver handles that connection's last answer (`pool.query` releases it there): a
+  // termination read in the same chunk (a server shutdown under load) is emitted before the
+  // code that asked for the connection runs again to listen.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => {
+      if (!connectionErrors.has(client)) connectionErrors.set(client, err);
+    });
+  });
   return pool;
+}
+
+const connectionErrors = new WeakMap<pg.ClientBase, Error>();
+
+/**
+ * The error that broke `client`, a connection of a pool made by {@link createPool}, if one did.
+ * A broken connection is never handed out again, so an error here happened while its holder had it.
+ */
+export function connectionErrorOf(client: pg.ClientBase): Error | undefined {
+  return connectionErrors.get(client);
 }
 
 const statementNames = new Map<string, string>();

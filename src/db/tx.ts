@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
+import { connectionErrorOf } from './pool.ts';
 
 /** Isolation levels accepted by {@link withTransaction}. */
 export type IsolationLevel = 'read committed' | 'repeatable read' | 'serializable';
@@ -126,32 +127,26 @@ export async function withTransaction<T>(
 /**
  * A connection of `pool`, listened to while checked out: a checked-out client has no pool
  * 'error' listener, and if the server drops the connection between queries an unhandled 'error'
- * event would kill the process. The listener goes on in the pool's callback, not after an
- * `await`: the pool can hand a connection on while the driver handles that connection's last
- * answer (`pool.query` releases it there), and a termination read in the same chunk (a server
- * shutdown under load) is emitted before any awaiting code runs. `release` hands it back, or
- * destroys it when it failed or is `broken`.
+ * event would kill the process. (A pool of {@link createPool}'s has its connections listen all
+ * their lives, and notes what broke one before this listener is on: see there.) `release` hands
+ * it back, or destroys it when it failed or is `broken`.
  */
-function checkOut(pool: pg.Pool): Promise<{ client: pg.PoolClient; connectionError: () => Error | undefined; release: (broken: boolean) => void }> {
-  return new Promise((resolve, reject) => {
-    pool.connect((err, client) => {
-      if (err || !client) return reject(err ?? new Error('the pool gave no connection'));
-      const seen: { error?: Error } = {};
-      const onError = (e: Error) => {
-        seen.error = e;
-      };
-      client.on('error', onError);
-      resolve({
-        client,
-        connectionError: () => seen.error,
-        release(broken: boolean) {
-          client.removeListener('error', onError);
-          // Passing a truthy value makes the pool destroy the connection instead of reusing it.
-          client.release(seen.error ?? (broken ? true : undefined));
-        },
-      });
-    });
-  });
+async function checkOut(pool: pg.Pool) {
+  const client = await pool.connect();
+  const seen: { error?: Error } = {};
+  const onError = (err: Error) => {
+    seen.error = err;
+  };
+  client.on('error', onError);
+  return {
+    client,
+    connectionError: () => connectionErrorOf(client) ?? seen.error,
+    release(broken: boolean) {
+      client.removeListener('error', onError);
+      // Passing a truthy value makes the pool destroy the connection instead of reusing it.
+      client.release(connectionErrorOf(client) ?? seen.error ?? (broken ? true : undefined));
+    },
+  };
 }
 
 async function runOnce<T>(pool: pg.Pool, begin: string, fn: (client: pg.PoolClient, tx: Transaction) => Promise<T>, pipelineBegin: boolean): Promise<T> {
