@@ -46,3 +46,39 @@ describe('markDeployed of the current configuration version', () => {
     expect(asset?.configVersion).toBe(2);
   });
 });
+
+describe('cables', () => {
+  it('leave the graph the change started from as it was: connect, update and disconnect work on a copy', () => {
+    const b = new SiteBuilder();
+    const gw = b.gateway();
+    const meter = b.meter(gw, 'rs485-1');
+    const cable = b.cable([gw, 'rs485-1'], [meter, 'rs485']);
+    const other = b.meter(gw, 'rs485-1');
+    const before = [...b.graph.connections.values()].map((c) => structuredClone(c));
+
+    const { candidate } = applyOperations(
+      b.graph,
+      [
+        { op: 'connect', connection: { id: 'new-cable', a: { assetId: gw, port: 'rs485-1' }, b: { assetId: other, port: 'rs485' }, lengthM: 3 } },
+        { op: 'updateConnection', id: cable, expectedVersion: 1, patch: { label: 'relabelled' } },
+      ],
+      { catalog },
+    );
+    expect([...b.graph.connections.values()]).toEqual(before);
+    expect(candidate.connections.get('new-cable')).toMatchObject({ version: 1 });
+    expect(candidate.connections.get(cable)?.label).toBe('relabelled');
+
+    const { candidate: after } = applyOperations(candidate, [{ op: 'disconnect', id: cable, expectedVersion: 2 }], { catalog });
+    expect(after.connections.has(cable)).toBe(false);
+    expect(candidate.connections.has(cable)).toBe(true);
+    expect([...b.graph.connections.values()]).toEqual(before);
+  });
+
+  it('a change to no cable shares the cables of the graph it started from', () => {
+    const b = new SiteBuilder();
+    const gw = b.gateway();
+    b.cable([gw, 'rs485-1'], [b.meter(gw, 'rs485-1'), 'rs485']);
+    const { candidate } = applyOperations(b.graph, [{ op: 'updateAsset', id: gw, expectedVersion: 1, patch: { name: 'GW renamed' } }], { catalog });
+    expect(candidate.connections).toBe(b.graph.connections);
+  });
+});

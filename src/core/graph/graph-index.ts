@@ -10,8 +10,6 @@ export interface Claim extends AssetPlacement {
   source: 'desired' | 'deployed';
 }
 
-const portKey = (assetId: string, port: string) => `${assetId}\u0000${port}`;
-
 /**
  * Lookups over one site graph, built once per validation.
  *
@@ -21,7 +19,8 @@ const portKey = (assetId: string, port: string) => `${assetId}\u0000${port}`;
  */
 export class GraphIndex {
   private readonly childrenOf = new Map<string, Asset[]>();
-  private readonly portClaims = new Map<string, Claim[]>();
+  /** Parent id → port → claims. Nested rather than keyed by one joined string: a string made per claim is hashed anew on each write. */
+  private readonly portClaims = new Map<string, Map<string, Claim[]>>();
   private readonly cablesOf = new Map<string, Connection[]>();
   readonly claims: Claim[] = [];
 
@@ -42,7 +41,10 @@ export class GraphIndex {
 
   private addClaim(claim: Claim) {
     this.claims.push(claim);
-    if (claim.parentId && claim.port) push(this.portClaims, portKey(claim.parentId, claim.port), claim);
+    if (!claim.parentId || !claim.port) return;
+    let ports = this.portClaims.get(claim.parentId);
+    if (!ports) this.portClaims.set(claim.parentId, (ports = new Map()));
+    push(ports, claim.port, claim);
   }
 
   /** Direct children of an asset (desired placement). */
@@ -59,7 +61,7 @@ export class GraphIndex {
 
   /** Desired and still-deployed claims on `port` of `parentId`. */
   claimsOnPort(parentId: string, port: string): Claim[] {
-    return this.portClaims.get(portKey(parentId, port)) ?? [];
+    return this.portClaims.get(parentId)?.get(port) ?? [];
   }
 
   /** Cables with an end on the asset (optionally on one of its ports). */
