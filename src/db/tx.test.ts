@@ -5,6 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createPool } from './pool.ts';
 import { createTestDatabase, type TestDatabase } from './test-database.ts';
 import {
+  CommitOutcomeUnknown,
   CommittedDespiteError,
   committedAfterLoss,
   serverPid,
@@ -12,6 +13,7 @@ import {
   isConnectionError,
   isForeignKeyViolation,
   isUniqueViolation,
+  runAlone,
   sqlState,
   withTransaction,
 } from './tx.ts';
@@ -373,25 +375,33 @@ describe('error classification', () => {
     expect((await db.pool.query('SELECT 1 AS ok')).rows[0].ok).toBe(1);
   });
 
-  it('keeps the process alive when a connection is handed on with its termination already read', async () => {
+  const handedOn = [
+    ['a transaction', (pool: pg.Pool) => withTransaction(pool, (c) => c.query('SELECT 1'))],
+    ['a lone statement (runAlone)', (pool: pg.Pool) => runAlone(pool, { name: 'tx_test_lone', text: 'SELECT 1', values: [] })],
+  ] as const;
+  it.each(handedOn)('keeps the process alive when %s gets a connection with its termination already read', async (_what, use) => {
     // Under load the driver can read a server's last answer and its "terminating connection"
     // (a shutdown) in one chunk. pool.query hands the connection on while it handles that
     // answer, and the termination is emitted as an 'error' before any awaiting code runs: the
-    // transaction waiting for the connection must be listening from the moment it gets it.
+    // connection must be listened to from the moment it exists, and its next user must fail
+    // with the termination, without sending anything (for runAlone: not "outcome unknown").
     const proxy = await holdingProxy(new URL(db.url));
     const pool = createPool(proxy.url(db.url), { max: 1 });
     try {
       const { rows } = await pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
       proxy.hold();
       const first = pool.query('SELECT 1 AS one');
-      const waiting = withTransaction(pool, (c) => c.query('SELECT 1')).then(() => null, (e: unknown) => e);
+      first.catch(() => {}); // awaited below; a failure before that must not hide the first one
+      const waiting = use(pool).then(() => null, (e: unknown) => e);
       await proxy.heldEndsWithReadyForQuery();
       await db.pool.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
       await proxy.serverClosed();
       proxy.flushInOneChunk();
       expect((await first).rows[0].one).toBe(1);
-      // The termination itself, as the waiting transaction's listener heard it.
-      expect(await waiting).toMatchObject({ code: '57P01' });
+      // The termination itself, as the connection's listener heard it.
+      const err = await waiting;
+      expect(err).toMatchObject({ code: '57P01' });
+      expect(err).not.toBeInstanceOf(CommitOutcomeUnknown);
       expect((await pool.query('SELECT 2 AS two')).rows[0].two).toBe(2);
     } finally {
       proxy.close();
@@ -416,12 +426,12 @@ async function holdingProxy(target: URL) {
   let held: Buffer[] | undefined;
   let client: net.Socket | undefined;
   let server: net.Socket | undefined;
-  let serverEnded: Promise<unknown> = Promise.resolve();
+  let serverClosed = false;
   const listener = net.createServer((c) => {
     client = c;
     const s = net.connect(Number(target.port || 5432), target.hostname);
     server = s;
-    serverEnded = once(s, 'close');
+    s.on('close', () => (serverClosed = true));
     c.on('data', (d) => s.write(d));
     s.on('data', (d) => (held ? held.push(d) : c.write(d)));
     s.on('close', () => {
@@ -456,10 +466,7 @@ async function holdingProxy(target: URL) {
         const all = Buffer.concat(held ?? []);
         return all.length >= 6 && all[all.length - 6] === 0x5a && all.readInt32BE(all.length - 5) === 5;
       }),
-    serverClosed: async () => {
-      if (!server) throw new Error('proxy: no connection');
-      await serverEnded;
-    },
+    serverClosed: () => waitFor('the server to close the connection', () => serverClosed),
     flushInOneChunk() {
       const all = Buffer.concat(held ?? []);
       held = undefined;

@@ -260,9 +260,16 @@ async function runOnce<T>(pool: pg.Pool, begin: string, fn: (client: pg.PoolClie
  */
 export async function runAlone<R extends pg.QueryResultRow = pg.QueryResultRow>(pool: pg.Pool, query: CommitStatement): Promise<pg.QueryResult<R>> {
   if (!query.values.every(plainValue)) throw new Error('runAlone: only strings, finite numbers, booleans, null and string arrays may be sent');
-  const { client, release } = await checkOut(pool);
+  const { client, connectionError, release } = await checkOut(pool);
   let broken = false;
   try {
+    // A connection that broke before it reached us (the server shutting down): nothing is sent,
+    // so its failure is what it was, not a lost answer.
+    const lost = connectionError();
+    if (lost) {
+      broken = true;
+      throw lost;
+    }
     // Inside a transaction left open, the statement would wait for a COMMIT nobody sends.
     if (client.getTransactionStatus() !== 'I') {
       broken = true;

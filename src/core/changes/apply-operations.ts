@@ -46,14 +46,14 @@ export function applyOperations(before: SiteGraph, ops: Operation[], opts: Apply
   // Copy on write: the candidate shares every entity the operations leave alone with `before`
   // (neither is ever mutated), and gets its own deep copy of an entity before changing it. So a
   // change costs what it touches, not the size of the site.
-  // The map of cables too, copied only once an operation adds, replaces or removes one: most
-  // changes touch no cable, and both graphs are read-only once made.
+  // The map of cables is copied only once an operation adds, replaces or removes one: most
+  // changes touch no cable, and neither graph's maps are written once this returns.
   const candidate: SiteGraph = {
     site: { ...before.site, network: { ...before.site.network } },
     assets: new Map(before.assets),
     connections: before.connections,
   };
-  const cables = () => {
+  const ownCables = () => {
     if (candidate.connections === before.connections) candidate.connections = new Map(before.connections);
     return candidate.connections;
   };
@@ -78,7 +78,7 @@ export function applyOperations(before: SiteGraph, ops: Operation[], opts: Apply
       if (!c) throw new OperationError('not-found', i, `connection ${id} is not in site ${before.site.code}`);
       if (!owned.connections.has(id)) {
         c = structuredClone(c);
-        cables().set(id, c);
+        ownCables().set(id, c);
         owned.connections.add(id);
       }
       return c;
@@ -169,7 +169,7 @@ export function applyOperations(before: SiteGraph, ops: Operation[], opts: Apply
         const id = op.connection.id ?? newId();
         if (candidate.connections.has(id) || before.connections.has(id)) throw new OperationError('invalid', i, `connection ${id} already exists`, undefined, '/connection/id');
         owned.connections.add(id);
-        cables().set(id, {
+        ownCables().set(id, {
           id,
           siteId: before.site.id,
           a: { ...op.connection.a },
@@ -192,7 +192,7 @@ export function applyOperations(before: SiteGraph, ops: Operation[], opts: Apply
       case 'disconnect': {
         const c = cable(op.id);
         expect('connection', op.id, c.version, op.expectedVersion);
-        cables().delete(c.id);
+        ownCables().delete(c.id);
         touched.connections.add(c.id);
         break;
       }

@@ -19,7 +19,7 @@ export interface Claim extends AssetPlacement {
  */
 export class GraphIndex {
   private readonly childrenOf = new Map<string, Asset[]>();
-  /** Parent id → port → claims. Nested rather than keyed by one joined string: a string made per claim is hashed anew on each write. */
+  /** Parent id → port → claims. Nested rather than keyed by one joined string, which would be made and hashed anew for every claim in every validation. */
   private readonly portClaims = new Map<string, Map<string, Claim[]>>();
   private readonly cablesOf = new Map<string, Connection[]>();
   readonly claims: Claim[] = [];
