@@ -155,3 +155,22 @@ describe('a sequenced event feed', () => {
     expect((await read(start)).items.map((e) => e.topic)).toEqual(['after-termination']);
   });
 });
+
+describe('a feed page', () => {
+  it('is the JSON of each event as stored: the payload as written, createdAt as toISOString writes it', async () => {
+    const start = await end();
+    const payload = { name: 'Zähler «Nord» 🌡', nested: { list: [1, 2.5, -0.125, null, true], empty: {} }, big: 12345678901234, text: 'quote " backslash \\ newline \n tab \t' };
+    await db.pool.query(`INSERT INTO shop.outbox (topic, key, payload, created_at) VALUES ('page', 'k1', $1, '2026-11-28 12:00:00.123456+00'), ('page', 'k2', '{}', '1999-12-31 23:59:59.999999+00')`, [JSON.stringify(payload)]);
+    const page = await readOutbox(db.pool, 'shop', { after: start, limit: 100 }, ORDER);
+    expect(page.items).toEqual([
+      { id: start + 1, topic: 'page', key: 'k1', payload, createdAt: '2026-11-28T12:00:00.123Z' },
+      { id: start + 2, topic: 'page', key: 'k2', payload: {}, createdAt: '1999-12-31T23:59:59.999Z' },
+    ]);
+    expect(page.nextAfter).toBe(start + 2);
+    // createdAt as the driver's Date would give it.
+    const { rows } = await db.pool.query<{ created_at: Date }>(`SELECT created_at FROM shop.outbox WHERE key = 'k1'`);
+    expect(page.items[0].createdAt).toBe(rows[0].created_at.toISOString());
+    // An empty page keeps the position it was asked from.
+    expect(await readOutbox(db.pool, 'shop', { after: page.nextAfter, limit: 100 }, ORDER)).toEqual({ items: [], nextAfter: page.nextAfter });
+  });
+});
