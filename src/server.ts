@@ -17,7 +17,7 @@ import { buildHttpApp, type HttpApp } from './http/app.ts';
 import { installIdempotency, migrateHttpSchema } from './http/idempotency.ts';
 import type { ReadyCheck } from './http/health.ts';
 import { fetchTransport, httpConfigClient, injectTransport, type Transport } from './lifecycle/config-client.ts';
-import { transportFeedSource } from './lifecycle/config-events.ts';
+import { CONFIG_EVENTS_FILTER, transportFeedSource } from './lifecycle/config-events.ts';
 import { migrateLifecycleSchema, registerLifecycleService, type LifecycleService } from './lifecycle/service.ts';
 import { closeMqtt, connectMqtt, waitForConnection, type MqttClient } from './mqtt/client.ts';
 import { SERVICE_NAMES, type PeerUrls, type ServiceName } from './services.ts';
@@ -204,7 +204,7 @@ export async function buildServer(opts: ServerOptions): Promise<ServiceServer | 
       mqtt,
       defaultOrgId,
       runnerIntervalMs: opts.runnerIntervalMs,
-      configEvents: opts.events === false ? undefined : { source: transportFeedSource(toConfig, 'config', token), pollIntervalMs },
+      configEvents: opts.events === false ? undefined : { source: transportFeedSource(toConfig, 'config', token, CONFIG_EVENTS_FILTER), pollIntervalMs },
     });
     // Background work starts once every route is registered.
     const started = lifecycle;

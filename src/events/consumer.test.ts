@@ -4,7 +4,7 @@ import type { Principal } from '../auth/principal.ts';
 import { createTestDatabase, type TestDatabase } from '../db/test-database.ts';
 import { buildHttpApp, type HttpApp } from '../http/app.ts';
 import { httpFeedSource, memoryCursorStore, pgCursorStore, startConsumer, type FeedSource } from './consumer.ts';
-import { eventFeedRoutes, readOutbox } from './feed.ts';
+import { eventFeedRoutes, readOutbox, type FeedPage } from './feed.ts';
 
 let db: TestDatabase;
 let app: HttpApp;
@@ -184,5 +184,70 @@ describe('the polling consumer', () => {
     await consumer.pollOnce();
     await consumer.stop();
     expect(topics).toEqual(['new']);
+  });
+});
+
+describe('a filtered feed', () => {
+  const produceChange = (topic: string, before: string | null, after: string | null) =>
+    db.pool.query(`INSERT INTO producer.outbox (topic, key, payload) VALUES ($1, 'x', $2)`, [
+      topic,
+      JSON.stringify({ before: before === null ? null : { status: before, name: 'n' }, after: after === null ? null : { status: after, name: 'm' } }),
+    ]);
+
+  it('serves only the topics asked for and, of updates, those changing the field; a page not full says how far it looked', async () => {
+    const top = async () => Number((await db.pool.query(`SELECT max(id) AS id FROM producer.outbox`)).rows[0].id);
+    const start = await top();
+    await produceChange('producer.thing.updated', 'active', 'active'); // left out: status unchanged
+    await produceChange('producer.thing.updated', 'active', 'retired');
+    await produceChange('producer.thing.created', null, 'active'); // left out: another topic
+    await produceChange('producer.thing.deleted', 'retired', null);
+    await produceChange('producer.thing.updated', 'planned', 'planned'); // left out, and the last
+    const end = await top();
+    const url = (after: number, limit: number) =>
+      `${baseUrl}/v1/internal/events/producer?after=${after}&limit=${limit}&topics=producer.thing.updated,producer.thing.deleted&changed=status`;
+    const read = async (after: number, limit = 100) => (await (await fetch(url(after, limit), { headers: { authorization: 'Bearer service-jwt' } })).json()) as FeedPage;
+
+    const page = await read(start);
+    expect(page.items.map((e) => [e.id - start, e.topic])).toEqual([
+      [2, 'producer.thing.updated'],
+      [4, 'producer.thing.deleted'],
+    ]);
+    expect(page.nextAfter).toBe(end);
+    expect(await read(end)).toEqual({ items: [], nextAfter: end });
+    // A full page ends at its last event: what comes after it is still to be looked at.
+    const full = await read(start, 1);
+    expect(full.items.map((e) => e.id - start)).toEqual([2]);
+    expect(full.nextAfter).toBe(start + 2);
+
+    const bad = await fetch(`${baseUrl}/v1/internal/events/producer?changed=a.b`, { headers: { authorization: 'Bearer service-jwt' } });
+    expect(bad.status).toBe(422);
+  });
+
+  it("moves a consumer's position past what the filter left out, so it neither rereads it nor holds back pruning", async () => {
+    const start = Number((await db.pool.query(`SELECT coalesce(max(id), 0) AS id FROM producer.outbox`)).rows[0].id);
+    await pgCursorStore(db.pool, { schema: 'consumer', consumer: 'filtered' }).load();
+    await db.pool.query(`UPDATE consumer.event_cursors SET position = $1 WHERE consumer = 'filtered'`, [start]);
+    await produceChange('producer.thing.updated', 'active', 'retired');
+    await produce(3, 'producer.thing.updated'); // payloads without before/after: left out
+    const end = Number((await db.pool.query(`SELECT max(id) AS id FROM producer.outbox`)).rows[0].id);
+    const seen: number[] = [];
+    const consumer = startConsumer({
+      source: (q) => readOutbox(db.pool, 'producer', { ...q, topics: ['producer.thing.updated'], changed: 'status' }),
+      cursor: pgCursorStore(db.pool, { schema: 'consumer', consumer: 'filtered' }),
+      handler: async (e) => void seen.push(e.id - start),
+      batchSize: 10,
+      pollIntervalMs: 60_000,
+    });
+    try {
+      expect(await consumer.pollOnce()).toBe(1);
+      expect(seen).toEqual([1]);
+      const position = async () => Number((await db.pool.query(`SELECT position FROM consumer.event_cursors WHERE consumer = 'filtered'`)).rows[0].position);
+      expect(await position()).toBe(end);
+      // Nothing new: the next poll handles nothing and leaves the position where it is.
+      expect(await consumer.pollOnce()).toBe(0);
+      expect(await position()).toBe(end);
+    } finally {
+      await consumer.stop();
+    }
   });
 });

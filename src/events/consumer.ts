@@ -43,9 +43,11 @@ export interface CursorStore {
    * position to the last of them; ids the position already passed (another instance of the
    * same consumer handled them) are skipped. With a transactional store all of it is one
    * transaction, handed to `work`: the effects of a run of events commit with the position,
-   * or none of them does. Resolves with how many ran.
+   * or none of them does. Then the position moves on to `through`, when given and further: a
+   * filtered feed's page says how far it looked ({@link FeedPage}'s `nextAfter`), and what it
+   * passed over is not this consumer's. Resolves with how many ran.
    */
-  advance(ids: readonly number[], work: (id: number, tx: pg.PoolClient | undefined) => Promise<void>): Promise<number>;
+  advance(ids: readonly number[], work: (id: number, tx: pg.PoolClient | undefined) => Promise<void>, through?: number): Promise<number>;
 }
 
 /** A position in memory: for consumers that rebuild their state on start (e.g. a denylist). */
@@ -53,7 +55,7 @@ export function memoryCursorStore(start = 0): CursorStore {
   let position = start;
   return {
     load: async () => position,
-    async advance(ids, work) {
+    async advance(ids, work, through) {
       let ran = 0;
       for (const id of ids) {
         if (id <= position) continue;
@@ -61,6 +63,7 @@ export function memoryCursorStore(start = 0): CursorStore {
         position = id;
         ran++;
       }
+      if (through !== undefined && through > position) position = through;
       return ran;
     },
   };
@@ -91,15 +94,15 @@ export function pgCursorStore(pool: pg.Pool, opts: { schema: string; consumer: s
       const { rows } = await pool.query<{ position: number }>(`SELECT position FROM ${table} WHERE consumer = $1`, [opts.consumer]);
       return rows[0]?.position ?? 0;
     },
-    async advance(ids, work) {
+    async advance(ids, work, through) {
       await ensure();
       return withTransaction(pool, async (client) => {
         const { rows } = await client.query<{ position: number }>(`SELECT position FROM ${table} WHERE consumer = $1 FOR UPDATE`, [opts.consumer]);
         const position = Number(rows[0]?.position ?? 0);
         const due = ids.filter((id) => id > position);
-        if (due.length === 0) return 0;
         for (const id of due) await work(id, client);
-        await client.query(`UPDATE ${table} SET position = $2, updated_at = now() WHERE consumer = $1`, [opts.consumer, due[due.length - 1]]);
+        const to = Math.max(position, due[due.length - 1] ?? position, through ?? position);
+        if (to > position) await client.query(`UPDATE ${table} SET position = $2, updated_at = now() WHERE consumer = $1`, [opts.consumer, to]);
         return due.length;
       });
     },
@@ -154,11 +157,12 @@ export function startConsumer(opts: ConsumerOptions): EventConsumer {
    */
   let oneByOne = false;
 
-  async function handle(events: FeedEvent[]): Promise<number> {
+  async function handle(events: FeedEvent[], through?: number): Promise<number> {
     const byId = new Map(events.map((e) => [e.id, e]));
     return opts.cursor.advance(
       events.map((e) => e.id),
       (id, tx) => opts.handler(byId.get(id)!, tx),
+      through,
     );
   }
 
@@ -175,9 +179,12 @@ export function startConsumer(opts: ConsumerOptions): EventConsumer {
           handled += await handle([event]);
         }
         oneByOne = false;
-      } else if (page.items.length > 0) {
+      } else if (page.items.length > 0 || page.nextAfter > after) {
+        // A page that is not full ends the feed as it stood: the position may move to where it
+        // looked up to, past events a filtered feed left out.
+        const through = page.items.length < limit ? page.nextAfter : undefined;
         try {
-          handled += await handle(page.items);
+          handled += await handle(page.items, through);
         } catch (err) {
           oneByOne = true;
           throw err;

@@ -37,9 +37,23 @@ export interface FeedEvent {
 
 export interface FeedPage {
   items: FeedEvent[];
-  /** The `after` of the next request: the last id returned, or the `after` of this one. */
+  /**
+   * The `after` of the next request: the last id returned when the page is full; else the
+   * highest position the feed held when it was read (or the `after` of this request, if
+   * higher), so that a reader of a filtered feed moves past the events it left out.
+   */
   nextAfter: number;
 }
+
+/** Which events of a feed a reader wants (`GET /v1/internal/events/{service}?topics=…&changed=…`). */
+export interface FeedFilter {
+  /** Only events of these topics. */
+  topics?: readonly string[];
+  /** Of `*.updated` events, only those whose payload's `before` and `after` differ in this field (e.g. `status`). */
+  changed?: string;
+}
+
+const FIELD = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 
 export const MAX_FEED_PAGE = 500;
 
@@ -106,22 +120,39 @@ export async function sequenceOutbox(pool: pg.Pool, schema: string, opts: { excl
  * const page = await readOutbox(pool, 'admin', { after: 0, limit: 100 });
  * const events = await readOutbox(pool, 'config', { after: 0, limit: 100 }, { order: 'sequenced' });
  */
-export async function readOutbox(pool: pg.Pool, schema: string, q: { after: number; limit: number; since?: string }, order: OutboxOrder = { order: 'id' }): Promise<FeedPage> {
+export async function readOutbox(
+  pool: pg.Pool,
+  schema: string,
+  q: { after: number; limit: number; since?: string } & FeedFilter,
+  order: OutboxOrder = { order: 'id' },
+): Promise<FeedPage> {
   const table = `${schemaName(schema)}.outbox`;
   const limit = Math.min(q.limit, MAX_FEED_PAGE);
+  if (q.changed !== undefined && !FIELD.test(q.changed)) throw new Error(`invalid field name: ${q.changed}`);
   let position = 'id';
   if (order.order === 'sequenced') {
     // Sequence what the page may need (a backlog is worked off a few batches per read).
     for (let round = 0; round < 5; round++) if ((await sequenceOutbox(pool, schema, { excludeTopics: order.excludeTopics })) < 1000) break;
     position = 'feed_seq';
   }
-  const { rows } = await pool.query<{ id: number; topic: string; key: string; payload: unknown; created_at: Date }>(
-    `SELECT ${position} AS id, topic, key, payload, created_at FROM ${table}
-      WHERE ${position} > $1 AND ($2::timestamptz IS NULL OR created_at >= $2) ORDER BY ${position} LIMIT $3`,
-    [q.after, q.since ?? null, limit],
+  // One statement, so one snapshot: the page and the highest position it could have reached.
+  // Positions become visible in order (see the top of this file), so every event up to `top`
+  // that the filter lets through is on a page that is not full.
+  const { rows } = await pool.query<{ top: number; id: number | null; topic: string; key: string; payload: unknown; created_at: Date }>(
+    `WITH page AS (
+       SELECT ${position} AS id, topic, key, payload, created_at FROM ${table}
+        WHERE ${position} > $1 AND ($2::timestamptz IS NULL OR created_at >= $2)
+          AND ($4::text[] IS NULL OR topic = ANY($4))
+          AND ($5::text IS NULL OR topic NOT LIKE '%.updated' OR payload->'before'->$5 IS DISTINCT FROM payload->'after'->$5)
+        ORDER BY ${position} LIMIT $3)
+     SELECT (SELECT coalesce(max(${position}), 0) FROM ${table}) AS top, page.* FROM (SELECT) AS one LEFT JOIN page ON true ORDER BY page.id`,
+    [q.after, q.since ?? null, limit, q.topics ? [...q.topics] : null, q.changed ?? null],
   );
-  const items = rows.map((r) => ({ id: r.id, topic: r.topic, key: r.key, payload: r.payload, createdAt: r.created_at.toISOString() }));
-  return { items, nextAfter: items.length > 0 ? items[items.length - 1].id : q.after };
+  const items = rows
+    .filter((r) => r.id !== null)
+    .map((r) => ({ id: r.id as number, topic: r.topic, key: r.key, payload: r.payload, createdAt: r.created_at.toISOString() }));
+  const nextAfter = items.length === limit ? items[items.length - 1].id : Math.max(q.after, Number(rows[0]?.top ?? 0));
+  return { items, nextAfter };
 }
 
 const FeedEventSchema = Type.Object({
@@ -163,13 +194,20 @@ export function eventFeedRoutes(
           after: Type.Integer({ minimum: 0, default: 0, description: 'The id (feed position) of the last event you handled' }),
           limit: Type.Integer({ minimum: 1, maximum: MAX_FEED_PAGE, default: 100 }),
           since: Type.Optional(Type.String({ format: 'date-time', description: 'Only events created at or after this time' })),
+          topics: Type.Optional(
+            Type.String({ pattern: '^[a-z0-9._-]+(,[a-z0-9._-]+){0,19}$', maxLength: 2000, description: 'Only events of these topics (comma-separated, at most 20)' }),
+          ),
+          changed: Type.Optional(
+            Type.String({ pattern: FIELD.source, description: "Of `*.updated` events, only those whose payload's `before` and `after` differ in this field (e.g. `status`)" }),
+          ),
         }),
         response: { 200: Type.Object({ items: Type.Array(FeedEventSchema), nextAfter: Type.Integer() }) },
       },
     },
     async (request) => {
       requireService(request);
-      const page = await readOutbox(opts.pool, opts.schema, request.query, order);
+      const { topics, ...query } = request.query;
+      const page = await readOutbox(opts.pool, opts.schema, { ...query, topics: topics?.split(',') }, order);
       // Everything up to `after` is handled: the outbox may let it go once old enough. The page
       // does not wait on that bookkeeping, nor fail with it (the reader's older position stands).
       record(principalOf(request).id, request.query.after).catch((err: unknown) => request.log.warn({ err }, 'feed reader position not recorded'));

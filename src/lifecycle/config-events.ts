@@ -8,7 +8,7 @@
 import type pg from 'pg';
 import type { AuditActor } from '../audit/types.ts';
 import { pgCursorStore, startConsumer, type EventConsumer, type FeedEvent, type FeedSource } from '../events/consumer.ts';
-import type { FeedPage } from '../events/feed.ts';
+import type { FeedFilter, FeedPage } from '../events/feed.ts';
 import type { Transport } from './config-client.ts';
 import { unbindDevice, LIFECYCLE_SYSTEM_ACTOR, type AssetGone } from './devices/unbind-write.ts';
 import { beginWithdrawal, endWithdrawal, withdrawAsset } from './deployments/withdraw-asset.ts';
@@ -71,12 +71,26 @@ export async function handleConfigEvent(client: pg.PoolClient, event: FeedEvent)
 }
 
 /**
- * The feed of `service` through a {@link Transport} (the one the config client uses), with a
- * service token.
+ * What of the configuration feed the lifecycle service acts on (see {@link assetGone}): asset
+ * deletions, and asset updates that change the status (into `retired`, or out of it). The
+ * feed leaves the rest out — every configuration write's event — instead of serving it to be
+ * read and dropped here.
  */
-export function transportFeedSource(transport: Transport, service: string, token: () => string | Promise<string>): FeedSource {
+export const CONFIG_EVENTS_FILTER: FeedFilter = { topics: ['config.asset.deleted', 'config.asset.updated'], changed: 'status' };
+
+/**
+ * The feed of `service` through a {@link Transport} (the one the config client uses), with a
+ * service token; only the events `filter` lets through, when given.
+ */
+export function transportFeedSource(transport: Transport, service: string, token: () => string | Promise<string>, filter: FeedFilter = {}): FeedSource {
   return async ({ after, limit, since }) => {
-    const query = new URLSearchParams({ after: String(after), limit: String(limit), ...(since ? { since } : {}) });
+    const query = new URLSearchParams({
+      after: String(after),
+      limit: String(limit),
+      ...(since ? { since } : {}),
+      ...(filter.topics ? { topics: filter.topics.join(',') } : {}),
+      ...(filter.changed ? { changed: filter.changed } : {}),
+    });
     const res = await transport({ method: 'GET', url: `/v1/internal/events/${service}?${query}`, headers: { authorization: `Bearer ${await token()}`, accept: 'application/json' } });
     if (res.status !== 200) throw new Error(`event feed of ${service} answered ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}`);
     return res.body as FeedPage;

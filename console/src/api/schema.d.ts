@@ -1221,6 +1221,10 @@ export interface paths {
                     limit: number;
                     /** @description Only events created at or after this time */
                     since?: string;
+                    /** @description Only events of these topics (comma-separated, at most 20) */
+                    topics?: string;
+                    /** @description Of `*.updated` events, only those whose payload's `before` and `after` differ in this field (e.g. `status`) */
+                    changed?: string;
                 };
                 header?: never;
                 path?: never;
@@ -3290,6 +3294,10 @@ export interface paths {
                     limit: number;
                     /** @description Only events created at or after this time */
                     since?: string;
+                    /** @description Only events of these topics (comma-separated, at most 20) */
+                    topics?: string;
+                    /** @description Of `*.updated` events, only those whose payload's `before` and `after` differ in this field (e.g. `status`) */
+                    changed?: string;
                 };
                 header?: never;
                 path?: never;
@@ -4646,6 +4654,10 @@ export interface paths {
                     limit: number;
                     /** @description Only events created at or after this time */
                     since?: string;
+                    /** @description Only events of these topics (comma-separated, at most 20) */
+                    topics?: string;
+                    /** @description Of `*.updated` events, only those whose payload's `before` and `after` differ in this field (e.g. `status`) */
+                    changed?: string;
                 };
                 header?: never;
                 path?: never;
