@@ -174,3 +174,22 @@ describe('a feed page', () => {
     expect(await readOutbox(db.pool, 'shop', { after: page.nextAfter, limit: 100 }, ORDER)).toEqual({ items: [], nextAfter: page.nextAfter });
   });
 });
+
+describe('a filtered page of a sequenced feed', () => {
+  it('serves what the filter lets through, and answers the highest position sequenced when it is not full', async () => {
+    const start = await end();
+    const change = (topic: string, before: string, after: string) => ({ topic, key: topic, payload: { before: { status: before }, after: { status: after } } });
+    const c = await db.pool.connect();
+    try {
+      await enqueueOutbox(c, 'shop', [change('shop.thing.updated', 'a', 'a'), change('shop.thing.updated', 'a', 'b'), change('shop.thing.created', 'a', 'b'), change('shop.thing.updated', 'b', 'b')]);
+    } finally {
+      c.release();
+    }
+    const filter = { topics: ['shop.thing.updated'], changed: 'status' };
+    const page = await readOutbox(db.pool, 'shop', { after: start, limit: 100, ...filter }, ORDER);
+    expect(page.items.map((e) => [e.id - start, e.payload])).toEqual([[2, { before: { status: 'a' }, after: { status: 'b' } }]]);
+    expect(page.nextAfter).toBe(start + 4);
+    expect(await readOutbox(db.pool, 'shop', { after: page.nextAfter, limit: 100, ...filter }, ORDER)).toEqual({ items: [], nextAfter: start + 4 });
+    await expect(readOutbox(db.pool, 'shop', { after: 0, limit: 1, changed: 'a b' }, ORDER)).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+  });
+});

@@ -23,6 +23,7 @@ import type pg from 'pg';
 import { Type } from 'typebox';
 import { principalOf, requireService } from '../auth/install-auth.ts';
 import type { HttpApp } from '../http/app.ts';
+import { ApiError } from '../http/errors.ts';
 import { withTransaction } from '../db/tx.ts';
 import { outboxRetentionFromEnv, readerRecorder, startOutboxPruner, type OutboxPruner } from './prune.ts';
 
@@ -128,7 +129,7 @@ export async function readOutbox(
 ): Promise<FeedPage> {
   const table = `${schemaName(schema)}.outbox`;
   const limit = Math.min(q.limit, MAX_FEED_PAGE);
-  if (q.changed !== undefined && !FIELD.test(q.changed)) throw new Error(`invalid field name: ${q.changed}`);
+  if (q.changed !== undefined && !FIELD.test(q.changed)) throw new ApiError('BAD_REQUEST', `changed=${q.changed} is not a field name: letters, digits and underscores, starting with a letter.`);
   let position = 'id';
   if (order.order === 'sequenced') {
     // Sequence what the page may need (a backlog is worked off a few batches per read).
@@ -191,7 +192,7 @@ export function eventFeedRoutes(
         tags: ['internal'],
         summary: `Events of the ${opts.service} service's outbox, oldest first (service principals only)`,
         querystring: Type.Object({
-          after: Type.Integer({ minimum: 0, default: 0, description: 'The id (feed position) of the last event you handled' }),
+          after: Type.Integer({ minimum: 0, default: 0, description: 'The `nextAfter` of the last page you handled (0 at first)' }),
           limit: Type.Integer({ minimum: 1, maximum: MAX_FEED_PAGE, default: 100 }),
           since: Type.Optional(Type.String({ format: 'date-time', description: 'Only events created at or after this time' })),
           topics: Type.Optional(

@@ -71,10 +71,10 @@ export async function handleConfigEvent(client: pg.PoolClient, event: FeedEvent)
 }
 
 /**
- * What of the configuration feed the lifecycle service acts on (see {@link assetGone}): asset
- * deletions, and asset updates that change the status (into `retired`, or out of it). The
- * feed leaves the rest out — every configuration write's event — instead of serving it to be
- * read and dropped here.
+ * What of the configuration feed the lifecycle service may act on (see {@link assetGone}):
+ * asset deletions, and asset updates that change the status (retirements among them). The
+ * feed leaves the rest out — the event of every other configuration write — instead of serving
+ * it to be read and dropped here.
  */
 export const CONFIG_EVENTS_FILTER: FeedFilter = { topics: ['config.asset.deleted', 'config.asset.updated'], changed: 'status' };
 

@@ -1216,7 +1216,7 @@ export interface paths {
         get: {
             parameters: {
                 query: {
-                    /** @description The id (feed position) of the last event you handled */
+                    /** @description The `nextAfter` of the last page you handled (0 at first) */
                     after: number;
                     limit: number;
                     /** @description Only events created at or after this time */
@@ -3289,7 +3289,7 @@ export interface paths {
         get: {
             parameters: {
                 query: {
-                    /** @description The id (feed position) of the last event you handled */
+                    /** @description The `nextAfter` of the last page you handled (0 at first) */
                     after: number;
                     limit: number;
                     /** @description Only events created at or after this time */
@@ -4649,7 +4649,7 @@ export interface paths {
         get: {
             parameters: {
                 query: {
-                    /** @description The id (feed position) of the last event you handled */
+                    /** @description The `nextAfter` of the last page you handled (0 at first) */
                     after: number;
                     limit: number;
                     /** @description Only events created at or after this time */
