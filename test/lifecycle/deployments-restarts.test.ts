@@ -45,7 +45,9 @@ describe('a broker restart in the middle of a deployment', () => {
     sites.push(f.site.code);
     const sim = await simulate(api, f.site.code, { latencyMs: 300 });
     try {
-      const d = await deploy(api, { siteId: f.site.id, batchSize: 2, failureThreshold: 1, timeoutMs: 8000 });
+      // A target's timeout well beyond the broker's restart and both sides' reconnects, also
+      // with the whole suite running beside it: the claim is that nothing is lost, not a speed.
+      const d = await deploy(api, { siteId: f.site.id, batchSize: 2, failureThreshold: 1, timeoutMs: 15_000 });
       await waitFor('the first batch to be sent', async () => ((await getDeployment(api, d.id)).currentBatch >= 1 ? true : undefined));
 
       const { downMs } = await restartMosquitto();
