@@ -8,7 +8,7 @@ import type { Catalog } from '../core/catalog/catalog.ts';
 import { applyOperations, type AppliedChange, type EntityChange } from '../core/changes/apply-operations.ts';
 import { impactedAssets } from '../core/changes/impact.ts';
 import type { Operation } from '../core/changes/operations.ts';
-import { GraphIndex } from '../core/graph/graph-index.ts';
+import { indexAfter } from '../core/graph/graph-index.ts';
 import type { AssetPlacement, Site, SiteGraph } from '../core/graph/types.ts';
 import { siteView } from '../core/changes/views.ts';
 import { hasErrors, runRules } from '../core/rules/run-rules.ts';
@@ -303,7 +303,7 @@ export function createWritePath(deps: WritePathDeps) {
 
   /** Runs the rules on an applied change, and lists its changes with their diffs and the assets it affects. */
   function validate(applied: AppliedChange, before: SiteGraph, serialOwners: Map<string, string>): Plan {
-    const index = new GraphIndex(applied.candidate);
+    const index = indexAfter(applied.candidate, before, applied.touched.assets);
     const violations = runRules(
       { candidate: applied.candidate, index, before, touched: applied.touched, removed: applied.removed, catalog: deps.catalog, fleet: { serialOwners } },
       rules,

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Catalog } from '../catalog/catalog.ts';
 import { defaultConfig } from '../catalog/default-config.ts';
 import type { Asset, AssetPlacement, Connection, SiteGraph } from '../graph/types.ts';
@@ -67,7 +68,9 @@ export function applyOperations(before: SiteGraph, ops: Operation[], opts: Apply
       let a = candidate.assets.get(id);
       if (!a) throw new OperationError('not-found', i, `asset ${id} is not in site ${before.site.code}`);
       if (!owned.assets.has(id)) {
-        a = structuredClone(a);
+        // A copy of the asset's own fields: the operations replace its configuration and its
+        // deployed placement with new objects, never change them in place, so those are shared.
+        a = { ...a };
         candidate.assets.set(id, a);
         owned.assets.add(id);
       }
@@ -242,17 +245,22 @@ function finalize(before: SiteGraph, candidate: SiteGraph, touched: AppliedChang
       changes.push({ entityType: 'asset', entityId: id, action: 'create', before: null, after: assetView(now) });
       continue;
     }
-    if (placementKey(was) !== placementKey(now)) {
+    if (!samePlacement(was, now)) {
       now.configVersion = was.configVersion + 1;
       newConfigVersions.add(id);
     }
     const beforeView = assetView(was);
-    if (JSON.stringify(beforeView) === JSON.stringify(assetView(now)) && JSON.stringify(was.deployed) === JSON.stringify(now.deployed)) {
-      touched.assets.delete(id); // a no-op patch changes nothing and bumps nothing
+    const afterView = assetView(now);
+    if (isDeepStrictEqual(beforeView, afterView) && isDeepStrictEqual(was.deployed, now.deployed)) {
+      // A no-op patch changes nothing and bumps nothing: the candidate keeps the asset as it was,
+      // so an untouched asset is always the same object in both graphs.
+      touched.assets.delete(id);
+      candidate.assets.set(id, was);
       continue;
     }
     now.version = was.version + 1;
-    changes.push({ entityType: 'asset', entityId: id, action: 'update', before: beforeView, after: assetView(now) });
+    afterView.version = now.version;
+    changes.push({ entityType: 'asset', entityId: id, action: 'update', before: beforeView, after: afterView });
   }
 
   for (const id of touched.connections) {
@@ -283,6 +291,7 @@ function finalize(before: SiteGraph, candidate: SiteGraph, touched: AppliedChang
   return { candidate, touched, removed, newConfigVersions, changes };
 }
 
-const placementKey = (a: Asset) => JSON.stringify([a.parentId, a.port, a.config]);
+/** Whether two assets sit in the same place with the same configuration (members in any order: stored as jsonb, order is not kept). */
+const samePlacement = (a: Asset, b: Asset) => a.parentId === b.parentId && a.port === b.port && (a.config === b.config || isDeepStrictEqual(a.config, b.config));
 
 export type { Connection };

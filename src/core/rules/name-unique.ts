@@ -1,7 +1,7 @@
+import type { AssetKeying } from '../graph/graph-index.ts';
 import type { Asset } from '../graph/types.ts';
 import { label } from './lib/io-describe.ts';
 import { keptKeys } from './lib/kept-key.ts';
-import { sameKey } from './lib/same-key.ts';
 import type { Rule, Violation } from './types.ts';
 
 const RULE = 'name-unique';
@@ -13,6 +13,8 @@ export function nameKey(name: string): string {
 
 /** {@link nameKey} of an asset's name, normalised once per asset object and name. */
 const assetNameKey = keptKeys((asset) => asset.name, nameKey);
+/** The site's assets by name key, kept in the graph index from one write to the next. */
+const NAMES: AssetKeying<string> = { keyOf: assetNameKey };
 
 export const nameUnique: Rule = {
   id: RULE,
@@ -29,14 +31,12 @@ export const nameUnique: Rule = {
       .map((id) => ctx.candidate.assets.get(id))
       .filter((a): a is Asset => a !== undefined);
     if (touched.length === 0) return [];
-    // The site is scanned once against the touched names (a few), instead of indexing every name on every write.
-    const keys = touched.map(assetNameKey);
-    const sharing = sameKey(ctx.candidate.assets.values(), keys, assetNameKey);
+    const sharing = touched.map((asset) => ctx.index.withKey(NAMES, assetNameKey(asset)));
     const out: Violation[] = [];
     const reported = new Set<string>();
     for (let t = 0; t < touched.length; t++) {
       const asset = touched[t];
-      for (const other of sharing[t] ?? []) {
+      for (const other of sharing[t]) {
         const pair = [asset.id, other.id].sort().join('|');
         if (other.id === asset.id || reported.has(pair)) continue;
         reported.add(pair);

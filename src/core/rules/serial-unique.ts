@@ -1,7 +1,7 @@
+import type { AssetKeying } from '../graph/graph-index.ts';
 import type { Asset } from '../graph/types.ts';
 import { label } from './lib/io-describe.ts';
 import { keptKeys } from './lib/kept-key.ts';
-import { sameKey } from './lib/same-key.ts';
 import type { Rule, Violation } from './types.ts';
 
 const RULE = 'serial-unique';
@@ -18,6 +18,8 @@ export function serialKey(serial: string | null): string | undefined {
 
 /** {@link serialKey} of an asset's serial, normalised once per asset object and serial. */
 const assetSerialKey = keptKeys((asset) => asset.serial, serialKey);
+/** The site's assets by serial key, kept in the graph index from one write to the next. */
+const SERIALS: AssetKeying<string> = { keyOf: assetSerialKey };
 
 export const serialUnique: Rule = {
   id: RULE,
@@ -37,9 +39,8 @@ export const serialUnique: Rule = {
       .map((id) => ctx.candidate.assets.get(id))
       .filter((a): a is Asset => a !== undefined && assetSerialKey(a) !== undefined);
     if (touched.length === 0) return [];
-    // The site is scanned once against the touched serials (a few), instead of indexing every serial on every write.
     const keys = touched.map((a) => assetSerialKey(a) as string);
-    const sharing = sameKey(ctx.candidate.assets.values(), keys, assetSerialKey);
+    const sharing = keys.map((key) => ctx.index.withKey(SERIALS, key));
     const elsewhere = new Map<string, string>();
     for (const [serial, owner] of ctx.fleet.serialOwners) {
       const key = serialKey(serial);
@@ -50,7 +51,7 @@ export const serialUnique: Rule = {
     for (let t = 0; t < touched.length; t++) {
       const asset = touched[t];
       const key = keys[t];
-      for (const other of sharing[t] ?? []) {
+      for (const other of sharing[t]) {
         const pair = [asset.id, other.id].sort().join('|');
         if (other.id === asset.id || reported.has(pair)) continue;
         reported.add(pair);

@@ -42,14 +42,12 @@ function upChain(graph: SiteGraph, start: Asset, found: (asset: Asset) => boolea
 export function descendants(index: GraphIndex, rootId: string): Asset[] {
   const out: Asset[] = [];
   const seen = new Set<string>([rootId]);
-  const queue = [rootId];
-  while (queue.length > 0) {
-    const id = queue.shift() as string;
-    for (const child of index.children(id)) {
+  // `out` is the queue too: the children of out[next] are read next, in the order they were found.
+  for (let next = -1; next < out.length; next++) {
+    for (const child of index.children(next < 0 ? rootId : out[next].id)) {
       if (seen.has(child.id)) continue;
       seen.add(child.id);
       out.push(child);
-      queue.push(child.id);
     }
   }
   return out;
