@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Catalog } from '../catalog/catalog.ts';
 import { defaultConfig } from '../catalog/default-config.ts';
+import { ChangedMap } from '../graph/changed-map.ts';
 import type { Asset, AssetPlacement, Connection, SiteGraph } from '../graph/types.ts';
 import { mergePatch } from './merge-patch.ts';
 import { networkProblem } from './network.ts';
@@ -49,9 +50,10 @@ export function applyOperations(before: SiteGraph, ops: Operation[], opts: Apply
   // change costs what it touches, not the size of the site.
   // The map of cables is copied only once an operation adds, replaces or removes one: most
   // changes touch no cable, and neither graph's maps are written once this returns.
-  const candidate: SiteGraph = {
+  const assets = new ChangedMap(before.assets);
+  const candidate: SiteGraph & { assets: ChangedMap<string, Asset> } = {
     site: { ...before.site, network: { ...before.site.network } },
-    assets: new Map(before.assets),
+    assets,
     connections: before.connections,
   };
   const ownCables = () => {
@@ -223,7 +225,7 @@ export function applyOperations(before: SiteGraph, ops: Operation[], opts: Apply
   return finalize(before, candidate, touched, siteTouched);
 }
 
-function finalize(before: SiteGraph, candidate: SiteGraph, touched: AppliedChange['touched'], siteTouched: boolean): AppliedChange {
+function finalize(before: SiteGraph, candidate: SiteGraph & { assets: ChangedMap<string, Asset> }, touched: AppliedChange['touched'], siteTouched: boolean): AppliedChange {
   const changes: EntityChange[] = [];
   const newConfigVersions = new Set<string>();
   const removed = new Map<string, Asset>();

@@ -70,6 +70,7 @@ export interface Connection {
 /** A site with everything in it: the unit validation works on. */
 export interface SiteGraph {
   site: Site;
-  assets: Map<string, Asset>;
+  /** Read-only: a change makes a new graph (a `ChangedMap` over this one), never writes a graph in place. */
+  assets: ReadonlyMap<string, Asset>;
   connections: Map<string, Connection>;
 }

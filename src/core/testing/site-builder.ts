@@ -35,7 +35,7 @@ const DEFAULT_MODEL: Record<AssetKind, string> = {
  *   const ctx = b.change((g) => { g.assets.get(m)!.config.unitId = 6; }, [m]);
  */
 export class SiteBuilder {
-  readonly graph: SiteGraph;
+  readonly graph: MutableSiteGraph;
   private counter = 0;
 
   constructor(network = { subnet: '10.20.0.0/24', router: '10.20.0.1' }) {
@@ -114,7 +114,7 @@ export class SiteBuilder {
    * on its old version stays visible), as the write path does.
    */
   change(
-    mutate: (candidate: SiteGraph) => void,
+    mutate: (candidate: MutableSiteGraph) => void,
     touchedAssets: string[],
     touchedConnections: string[] = [],
     fleet: Map<string, string> = new Map(),
@@ -147,8 +147,11 @@ export class SiteBuilder {
   }
 }
 
-export function cloneGraph(g: SiteGraph): SiteGraph {
-  return structuredClone(g);
+/** A site graph a test may change in place (the write path never does: see SiteGraph). */
+export type MutableSiteGraph = SiteGraph & { assets: Map<string, Asset> };
+
+export function cloneGraph(g: SiteGraph): MutableSiteGraph {
+  return structuredClone({ ...g, assets: new Map(g.assets) });
 }
 
 function mergeConfig(base: ConfigDoc, over: ConfigDoc | undefined): ConfigDoc {
