@@ -55,7 +55,7 @@ export async function startServer(opts: StartServerOptions): Promise<ServerProce
   const [command, args]: [string, string[]] = launcher ? ['sh', ['bin/rema', ...serveArgs]] : [process.execPath, [...cpuProf, 'bin/rema.mjs', ...serveArgs]];
   // node refuses --cpu-prof in NODE_OPTIONS; the launcher passes REMA_NODE_OPTIONS on its command
   // line instead of its defaults, so those are repeated here (keep them as bin/rema has them).
-  const heap = opts.env?.REMA_NODE_OPTIONS ?? process.env.REMA_NODE_OPTIONS ?? '--max-old-space-size=512 --max-semi-space-size=16 --no-allocation-site-pretenuring';
+  const heap = opts.env?.REMA_NODE_OPTIONS ?? process.env.REMA_NODE_OPTIONS ?? '--max-old-space-size=512 --max-semi-space-size=8 --no-allocation-site-pretenuring';
   const nodeOptions = launcher && cpuProf.length ? { REMA_NODE_OPTIONS: [heap, ...cpuProf].filter(Boolean).join(' ') } : {};
   const child: ChildProcess = spawn(command, args, {
     cwd: ROOT,
