@@ -223,7 +223,8 @@ export const DEFAULT_SITE_CACHE_ENTITIES = 60_000;
 
 /**
  * The site-graph cache's bound in assets and cables: `REMA_SITE_CACHE_ENTITIES`, else
- * {@link DEFAULT_SITE_CACHE_ENTITIES}. Each cached entity costs ~550–600 bytes of heap; a fleet
+ * {@link DEFAULT_SITE_CACHE_ENTITIES}. Each cached entity costs ~850–900 bytes of heap (its share of the
+ * graph index kept beside each held site included); a fleet
  * held whole is written to without reading its sites (docs/operations.md, "Memory"). Anything
  * but a positive whole number stops the start-up with a message saying so.
  *

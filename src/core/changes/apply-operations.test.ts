@@ -82,3 +82,32 @@ describe('cables', () => {
     expect(candidate.connections).toBe(b.graph.connections);
   });
 });
+
+describe('a change to an asset', () => {
+  it('leaves the asset and its configuration in the graph it started from as they were', () => {
+    const b = new SiteBuilder();
+    const gw = b.gateway();
+    const before = b.asset(gw);
+    const config = structuredClone(before.config);
+    const { candidate } = applyOperations(b.graph, [{ op: 'updateAsset', id: gw, expectedVersion: 1, patch: { name: 'GW-9', config: { pollIntervalMs: 7000 } } }], { catalog });
+    expect(candidate.assets.get(gw)).toMatchObject({ name: 'GW-9', version: 2, configVersion: 2, config: { pollIntervalMs: 7000 } });
+    expect(b.asset(gw)).toBe(before);
+    expect(before.name).not.toBe('GW-9');
+    expect(before).toMatchObject({ version: 1, configVersion: 1 });
+    expect(before.config).toEqual(config);
+  });
+
+  it.each([
+    ['the same members in another order', (config: Record<string, unknown>) => Object.fromEntries(Object.entries(config).reverse())],
+    ['a zero written as -0, which JSON and jsonb store as 0', (config: Record<string, unknown>) => ({ ...config, pollIntervalMs: -0 })],
+  ])('that sets %s changes nothing: no version, and the candidate keeps the very asset it started from', (_what, rewrite) => {
+    const b = new SiteBuilder();
+    const gw = b.gateway({ config: { pollIntervalMs: 0 } });
+    const config = rewrite(b.asset(gw).config);
+    const { candidate, changes, touched, newConfigVersions } = applyOperations(b.graph, [{ op: 'setConfig', id: gw, expectedVersion: 1, config }], { catalog });
+    expect(changes).toEqual([]);
+    expect(touched.assets.size).toBe(0);
+    expect(newConfigVersions.size).toBe(0);
+    expect(candidate.assets.get(gw)).toBe(b.asset(gw));
+  });
+});

@@ -1,9 +1,9 @@
-import { isDeepStrictEqual } from 'node:util';
 import type { Catalog } from '../catalog/catalog.ts';
 import { defaultConfig } from '../catalog/default-config.ts';
 import { ChangedMap } from '../graph/changed-map.ts';
 import type { Asset, AssetPlacement, Connection, SiteGraph } from '../graph/types.ts';
 import { mergePatch } from './merge-patch.ts';
+import { sameJson } from './same-json.ts';
 import { networkProblem } from './network.ts';
 import { timezoneProblem } from './timezone.ts';
 import type { Operation } from './operations.ts';
@@ -46,8 +46,9 @@ export interface ApplyOptions {
  */
 export function applyOperations(before: SiteGraph, ops: Operation[], opts: ApplyOptions): AppliedChange {
   // Copy on write: the candidate shares every entity the operations leave alone with `before`
-  // (neither is ever mutated), and gets its own deep copy of an entity before changing it. So a
-  // change costs what it touches, not the size of the site.
+  // (neither is ever mutated), and gets its own copy of an entity before changing it (an
+  // asset's own fields: its configuration and deployed placement are replaced, not changed).
+  // So a change costs what it touches, not the size of the site.
   // The map of cables is copied only once an operation adds, replaces or removes one: most
   // changes touch no cable, and neither graph's maps are written once this returns.
   const assets = new ChangedMap(before.assets);
@@ -253,7 +254,7 @@ function finalize(before: SiteGraph, candidate: SiteGraph & { assets: ChangedMap
     }
     const beforeView = assetView(was);
     const afterView = assetView(now);
-    if (isDeepStrictEqual(beforeView, afterView) && isDeepStrictEqual(was.deployed, now.deployed)) {
+    if (sameJson(beforeView, afterView) && sameJson(was.deployed, now.deployed)) {
       // A no-op patch changes nothing and bumps nothing: the candidate keeps the asset as it was,
       // so an untouched asset is always the same object in both graphs.
       touched.assets.delete(id);
@@ -293,7 +294,7 @@ function finalize(before: SiteGraph, candidate: SiteGraph & { assets: ChangedMap
   return { candidate, touched, removed, newConfigVersions, changes };
 }
 
-/** Whether two assets sit in the same place with the same configuration (members in any order: stored as jsonb, order is not kept). */
-const samePlacement = (a: Asset, b: Asset) => a.parentId === b.parentId && a.port === b.port && (a.config === b.config || isDeepStrictEqual(a.config, b.config));
+/** Whether two assets sit in the same place with the same configuration (as jsonb stores it: members in any order). */
+const samePlacement = (a: Asset, b: Asset) => a.parentId === b.parentId && a.port === b.port && sameJson(a.config, b.config);
 
 export type { Connection };

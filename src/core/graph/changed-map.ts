@@ -8,9 +8,9 @@ const LAYER_LIMIT = 8;
  * A site graph's map of assets after a change: the entries the change replaced, added or
  * removed, in a small layer over the map of the graph before, which it shares instead of
  * copying. A change to one asset of a site of a hundred copies the layer (a few entries), and
- * every {@link LAYER_LIMIT}th change the whole map, instead of the site's map on every write —
- * a copy kept for as long as the site is held, which only a full collection frees. The price: a
- * replaced entry stays referenced by the shared map until the next fold.
+ * the whole map only once the layer holds {@link LAYER_LIMIT} entries, instead of the site's map
+ * on every write — a copy kept for as long as the site is held, which only a full collection
+ * frees. The price: a replaced entry stays referenced by the shared map until the next fold.
  *
  * Reads and iterates as a `Map` copied from the one before and then changed would: replaced
  * entries in their places, added ones at the end in the order they were added. A change made
@@ -63,6 +63,8 @@ export class ChangedMap<K, V> implements ReadonlyMap<K, V> {
     const had = this.has(key);
     if (!this.owned && (this.layer.get(key) === GONE || this.layer.size >= LAYER_LIMIT)) this.makeOwn();
     if (this.owned) (this.base as Map<K, V>).set(key, value);
+    // Set back to what the map before holds (a change undone): no entry of the layer needed.
+    else if (this.base.get(key) === value) this.layer.delete(key);
     else this.layer.set(key, value);
     if (!had) this.count++;
     return this;

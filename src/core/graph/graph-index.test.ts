@@ -4,39 +4,52 @@ import { applyOperations } from '../changes/apply-operations.ts';
 import type { Operation } from '../changes/operations.ts';
 import { planFleet } from '../../seed/fleet-plan.ts';
 import { createRng, type Rng } from '../../seed/prng.ts';
-import { GraphIndex, indexAfter, type AssetKeying } from './graph-index.ts';
-import type { AssetPlacement, SiteGraph } from './types.ts';
+import { GraphIndex, indexAfter, type AssetKeying, type Claim } from './graph-index.ts';
+import type { Asset, AssetPlacement, SiteGraph } from './types.ts';
 
 const catalog = builtinCatalog();
 const NAMES: AssetKeying<string> = { keyOf: (asset) => asset.name.toLowerCase() };
 
-/** Everything an index answers, as plain data: lists by id, in order, claims with their config objects. */
-function answers(index: GraphIndex, graph: SiteGraph) {
-  const ids = new Set<string>([...graph.assets.keys()]);
+/**
+ * Everything an index answers, as plain data: lists in order, each asset by its id — and marked
+ * stale when it is not the very object the graph holds (a derived index must not keep an asset
+ * a change replaced, even one equal to it) — and each claim's configuration likewise.
+ */
+function answers(index: GraphIndex, graph: SiteGraph, also: SiteGraph) {
+  const asset = (a: Asset) => (graph.assets.get(a.id) === a ? a.id : `stale ${a.id}`);
+  const config = (c: Claim) => (c.config === (c.source === 'desired' ? c.asset.config : c.asset.deployed?.config) ? 'own' : 'stale');
+  const ids = new Set<string>([...graph.assets.keys(), ...also.assets.keys()]);
   const ports = new Set<string>();
-  for (const a of graph.assets.values()) {
-    if (a.parentId && a.port) ports.add(`${a.parentId}\u0000${a.port}`);
-    if (a.deployed?.parentId && a.deployed.port) ports.add(`${a.deployed.parentId}\u0000${a.deployed.port}`);
-    for (const c of graph.connections.values()) if (c.a.assetId === a.id || c.b.assetId === a.id) ports.add(`${a.id}\u0000${c.a.assetId === a.id ? c.a.port : c.b.port}`);
+  // Ports claimed in either graph: a claim left on a port nothing claims any more shows too.
+  for (const g of [graph, also]) {
+    for (const a of g.assets.values()) {
+      if (a.parentId && a.port) ports.add(`${a.parentId}\u0000${a.port}`);
+      if (a.deployed?.parentId && a.deployed.port) ports.add(`${a.deployed.parentId}\u0000${a.deployed.port}`);
+    }
+    for (const c of g.connections.values()) {
+      ports.add(`${c.a.assetId}\u0000${c.a.port}`);
+      ports.add(`${c.b.assetId}\u0000${c.b.port}`);
+    }
   }
-  const claim = (c: GraphIndex['claims'][number]) => ({ asset: c.asset, source: c.source, parentId: c.parentId, port: c.port, config: c.config });
+  const claim = (c: Claim) => [asset(c.asset), c.source, c.parentId, c.port, config(c)];
   return {
-    children: [...ids].map((id) => [id, index.children(id)]),
+    children: [...ids].map((id) => [id, index.children(id).map(asset)]),
     ports: [...ports].sort().map((k) => {
       const [parentId, port] = k.split('\u0000');
-      return [k, index.claimsOnPort(parentId, port).map(claim), index.onPort(parentId, port), index.connectionsOf(parentId, port)];
+      return [k, index.claimsOnPort(parentId, port).map(claim), index.onPort(parentId, port).map(asset), index.connectionsOf(parentId, port)];
     }),
     cables: [...ids].map((id) => [id, index.connectionsOf(id)]),
     claims: index.claims.map(claim),
     // Asked of every index, so the next change's index is derived with the names in it.
-    names: [...graph.assets.values()].map((a) => [a.id, index.withKey(NAMES, a.name.toLowerCase())]),
+    names: [...graph.assets.values()].map((a) => [a.id, index.withKey(NAMES, a.name.toLowerCase()).map(asset)]),
   };
 }
 
+const PLAN = planFleet({ sites: 4, assets: 240, seed: 7 });
+
 /** A site of the reference fleet's plan, built through applyOperations as the seed builds it through the API. */
 function seededSite(index: number): SiteGraph {
-  const plan = planFleet({ sites: 4, assets: 240, seed: 7 });
-  const sp = plan.sites[index];
+  const sp = PLAN.sites[index];
   let graph: SiteGraph = {
     site: { id: `00000000-0000-4000-8000-00000000000${index}`, orgId: 'org', code: sp.code, name: sp.create.name, timezone: sp.create.timezone, network: sp.create.network, revision: 0, version: 1 },
     assets: new Map(),
@@ -70,8 +83,8 @@ function randomOperation(rng: Rng, graph: SiteGraph, versions: Map<string, Asset
     const c = cables[Math.floor(rng.next() * cables.length)];
     if (c) return { op: 'disconnect', id: c.id, expectedVersion: c.version };
   }
-  const leaf = assets.find((x) => x.id === a.id && ![...graph.assets.values()].some((y) => y.parentId === x.id));
-  return leaf ? { op: 'deleteAsset', id: leaf.id, expectedVersion: leaf.version } : { op: 'updateAsset', id: a.id, expectedVersion: a.version, patch: { config: { note: 'x' } } };
+  const leaf = !assets.some((y) => y.parentId === a.id);
+  return leaf ? { op: 'deleteAsset', id: a.id, expectedVersion: a.version } : { op: 'updateAsset', id: a.id, expectedVersion: a.version, patch: { config: { note: 'x' } } };
 }
 
 describe('GraphIndex derived from the index before a change', () => {
@@ -80,7 +93,7 @@ describe('GraphIndex derived from the index before a change', () => {
     let graph = seededSite(site);
     const versions = new Map<string, AssetPlacement>();
     for (const a of graph.assets.values()) versions.set(`${a.id}@${a.configVersion}`, { parentId: a.parentId, port: a.port, config: a.config });
-    indexAfter(graph, graph, new Set()); // the site's first index: built whole
+    let held = indexAfter(graph, graph, new Set()); // the site's first index: built whole
     let derived = 0;
     for (let step = 0; step < 300; step++) {
       const ops = Array.from({ length: 1 + Math.floor(rng.next() * 2) }, () => randomOperation(rng, graph, versions));
@@ -91,9 +104,10 @@ describe('GraphIndex derived from the index before a change', () => {
         continue; // a stale version from the second operation, or a version never deployed: not a change
       }
       const { candidate, touched } = applied;
-      if (GraphIndex.derive(indexAfter(graph, graph, new Set()), candidate, touched.assets)) derived++;
+      if (GraphIndex.derive(held, candidate, touched.assets)) derived++;
       const index = indexAfter(candidate, graph, touched.assets);
-      expect(answers(index, candidate)).toEqual(answers(new GraphIndex(candidate), candidate));
+      expect(answers(index, candidate, graph)).toEqual(answers(new GraphIndex(candidate), candidate, graph));
+      held = index;
       for (const id of applied.newConfigVersions) {
         const a = candidate.assets.get(id);
         if (a) versions.set(`${id}@${a.configVersion}`, { parentId: a.parentId, port: a.port, config: a.config });
@@ -113,7 +127,7 @@ describe('GraphIndex derived from the index before a change', () => {
     const derived = GraphIndex.derive(base, configured.candidate, configured.touched.assets);
     const onPort = derived?.claimsOnPort(sensor.parentId as string, sensor.port as string) ?? [];
     expect(onPort.find((c) => c.asset.id === sensor.id && c.source === 'desired')?.config).toEqual({ ...sensor.config, note: 1 });
-    expect(derived && answers(derived, configured.candidate)).toEqual(answers(new GraphIndex(configured.candidate), configured.candidate));
+    expect(derived && answers(derived, configured.candidate, graph)).toEqual(answers(new GraphIndex(configured.candidate), configured.candidate, graph));
     const moved = applyOperations(graph, [{ op: 'updateAsset', id: sensor.id, expectedVersion: sensor.version, patch: { port: 'ai-8' } }], { catalog });
     expect(GraphIndex.derive(base, moved.candidate, moved.touched.assets)).toBeUndefined();
   });

@@ -32,17 +32,16 @@ export interface AssetKeying<K> {
  *   index.claimsOnPort(gatewayId, 'rs485-1'); // every desired and still-deployed claim on that bus
  */
 export class GraphIndex {
-  private readonly childrenOf: Layered<string, Asset[]>;
+  private readonly childrenOf: LayeredMap<string, Asset[]>;
   /** Parent id → port → claims. Nested rather than keyed by one joined string, which would be made and hashed anew for every claim in every validation. */
-  private readonly portClaims: Layered<string, Map<string, Claim[]>>;
+  private readonly portClaims: LayeredMap<string, Map<string, Claim[]>>;
   private readonly cablesOf: Map<string, Connection[]>;
-  private allClaims: Claim[] | undefined;
   /** Assets by a key rules look them up by (see {@link withKey}), made on first use. */
-  private readonly keyed = new Map<AssetKeying<unknown>, Layered<unknown, Asset[]>>();
+  private readonly keyed = new Map<AssetKeying<unknown>, LayeredMap<unknown, Asset[]>>();
 
   constructor(
     readonly graph: SiteGraph,
-    from?: { childrenOf: Layered<string, Asset[]>; portClaims: Layered<string, Map<string, Claim[]>>; cablesOf: Map<string, Connection[]> },
+    from?: { childrenOf: LayeredMap<string, Asset[]>; portClaims: LayeredMap<string, Map<string, Claim[]>>; cablesOf: Map<string, Connection[]> },
   ) {
     if (from) {
       this.childrenOf = from.childrenOf;
@@ -66,8 +65,8 @@ export class GraphIndex {
       push(cablesOf, c.a.assetId, c);
       if (c.b.assetId !== c.a.assetId) push(cablesOf, c.b.assetId, c);
     }
-    this.childrenOf = new Layered(childrenOf);
-    this.portClaims = new Layered(portClaims);
+    this.childrenOf = new LayeredMap(childrenOf);
+    this.portClaims = new LayeredMap(portClaims);
     this.cablesOf = cablesOf;
   }
 
@@ -78,7 +77,7 @@ export class GraphIndex {
    */
   static derive(base: GraphIndex, candidate: SiteGraph, touched: ReadonlySet<string>): GraphIndex | undefined {
     const before = base.graph;
-    if (candidate.connections !== before.connections) return undefined;
+    if (candidate.connections !== before.connections || candidate.assets.size !== before.assets.size) return undefined;
     const children = new Map<string, Asset[]>();
     const ports = new Map<string, Map<string, Claim[]>>();
     for (const id of touched) {
@@ -113,6 +112,7 @@ export class GraphIndex {
             for (const f of fresh) if (f.parentId === parentId && f.port === port) replaced.push(f);
           }
         }
+        if (!placed) return undefined;
         own.set(port, replaced);
       }
     }
@@ -124,13 +124,14 @@ export class GraphIndex {
     return index;
   }
 
-  /** Every desired and still-deployed claim of the site, in the order of its assets (made on first use: few changes need it). */
+  /**
+   * Every desired and still-deployed claim of the site, in the order of its assets. Made anew on
+   * each call, not kept: few changes need it, and an index lives as long as its site is held.
+   */
   get claims(): readonly Claim[] {
-    if (!this.allClaims) {
-      this.allClaims = [];
-      for (const asset of this.graph.assets.values()) this.allClaims.push(...claimsOf(asset));
-    }
-    return this.allClaims;
+    const all: Claim[] = [];
+    for (const asset of this.graph.assets.values()) all.push(...claimsOf(asset));
+    return all;
   }
 
   /**
@@ -146,7 +147,7 @@ export class GraphIndex {
         const k = keying.keyOf(asset);
         if (k !== undefined) push(made, k, asset);
       }
-      this.keyed.set(keying, (byKey = new Layered(made)));
+      this.keyed.set(keying, (byKey = new LayeredMap(made)));
     }
     return byKey.get(key) ?? [];
   }
@@ -182,7 +183,12 @@ export class GraphIndex {
   }
 }
 
-/** Entries a layer may hold over its base before {@link Layered.with} folds them in. */
+/**
+ * Entries a layer may hold over its base before {@link LayeredMap.with} folds them in. A change
+ * copies the layer (up to this many entries) and every so many changes the base (one entry per
+ * parent, name or serial of the site): for a site of ~100 assets the two cost least together
+ * around a dozen.
+ */
 const LAYER_LIMIT = 12;
 
 /**
@@ -191,7 +197,7 @@ const LAYER_LIMIT = 12;
  * the layer into a new base once it holds {@link LAYER_LIMIT} entries. Nothing is ever written
  * to a base or a layer once made.
  */
-class Layered<K, V> {
+class LayeredMap<K, V> {
   constructor(
     private readonly base: Map<K, V>,
     private readonly layer: Map<K, V> = new Map(),
@@ -203,22 +209,22 @@ class Layered<K, V> {
   }
 
   /** This map with `changes` replacing entries. */
-  with(changes: Map<K, V>): Layered<K, V> {
+  with(changes: Map<K, V>): LayeredMap<K, V> {
     if (changes.size === 0) return this;
     if (this.layer.size + changes.size > LAYER_LIMIT) {
       const base = new Map(this.base);
       for (const [k, v] of this.layer) base.set(k, v);
       for (const [k, v] of changes) base.set(k, v);
-      return new Layered(base);
+      return new LayeredMap(base);
     }
     const layer = new Map(this.layer);
     for (const [k, v] of changes) layer.set(k, v);
-    return new Layered(this.base, layer);
+    return new LayeredMap(this.base, layer);
   }
 }
 
 /** In `changes` (over `from`), the list at `key` with `was` replaced by `now`; false when `was` is not in it. */
-function replaceIn<K, T>(changes: Map<K, T[]>, from: Layered<K, T[]>, key: K, was: T, now: T): boolean {
+function replaceIn<K, T>(changes: Map<K, T[]>, from: LayeredMap<K, T[]>, key: K, was: T, now: T): boolean {
   const own = changes.get(key);
   const list = own ?? from.get(key);
   const at = list ? list.indexOf(was) : -1;
@@ -230,7 +236,7 @@ function replaceIn<K, T>(changes: Map<K, T[]>, from: Layered<K, T[]>, key: K, wa
 }
 
 /** `byKey` of the graph before a change, for `candidate`: the touched assets in their places; undefined when one's key changed. */
-function deriveKeyed<K>(keying: AssetKeying<K>, byKey: Layered<K, Asset[]>, before: SiteGraph, candidate: SiteGraph, touched: ReadonlySet<string>) {
+function deriveKeyed<K>(keying: AssetKeying<K>, byKey: LayeredMap<K, Asset[]>, before: SiteGraph, candidate: SiteGraph, touched: ReadonlySet<string>) {
   const changes = new Map<K, Asset[]>();
   for (const id of touched) {
     const was = before.assets.get(id) as Asset;
