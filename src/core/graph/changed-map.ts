@@ -5,9 +5,9 @@ const GONE: unique symbol = Symbol('gone');
 const LAYER_LIMIT = 8;
 
 /**
- * A site graph's map of assets after a change: the entries the change replaced, added or
- * removed, in a small layer over the map of the graph before, which it shares instead of
- * copying. A change to one asset of a site of a hundred copies the layer (a few entries), and
+ * A map after a change — a site graph's assets, the lists of its graph index — holding the
+ * entries the change replaced, added or removed in a small layer over the map before, which it
+ * shares instead of copying. A change to one asset of a site of a hundred copies the layer (a few entries), and
  * the whole map only once the layer holds {@link LAYER_LIMIT} entries, instead of the site's map
  * on every write — a copy kept for as long as the site is held, which only a full collection
  * frees. The price: a replaced entry stays referenced by the shared map until the next fold.

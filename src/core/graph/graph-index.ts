@@ -1,3 +1,4 @@
+import { ChangedMap } from './changed-map.ts';
 import type { Asset, AssetPlacement, Connection, SiteGraph } from './types.ts';
 
 /**
@@ -32,16 +33,16 @@ export interface AssetKeying<K> {
  *   index.claimsOnPort(gatewayId, 'rs485-1'); // every desired and still-deployed claim on that bus
  */
 export class GraphIndex {
-  private readonly childrenOf: LayeredMap<string, Asset[]>;
+  private readonly childrenOf: ReadonlyMap<string, Asset[]>;
   /** Parent id → port → claims. Nested rather than keyed by one joined string, which would be made and hashed anew for every claim in every validation. */
-  private readonly portClaims: LayeredMap<string, Map<string, Claim[]>>;
+  private readonly portClaims: ReadonlyMap<string, Map<string, Claim[]>>;
   private readonly cablesOf: Map<string, Connection[]>;
   /** Assets by a key rules look them up by (see {@link withKey}), made on first use. */
-  private readonly keyed = new Map<AssetKeying<unknown>, LayeredMap<unknown, Asset[]>>();
+  private readonly keyed = new Map<AssetKeying<unknown>, ReadonlyMap<unknown, Asset[]>>();
 
   constructor(
     readonly graph: SiteGraph,
-    from?: { childrenOf: LayeredMap<string, Asset[]>; portClaims: LayeredMap<string, Map<string, Claim[]>>; cablesOf: Map<string, Connection[]> },
+    from?: { childrenOf: ReadonlyMap<string, Asset[]>; portClaims: ReadonlyMap<string, Map<string, Claim[]>>; cablesOf: Map<string, Connection[]> },
   ) {
     if (from) {
       this.childrenOf = from.childrenOf;
@@ -65,8 +66,8 @@ export class GraphIndex {
       push(cablesOf, c.a.assetId, c);
       if (c.b.assetId !== c.a.assetId) push(cablesOf, c.b.assetId, c);
     }
-    this.childrenOf = new LayeredMap(childrenOf);
-    this.portClaims = new LayeredMap(portClaims);
+    this.childrenOf = childrenOf;
+    this.portClaims = portClaims;
     this.cablesOf = cablesOf;
   }
 
@@ -116,7 +117,7 @@ export class GraphIndex {
         own.set(port, replaced);
       }
     }
-    const index = new GraphIndex(candidate, { childrenOf: base.childrenOf.with(children), portClaims: base.portClaims.with(ports), cablesOf: base.cablesOf });
+    const index = new GraphIndex(candidate, { childrenOf: withChanges(base.childrenOf, children), portClaims: withChanges(base.portClaims, ports), cablesOf: base.cablesOf });
     for (const [keying, byKey] of base.keyed) {
       const own = deriveKeyed(keying, byKey, before, candidate, touched);
       if (own) index.keyed.set(keying, own);
@@ -147,7 +148,7 @@ export class GraphIndex {
         const k = keying.keyOf(asset);
         if (k !== undefined) push(made, k, asset);
       }
-      this.keyed.set(keying, (byKey = new LayeredMap(made)));
+      this.keyed.set(keying, (byKey = made));
     }
     return byKey.get(key) ?? [];
   }
@@ -183,48 +184,16 @@ export class GraphIndex {
   }
 }
 
-/**
- * Entries a layer may hold over its base before {@link LayeredMap.with} folds them in. A change
- * copies the layer (up to this many entries) and every so many changes the base (one entry per
- * parent, name or serial of the site): for a site of ~100 assets the two cost least together
- * around a dozen.
- */
-const LAYER_LIMIT = 12;
-
-/**
- * A map read through a small layer of replaced entries over a base shared with the index it was
- * derived from: deriving an index copies the layer (a few entries), not the site's map, and folds
- * the layer into a new base once it holds {@link LAYER_LIMIT} entries. Nothing is ever written
- * to a base or a layer once made.
- */
-class LayeredMap<K, V> {
-  constructor(
-    private readonly base: Map<K, V>,
-    private readonly layer: Map<K, V> = new Map(),
-  ) {}
-
-  get(key: K): V | undefined {
-    const v = this.layer.get(key);
-    return v === undefined ? this.base.get(key) : v;
-  }
-
-  /** This map with `changes` replacing entries. */
-  with(changes: Map<K, V>): LayeredMap<K, V> {
-    if (changes.size === 0) return this;
-    if (this.layer.size + changes.size > LAYER_LIMIT) {
-      const base = new Map(this.base);
-      for (const [k, v] of this.layer) base.set(k, v);
-      for (const [k, v] of changes) base.set(k, v);
-      return new LayeredMap(base);
-    }
-    const layer = new Map(this.layer);
-    for (const [k, v] of changes) layer.set(k, v);
-    return new LayeredMap(this.base, layer);
-  }
+/** `before` with `changes` replacing entries, sharing `before` instead of copying it (see {@link ChangedMap}). */
+function withChanges<K, V>(before: ReadonlyMap<K, V>, changes: Map<K, V>): ReadonlyMap<K, V> {
+  if (changes.size === 0) return before;
+  const map = new ChangedMap(before);
+  for (const [key, value] of changes) map.set(key, value);
+  return map;
 }
 
 /** In `changes` (over `from`), the list at `key` with `was` replaced by `now`; false when `was` is not in it. */
-function replaceIn<K, T>(changes: Map<K, T[]>, from: LayeredMap<K, T[]>, key: K, was: T, now: T): boolean {
+function replaceIn<K, T>(changes: Map<K, T[]>, from: ReadonlyMap<K, T[]>, key: K, was: T, now: T): boolean {
   const own = changes.get(key);
   const list = own ?? from.get(key);
   const at = list ? list.indexOf(was) : -1;
@@ -236,7 +205,7 @@ function replaceIn<K, T>(changes: Map<K, T[]>, from: LayeredMap<K, T[]>, key: K,
 }
 
 /** `byKey` of the graph before a change, for `candidate`: the touched assets in their places; undefined when one's key changed. */
-function deriveKeyed<K>(keying: AssetKeying<K>, byKey: LayeredMap<K, Asset[]>, before: SiteGraph, candidate: SiteGraph, touched: ReadonlySet<string>) {
+function deriveKeyed<K>(keying: AssetKeying<K>, byKey: ReadonlyMap<K, Asset[]>, before: SiteGraph, candidate: SiteGraph, touched: ReadonlySet<string>) {
   const changes = new Map<K, Asset[]>();
   for (const id of touched) {
     const was = before.assets.get(id) as Asset;
@@ -245,7 +214,7 @@ function deriveKeyed<K>(keying: AssetKeying<K>, byKey: LayeredMap<K, Asset[]>, b
     if (key !== keying.keyOf(now)) return undefined;
     if (key !== undefined && was !== now && !replaceIn(changes, byKey, key, was, now)) return undefined;
   }
-  return byKey.with(changes);
+  return withChanges(byKey, changes);
 }
 
 /** The index made for each graph by {@link indexAfter}, kept while the graph is (a site's copy held by the write path). */
