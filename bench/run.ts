@@ -19,7 +19,7 @@ import { Api, type HttpClientKind } from './lib/http.ts';
 import { checkpoint, refreshVersions, seedFleet, sites as listSites, waitForEventBacklog, writeTargets, type SeedResult } from './lib/fleet.ts';
 import { cpuMeter, dbCounters, loadavg1, machineInfo, waitForLowLoad } from './lib/machine.ts';
 import { currentRssMb, RssSampler, startServer, type ServerProcess } from './lib/server.ts';
-import type { RunStats } from './lib/stats.ts';
+import { meanStats, type RunStats } from './lib/stats.ts';
 import { changesetGroups, runChangesets } from './scenarios/changesets.ts';
 import { compareStatements, createFloor, remaWriteConnections, runFloor } from './scenarios/floor.ts';
 import { runReads, type ReadKind } from './scenarios/reads.ts';
@@ -266,6 +266,138 @@ async function main() {
       }
     }
 
+    // (4) Fleet-size scaling: the same writes on a fleet ten times as large, in a database of its
+    // own beside the reference fleet's, so that the two are measured in turns: this machine's
+    // speed drifts over minutes, and a ratio of two runs taken minutes apart would measure the
+    // drift as well.
+    if (!skip.has('scale')) {
+      load = loadavg1();
+      const bigSites = size.sites + size.bigSites;
+      const bigAssets = size.assets + size.bigAssets;
+      const bigDb = await createTestDatabase();
+      run.big.db = bigDb;
+      const bigDbName = new URL(bigDb.url).pathname.slice(1);
+      log(`database for the large fleet ${bigDb.url.replace(/\/\/[^@]*@/, '//')}`);
+      // Seeded as the reference fleet was, through a server with the launcher's defaults.
+      run.big.server = await startServer({ databaseUrl: bigDb.url, mqttUrl: MQTT_URL, token: TOKEN, cpuProfDir });
+      const big: SeedResult = await seedFleet({ url: run.big.server.url, token: TOKEN, sites: bigSites, assets: bigAssets, prefix: 'B', concurrency: size.seedConcurrency });
+      raw.seedBig = { ...big, output: undefined };
+      log(`seeded the large fleet, ${big.assets} assets, in ${big.wallS.toFixed(1)} s`);
+      add({ key: 'seed.large.assetsPerS', id: '5', scenario: `rema seed: the large fleet, ${bigAssets.toLocaleString('en')} assets, ${bigSites.toLocaleString('en')} sites`, metric: 'assets/s (whole command)', value: bigAssets / big.wallS, load });
+      const drainedBig = await waitForEventBacklog(bigDb.pool, quick ? 30 : 600, log);
+      raw.seedBigBacklogS = drainedBig;
+      log(`event backlog of the large fleet's seed drained ${Number.isNaN(drainedBig) ? '(no event feed)' : `in ${drainedBig.toFixed(1)} s`}`);
+      await run.big.server.stop();
+      run.big.server = undefined;
+      // rema as docs/operations.md ("Memory") says to run it for a fleet this size: a site-graph
+      // cache that holds the whole fleet, and the heap for it — started afresh, holding no site
+      // yet. The floor holds as much.
+      const bigServer = await startServer({ databaseUrl: bigDb.url, mqttUrl: MQTT_URL, token: TOKEN, cpuProfDir, env: BIG_FLEET_ENV });
+      run.big.server = bigServer;
+      const bigApi = new Api(bigServer.url, TOKEN, 64, HTTP_CLIENT);
+      run.big.api = bigApi;
+      log(`rema serve pid ${bigServer.pid} on ${bigServer.url} for the large fleet (${Object.entries(BIG_FLEET_ENV).map(([k, v]) => `${k}=${v}`).join(' ')})`);
+      const bigTargets = await writeTargets(bigDb.pool);
+      const bigActor = (await bigDb.pool.query<{ actor: AuditActor }>(`SELECT actor FROM audit.events WHERE service = 'config' AND entity_type = 'asset' LIMIT 1`)).rows[0].actor;
+      run.big.floor = createFloor(bigDb.url, bigActor);
+      const bigFloor = run.big.floor.writer;
+      bigFloor.maxEntities = Number(BIG_FLEET_ENV.REMA_SITE_CACHE_ENTITIES);
+      // Before each measured run of (4): both servers done with the events queued so far (the
+      // one not measured would otherwise consume the last run's events in this one's window), then
+      // a checkpoint (of the whole cluster).
+      const settleBoth = async () => {
+        await waitForEventBacklog(db.pool, 120, log);
+        await waitForEventBacklog(bigDb.pool, 120, log);
+        await checkpoint(db.pool, log);
+        load = loadavg1();
+      };
+      const c = 16;
+      const base = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs };
+      const inK = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(0)}k` : String(n));
+      const fleets = {
+        small: { label: inK(size.assets), pool: db.pool, targets, api, floor: floorWriter(), loop: { ...base, cpu: meter, counters } },
+        big: { label: inK(bigAssets), pool: bigDb.pool, targets: bigTargets, api: bigApi, floor: bigFloor, loop: { ...base, cpu: cpuMeter(bigServer.pid, bigDbName), counters: dbCounters(bigDb.pool, bigDbName) } },
+      };
+
+      // First as the sites come after the seed — none held by either side, each measured write the
+      // first to its site.
+      const coldFloor = await runFloor(bigFloor, bigTargets, fleets.big.loop, 2000 + c, { prime: false, settle: settleBoth });
+      await refreshVersions(bigDb.pool, bigTargets);
+      const coldRema = await runWrites(bigApi, bigTargets, fleets.big.loop, 2000 + c, { prime: false, settle: settleBoth });
+      log(`scale floor, sites not held, c=${c}: ${fmtStats(coldFloor)}`);
+      log(`scale rema,  sites not held, c=${c}: ${fmtStats(coldRema)}`);
+      add({ key: 'scale.cold.rate', id: '4', scenario: `writes on ${bigAssets.toLocaleString('en')} assets, sites not yet held, ${c} clients`, metric: 'writes/s', value: coldRema.rate, floor: coldFloor.rate, load });
+      add({ key: 'scale.cold.p50', id: '4', scenario: '', metric: 'p50 ms', value: coldRema.p50, floor: coldFloor.p50, load });
+      add({ key: 'scale.cold.p99', id: '4', scenario: '', metric: 'p99 ms', value: coldRema.p99, floor: coldFloor.p99, load });
+      addCounters('scale.cold', '4', coldRema, coldFloor);
+
+      // Then in turns, each run after one write to each of its sites: the floor on one fleet and on
+      // the other, then rema on one and on the other — the reference fleet first in odd rounds, the
+      // large one first in even rounds, so that a steady drift of the machine favours neither.
+      const rounds = quick ? 1 : SCALE_ROUNDS;
+      const turns: Record<'small' | 'big', { floor: RunStats[]; rema: RunStats[] }> = { small: { floor: [], rema: [] }, big: { floor: [], rema: [] } };
+      const rss = new RssSampler(bigServer.pid);
+      let peak = 0;
+      for (let round = 0; round < rounds; round++) {
+        const seed = 1000 + c + round;
+        const order = round % 2 === 0 ? (['small', 'big'] as const) : (['big', 'small'] as const);
+        for (const side of order) {
+          const f = fleets[side];
+          const s = await runFloor(f.floor, f.targets, f.loop, seed, { settle: settleBoth });
+          turns[side].floor.push(s);
+          log(`scale floor ${f.label}, round ${round + 1}: ${fmtStats(s)}`);
+        }
+        for (const side of order) {
+          const f = fleets[side];
+          await refreshVersions(f.pool, f.targets);
+          const s = await runWrites(f.api, f.targets, f.loop, seed, {
+            settle: async () => {
+              await settleBoth();
+              if (side === 'big') rss.start();
+            },
+          });
+          if (side === 'big') peak = Math.max(peak, rss.stop());
+          turns[side].rema.push(s);
+          log(`scale rema  ${f.label}, round ${round + 1}: ${fmtStats(s)}`);
+        }
+      }
+      const smallFloor = meanStats(turns.small.floor);
+      const floor = meanStats(turns.big.floor);
+      const small = meanStats(turns.small.rema);
+      const rema = meanStats(turns.big.rema);
+      raw.scale = { turns, coldFloor, coldRema, targets: bigTargets.length, peakRssMb: peak };
+      const { label: small4 } = fleets.small;
+      const { label: big4 } = fleets.big;
+      const inTurns = `${c} clients, in turns (mean of ${rounds})`;
+      const addSide = (key: string, assets: number, r: RunStats, f: RunStats) => {
+        add({ key: `${key}.rate`, id: '4', scenario: `writes on ${assets.toLocaleString('en')} assets, ${inTurns}`, metric: 'writes/s', value: r.rate, floor: f.rate, load });
+        add({ key: `${key}.p50`, id: '4', scenario: '', metric: 'p50 ms', value: r.p50, floor: f.p50, load });
+        add({ key: `${key}.p99`, id: '4', scenario: '', metric: 'p99 ms', value: r.p99, floor: f.p99, load });
+        if (r.cpuMsPerOp) {
+          add({ key: `${key}.cpu.rema`, id: '4', scenario: '', metric: 'rema server CPU ms/write', value: r.cpuMsPerOp.rema, load });
+          add({ key: `${key}.cpu.db`, id: '4', scenario: '', metric: 'PostgreSQL CPU ms/write', value: r.cpuMsPerOp.postgres, floor: f.cpuMsPerOp?.postgres, load });
+        }
+        addCounters(key, '4', r, f);
+      };
+      addSide('scale.small', size.assets, small, smallFloor);
+      addSide('scale', bigAssets, rema, floor);
+      // The database's own share: the same ratios for the floor, measured in the same turns.
+      add({ key: 'scale.floor.ratio.p50', id: '4', scenario: `floor latency ratio ${big4} / ${small4} assets`, metric: 'p50 ratio', value: floor.p50 / smallFloor.p50, load });
+      add({ key: 'scale.floor.ratio.mean', id: '4', scenario: '', metric: 'mean latency ratio (1/throughput)', value: smallFloor.rate / floor.rate, load });
+      add({ key: 'scale.ratio.p50', id: '4', scenario: `latency ratio ${big4} / ${small4} assets`, metric: 'p50 ratio', value: rema.p50 / small.p50, goal: { max: 1.2 }, load });
+      add({ key: 'scale.ratio.mean', id: '4', scenario: '', metric: 'mean latency ratio (1/throughput)', value: small.rate / rema.rate, goal: { max: 1.2 }, load });
+      add({ key: 'scale.ratio.p99', id: '4', scenario: '', metric: 'p99 ratio', value: rema.p99 / small.p99, load });
+      // What rema adds to the database's time per write (mean latency = clients / throughput), on each fleet:
+      // near zero, or below, where rema keeps up with the floor — a ratio of two such figures says nothing.
+      const added = (r: RunStats, f: RunStats) => (1000 * c) / r.rate - (1000 * c) / f.rate;
+      add({ key: 'scale.own.small', id: '4', scenario: `rema's own time per write (mean latency − the floor's)`, metric: `ms on ${small4} assets`, value: added(small, smallFloor), load });
+      add({ key: 'scale.own.big', id: '4', scenario: '', metric: `ms on ${big4} assets`, value: added(rema, floor), load });
+      add({ key: 'memory.scale', id: '8', scenario: 'server peak RSS during (4)', metric: 'MB', value: peak });
+      // The rollout measures the reference fleet's server alone: the other would take every
+      // gateway's acks from the broker too.
+      await stopBig();
+    }
+
     // (7) Rollout to the whole reference fleet.
     if (!skip.has('rollout')) {
       load = loadavg1();
@@ -279,83 +411,6 @@ async function main() {
       add({ key: 'memory.rollout', id: '8', scenario: 'server peak RSS during (7)', metric: 'MB', value: peak, goal: { max: 300 } });
     }
 
-    // (4) Fleet-size scaling: the same writes on a fleet ten times as large.
-    if (!skip.has('scale')) {
-      load = loadavg1();
-      const big: SeedResult = await seedFleet({ url: server.url, token: TOKEN, sites: size.bigSites, assets: size.bigAssets, prefix: 'B', concurrency: size.seedConcurrency });
-      raw.seedBig = { ...big, output: undefined };
-      log(`grew the fleet by ${big.assets} assets in ${big.wallS.toFixed(1)} s`);
-      add({ key: 'seed.big.assetsPerS', id: '5', scenario: `rema seed: +${size.bigAssets.toLocaleString('en')} assets (fleet of ${(size.assets + size.bigAssets).toLocaleString('en')})`, metric: 'assets/s (whole command)', value: size.bigAssets / big.wallS, load });
-      const drainedBig = await waitForEventBacklog(db.pool, quick ? 30 : 600, log);
-      raw.seedBigBacklogS = drainedBig;
-      log(`event backlog of the second seed drained ${Number.isNaN(drainedBig) ? '(no event feed)' : `in ${drainedBig.toFixed(1)} s`}`);
-      const all = await writeTargets(db.pool);
-      // rema as docs/operations.md ("Memory") says to run it for a fleet this size: a site-graph
-      // cache that holds the whole fleet, and the heap for it. The floor holds as much.
-      await api.close();
-      await server.stop();
-      const bigServer = await startServer({ databaseUrl: db.url, mqttUrl: MQTT_URL, token: TOKEN, cpuProfDir, env: BIG_FLEET_ENV });
-      run.server = bigServer;
-      const bigApi = new Api(bigServer.url, TOKEN, 64, HTTP_CLIENT);
-      run.api = bigApi;
-      log(`rema serve pid ${bigServer.pid} on ${bigServer.url} for the large fleet (${Object.entries(BIG_FLEET_ENV).map(([k, v]) => `${k}=${v}`).join(' ')})`);
-      floorWriter().maxEntities = Number(BIG_FLEET_ENV.REMA_SITE_CACHE_ENTITIES);
-      const c = 16;
-      const loop = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs, cpu: cpuMeter(bigServer.pid, dbName), counters };
-      // First as the sites come after the seed — none held by either side, each measured write the
-      // first to its site — then, after one write to each site, as held.
-      const coldFloor = await runFloor(floorWriter(), all, loop, 2000 + c, { prime: false, settle: settleHere });
-      await refreshVersions(db.pool, all);
-      const coldRema = await runWrites(bigApi, all, loop, 2000 + c, { prime: false, settle: settleHere });
-      log(`scale floor, sites not held, c=${c}: ${fmtStats(coldFloor)}`);
-      log(`scale rema,  sites not held, c=${c}: ${fmtStats(coldRema)}`);
-      add({ key: 'scale.cold.rate', id: '4', scenario: `writes on ${(size.assets + size.bigAssets).toLocaleString('en')} assets, sites not yet held, ${c} clients`, metric: 'writes/s', value: coldRema.rate, floor: coldFloor.rate, load });
-      add({ key: 'scale.cold.p50', id: '4', scenario: '', metric: 'p50 ms', value: coldRema.p50, floor: coldFloor.p50, load });
-      add({ key: 'scale.cold.p99', id: '4', scenario: '', metric: 'p99 ms', value: coldRema.p99, floor: coldFloor.p99, load });
-      addCounters('scale.cold', '4', coldRema, coldFloor);
-      const floor = await runFloor(floorWriter(), all, loop, 1000 + c, { settle: settleHere });
-      await refreshVersions(db.pool, all);
-      const rss = new RssSampler(bigServer.pid);
-      const rema = await runWrites(bigApi, all, loop, 1000 + c, {
-        settle: async () => {
-          await settleHere();
-          rss.start();
-        },
-      });
-      const peak = rss.stop();
-      raw.scale = { floor, rema, coldFloor, coldRema, targets: all.length, peakRssMb: peak };
-      log(`scale floor c=${c}: ${fmtStats(floor)}`);
-      log(`scale rema  c=${c}: ${fmtStats(rema)}`);
-      const small = writeStats[c]?.rema;
-      add({ key: 'scale.rate', id: '4', scenario: `writes on ${(size.assets + size.bigAssets).toLocaleString('en')} assets, ${c} clients`, metric: 'writes/s', value: rema.rate, floor: floor.rate, load });
-      add({ key: 'scale.p50', id: '4', scenario: '', metric: 'p50 ms', value: rema.p50, floor: floor.p50, load });
-      add({ key: 'scale.p99', id: '4', scenario: '', metric: 'p99 ms', value: rema.p99, floor: floor.p99, load });
-      if (rema.cpuMsPerOp) {
-        add({ key: 'scale.cpu.rema', id: '4', scenario: '', metric: 'rema server CPU ms/write', value: rema.cpuMsPerOp.rema, load });
-        add({ key: 'scale.cpu.db', id: '4', scenario: '', metric: 'PostgreSQL CPU ms/write', value: rema.cpuMsPerOp.postgres, floor: floor.cpuMsPerOp?.postgres, load });
-      }
-      addCounters('scale', '4', rema, floor);
-      const smallFloor = writeStats[c]?.floor;
-      if (smallFloor) {
-        // The database's own share: the same ratios for the floor, measured in the same two places.
-        add({ key: 'scale.floor.ratio.p50', id: '4', scenario: `floor latency ratio ${((size.assets + size.bigAssets) / 1000).toFixed(0)}k / ${(size.assets / 1000).toFixed(0)}k assets`, metric: 'p50 ratio', value: floor.p50 / smallFloor.p50, load });
-        add({ key: 'scale.floor.ratio.mean', id: '4', scenario: '', metric: 'mean latency ratio (1/throughput)', value: smallFloor.rate / floor.rate, load });
-      }
-      if (small) {
-        add({ key: 'scale.ratio.p50', id: '4', scenario: `latency ratio ${((size.assets + size.bigAssets) / 1000).toFixed(0)}k / ${(size.assets / 1000).toFixed(0)}k assets`, metric: 'p50 ratio', value: rema.p50 / small.p50, goal: { max: 1.2 }, load });
-        add({ key: 'scale.ratio.mean', id: '4', scenario: '', metric: 'mean latency ratio (1/throughput)', value: small.rate / rema.rate, goal: { max: 1.2 }, load });
-        add({ key: 'scale.ratio.p99', id: '4', scenario: '', metric: 'p99 ratio', value: rema.p99 / small.p99, load });
-        if (smallFloor) {
-          // What rema adds to the database's time per write (mean latency = clients / throughput), on each fleet:
-          // near zero, or below, where rema keeps up with the floor — a ratio of two such figures says nothing.
-          const added = (r: RunStats, f: RunStats) => (1000 * c) / r.rate - (1000 * c) / f.rate;
-          const assets = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(0)}k` : String(n));
-          add({ key: 'scale.own.small', id: '4', scenario: `rema's own time per write (mean latency − the floor's)`, metric: `ms on ${assets(size.assets)} assets`, value: added(small, smallFloor), load });
-          add({ key: 'scale.own.big', id: '4', scenario: '', metric: `ms on ${assets(size.assets + size.bigAssets)} assets`, value: added(rema, floor), load });
-        }
-      }
-      add({ key: 'memory.scale', id: '8', scenario: 'server peak RSS during (4)', metric: 'MB', value: peak });
-    }
   } finally {
     await cleanUp();
   }
@@ -388,11 +443,23 @@ async function assertBroker() {
   if (!ok) throw new Error(`no MQTT broker at ${MQTT_URL}: start Mosquitto (see README) or set MQTT_URL`);
 }
 
+/** How many times (4) measures each of its four sides, in turns. */
+const SCALE_ROUNDS = 2;
+
 /** How (4) runs rema on the 250,000-asset fleet: docs/operations.md, "Memory". */
 const BIG_FLEET_ENV = { REMA_SITE_CACHE_ENTITIES: '600000', REMA_NODE_OPTIONS: '--max-old-space-size=1024 --max-semi-space-size=16 --no-allocation-site-pretenuring' };
 
 /** What the run has started, for {@link cleanUp}. */
-const run: { db?: TestDatabase; server?: ServerProcess; api?: Api; floor?: ReturnType<typeof createFloor>; extra: { server: ServerProcess; api: Api }[]; ended?: Promise<void> } = { extra: [] };
+const run: {
+  db?: TestDatabase;
+  server?: ServerProcess;
+  api?: Api;
+  floor?: ReturnType<typeof createFloor>;
+  extra: { server: ServerProcess; api: Api }[];
+  /** (4)'s large fleet: its database, server and floor. */
+  big: { db?: TestDatabase; server?: ServerProcess; api?: Api; floor?: ReturnType<typeof createFloor> };
+  ended?: Promise<void>;
+} = { extra: [], big: {} };
 
 /** Stops the servers of --instances beyond the first. */
 async function stopExtra(): Promise<void> {
@@ -403,19 +470,35 @@ async function stopExtra(): Promise<void> {
   }));
 }
 
+/** Stops (4)'s large fleet's server and floor; its database goes with the run's (or is kept with --keep-db). */
+async function stopBig(): Promise<void> {
+  const { api, server, floor } = run.big;
+  run.big = { db: run.big.db };
+  for (const r of await Promise.allSettled([api?.close(), server?.stop(), floor?.end()])) {
+    if (r.status === 'rejected') log(`stopping the large fleet's server: ${String(r.reason)}`);
+  }
+}
+
 /**
  * Stops the server and drops the database, once: when the run ends, and when it is interrupted —
  * a server left running by a killed run would share the machine with every later one.
  */
 function cleanUp(): Promise<void> {
   run.ended ??= (async () => {
-    await stopExtra();
-    await run.api?.close();
-    await run.server?.stop();
-    await run.floor?.end();
-    if (!run.db) return;
-    if (flag('keep-db')) log(`kept database ${run.db.url}`);
-    else await run.db.drop();
+    // Each step whatever the one before it did: a client that fails to close must not leave a
+    // server running or a database behind.
+    const settled = async (steps: Array<Promise<unknown> | undefined>) => {
+      for (const r of await Promise.allSettled(steps)) if (r.status === 'rejected') log(`cleaning up: ${String(r.reason)}`);
+    };
+    await settled([stopExtra(), stopBig()]);
+    await settled([run.api?.close()]);
+    await settled([run.server?.stop()]);
+    await settled([run.floor?.end()]);
+    for (const db of [run.db, run.big.db]) {
+      if (!db) continue;
+      if (flag('keep-db')) log(`kept database ${db.url}`);
+      else await settled([db.drop()]);
+    }
   })();
   return run.ended;
 }

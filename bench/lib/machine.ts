@@ -52,40 +52,48 @@ export function processCpuMs(pid: number): number {
 }
 
 /** The CPU fields of /proc/<pid>/stat after "(comm) ", in ms: utime, stime, cutime, cstime (fields 14–17). */
-function cpuFields(stat: string): { own: number; reaped: number } {
+/** CPU ms a process has used (utime + stime) and when it started (clock ticks since boot), from its stat line. */
+function cpuFields(stat: string): { own: number; started: string } {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 of stat(5), the state.
-  return { own: (Number(fields[11]) + Number(fields[12])) * TICK_MS, reaped: (Number(fields[13]) + Number(fields[14])) * TICK_MS };
+  // fields[0] is field 3 of stat(5), the state; fields[19] is field 22, the start time.
+  return { own: (Number(fields[11]) + Number(fields[12])) * TICK_MS, started: fields[19] };
 }
 
 /**
- * CPU time used so far by the PostgreSQL server for `database`, in ms: its backends serving
- * that database, the server's own processes (checkpointer, WAL writer, …) and what the
- * postmaster has reaped of exited children — so a backend that exits inside a window counts
- * for its time in it. Backends of other databases on the same server are left out; only the
- * reaped time of theirs that exit inside the window is not.
+ * A running total of the CPU time (ms) the PostgreSQL server spends for `database`: its backends
+ * serving that database and the server's own processes (postmaster, checkpointer, WAL writer, …).
+ * Each call adds what each such process used since the call before — all of it for a process not
+ * seen before — so differences between two calls are what the server spent for the database in
+ * between, whatever else it serves. A process that exits between two calls takes its time since
+ * the first along (a backend rarely exits while its client works). The postmaster's time of its
+ * reaped children is not read: it counts the exited backends of every database, and in (4) the
+ * server of the fleet not measured closes idle connections inside the other's windows.
  */
-export function postgresCpuMs(database: string): number {
+export function postgresCpuCounter(database: string): () => number {
+  let seen = new Map<string, number>();
   let total = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'postgres') continue;
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      const { own, reaped } = cpuFields(stat);
-      // A child retitles itself "postgres: <cluster>: <what>"; a client backend's <what> is "<user> <database> <client> <state>".
-      const child = /^postgres: [^:]+: (.*)$/.exec(cmdline.trim());
-      if (!child) total += own + reaped; // the postmaster
-      else {
-        const backend = /^\S+ (\S+) (?:\[local\]|\S+\(\d+\))/.exec(child[1]);
-        if (!backend || backend[1] === database) total += own;
+  return () => {
+    const now = new Map<string, number>();
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'postgres') continue;
+        const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
+        // A child retitles itself "postgres: <cluster>: <what>"; a client backend's <what> is "<user> <database> <client> <state>".
+        const child = /^postgres: [^:]+: (.*)$/.exec(cmdline.trim());
+        const backend = child && /^\S+ (\S+) (?:\[local\]|\S+\(\d+\))/.exec(child[1]);
+        if (backend && backend[1] !== database) continue;
+        const { own, started } = cpuFields(stat);
+        now.set(`${entry}:${started}`, own);
+      } catch {
+        // gone between the listing and the read
       }
-    } catch {
-      // gone between the listing and the read
     }
-  }
-  return total;
+    for (const [process, ms] of now) total += ms - (seen.get(process) ?? 0);
+    seen = now;
+    return total;
+  };
 }
 
 /**
@@ -95,11 +103,12 @@ export function postgresCpuMs(database: string): number {
  */
 export function cpuMeter(serverPid: number | readonly number[] | undefined, database: string): () => Record<string, number> {
   const pids = serverPid === undefined ? [] : typeof serverPid === 'number' ? [serverPid] : serverPid;
+  const postgresCpuMs = postgresCpuCounter(database);
   return () => {
     const own = process.cpuUsage();
     return {
       ...(pids.length === 0 ? {} : { rema: pids.reduce((sum, pid) => sum + processCpuMs(pid), 0) }),
-      postgres: postgresCpuMs(database),
+      postgres: postgresCpuMs(),
       client: (own.user + own.system) / 1000,
     };
   };
@@ -109,7 +118,8 @@ export function cpuMeter(serverPid: number | readonly number[] | undefined, data
  * Reads the database's counters a write drives: the WAL it writes (bytes, and the full-page
  * images among its records: a page's first change after a checkpoint is written whole) — for the
  * whole PostgreSQL server, so other databases' writes in the window would count too (the bench
- * expects a server of its own, as for the CPU) — and the blocks the bench's database read from
+ * expects a server of its own, as for the CPU, and in (4) lets neither of its two databases'
+ * servers work while the other is measured) — and the blocks the bench's database read from
  * outside PostgreSQL's shared buffers. Backends report these at the end of their transactions,
  * at most about once a second: a window of ten seconds reads them to within a few percent.
  * `pg_stat_wal` is PostgreSQL 14's: on an older server the counters are left out (an empty

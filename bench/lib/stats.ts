@@ -60,3 +60,34 @@ export function shuffled<T>(items: readonly T[], seed: number): T[] {
   }
   return out;
 }
+
+/**
+ * The mean of each figure over measured runs of one kind (counts and times summed, `max` the
+ * largest): for figures taken in turns with another side's, so that neither side gets all of a
+ * slow or a fast stretch of the machine.
+ */
+export function meanStats(runs: readonly RunStats[]): RunStats {
+  if (runs.length === 0) throw new Error('meanStats: no runs');
+  const mean = (f: (s: RunStats) => number) => runs.reduce((sum, s) => sum + f(s), 0) / runs.length;
+  const meanOf = (pick: (s: RunStats) => Record<string, number> | undefined) => {
+    const all = runs.map(pick);
+    if (all.some((r) => r === undefined)) return undefined;
+    const keys = Object.keys(all[0] as Record<string, number>);
+    if (all.some((r) => Object.keys(r as Record<string, number>).length !== keys.length || keys.some((k) => !(k in (r as Record<string, number>))))) {
+      throw new Error('meanStats: runs measured different figures');
+    }
+    return Object.fromEntries(keys.map((k) => [k, all.reduce((sum, r) => sum + (r as Record<string, number>)[k], 0) / all.length]));
+  };
+  return {
+    ok: runs.reduce((sum, s) => sum + s.ok, 0),
+    errors: runs.reduce((sum, s) => sum + s.errors, 0),
+    elapsedS: runs.reduce((sum, s) => sum + s.elapsedS, 0),
+    rate: mean((s) => s.rate),
+    p50: mean((s) => s.p50),
+    p95: mean((s) => s.p95),
+    p99: mean((s) => s.p99),
+    max: Math.max(...runs.map((s) => s.max)),
+    cpuMsPerOp: meanOf((s) => s.cpuMsPerOp),
+    countersPerOp: meanOf((s) => s.countersPerOp),
+  };
+}
