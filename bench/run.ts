@@ -16,7 +16,7 @@ import type { AuditActor } from '../src/audit/types.ts';
 import { createTestDatabase, type TestDatabase } from '../src/db/test-database.ts';
 import { closeMqtt, connectMqtt, waitForConnection } from '../src/mqtt/client.ts';
 import { Api, type HttpClientKind } from './lib/http.ts';
-import { checkpoint, refreshVersions, seedFleet, sites as listSites, waitForEventBacklog, writeTargets, type SeedResult } from './lib/fleet.ts';
+import { checkpoint, refreshVersions, seedFleet, sites as listSites, waitForEventBacklog, writeTargets } from './lib/fleet.ts';
 import { cpuMeter, dbCounters, loadavg1, machineInfo, waitForLowLoad } from './lib/machine.ts';
 import { currentRssMb, RssSampler, startServer, type ServerProcess } from './lib/server.ts';
 import { meanStats, type RunStats } from './lib/stats.ts';
@@ -24,6 +24,7 @@ import { changesetGroups, runChangesets } from './scenarios/changesets.ts';
 import { compareStatements, createFloor, remaWriteConnections, runFloor } from './scenarios/floor.ts';
 import { runReads, type ReadKind } from './scenarios/reads.ts';
 import { runRollout } from './scenarios/rollout.ts';
+import { runScale, type LargeFleet } from './scenarios/scale.ts';
 import { runWrites } from './scenarios/writes.ts';
 import { markdownTable, meetsGoal, printTable, type Row } from './lib/report.ts';
 
@@ -266,109 +267,45 @@ async function main() {
       }
     }
 
-    // (4) Fleet-size scaling: the same writes on a fleet ten times as large, in a database of its
-    // own beside the reference fleet's, so that the two are measured in turns: this machine's
-    // speed drifts over minutes, and a ratio of two runs taken minutes apart would measure the
-    // drift as well.
+    // (4) Fleet-size scaling, in turns with the reference fleet (scenarios/scale.ts): before the
+    // rollout, so that both fleets are measured in the same state, never deployed.
     if (!skip.has('scale')) {
-      load = loadavg1();
+      const c = 16;
       const bigSites = size.sites + size.bigSites;
       const bigAssets = size.assets + size.bigAssets;
-      const bigDb = await createTestDatabase();
-      run.big.db = bigDb;
-      const bigDbName = new URL(bigDb.url).pathname.slice(1);
-      log(`database for the large fleet ${bigDb.url.replace(/\/\/[^@]*@/, '//')}`);
-      // Seeded as the reference fleet was, through a server with the launcher's defaults.
-      run.big.server = await startServer({ databaseUrl: bigDb.url, mqttUrl: MQTT_URL, token: TOKEN, cpuProfDir });
-      const big: SeedResult = await seedFleet({ url: run.big.server.url, token: TOKEN, sites: bigSites, assets: bigAssets, prefix: 'B', concurrency: size.seedConcurrency });
-      raw.seedBig = { ...big, output: undefined };
-      log(`seeded the large fleet, ${big.assets} assets, in ${big.wallS.toFixed(1)} s`);
-      add({ key: 'seed.large.assetsPerS', id: '5', scenario: `rema seed: the large fleet, ${bigAssets.toLocaleString('en')} assets, ${bigSites.toLocaleString('en')} sites`, metric: 'assets/s (whole command)', value: bigAssets / big.wallS, load });
-      const drainedBig = await waitForEventBacklog(bigDb.pool, quick ? 30 : 600, log);
-      raw.seedBigBacklogS = drainedBig;
-      log(`event backlog of the large fleet's seed drained ${Number.isNaN(drainedBig) ? '(no event feed)' : `in ${drainedBig.toFixed(1)} s`}`);
-      await run.big.server.stop();
-      run.big.server = undefined;
-      // rema as docs/operations.md ("Memory") says to run it for a fleet this size: a site-graph
-      // cache that holds the whole fleet, and the heap for it — started afresh, holding no site
-      // yet. The floor holds as much.
-      const bigServer = await startServer({ databaseUrl: bigDb.url, mqttUrl: MQTT_URL, token: TOKEN, cpuProfDir, env: BIG_FLEET_ENV });
-      run.big.server = bigServer;
-      const bigApi = new Api(bigServer.url, TOKEN, 64, HTTP_CLIENT);
-      run.big.api = bigApi;
-      log(`rema serve pid ${bigServer.pid} on ${bigServer.url} for the large fleet (${Object.entries(BIG_FLEET_ENV).map(([k, v]) => `${k}=${v}`).join(' ')})`);
-      const bigTargets = await writeTargets(bigDb.pool);
-      const bigActor = (await bigDb.pool.query<{ actor: AuditActor }>(`SELECT actor FROM audit.events WHERE service = 'config' AND entity_type = 'asset' LIMIT 1`)).rows[0].actor;
-      run.big.floor = createFloor(bigDb.url, bigActor);
-      const bigFloor = run.big.floor.writer;
-      bigFloor.maxEntities = Number(BIG_FLEET_ENV.REMA_SITE_CACHE_ENTITIES);
-      // Before each measured run of (4): both servers done with the events queued so far (the
-      // one not measured would otherwise consume the last run's events in this one's window), then
-      // a checkpoint (of the whole cluster).
-      const settleBoth = async () => {
-        await waitForEventBacklog(db.pool, 120, log);
-        await waitForEventBacklog(bigDb.pool, 120, log);
-        await checkpoint(db.pool, log);
-        load = loadavg1();
-      };
-      const c = 16;
-      const base = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs };
+      const loop = { concurrency: c, durationMs: size.durationMs, maxOps: size.maxOps, warmupMs: size.warmupMs };
+      const scale = await runScale({
+        reference: { pool: db.pool, targets, api, floor: floorWriter(), loop: { ...loop, cpu: meter, counters } },
+        large: { sites: bigSites, assets: bigAssets, env: BIG_FLEET_ENV, cacheEntities: Number(BIG_FLEET_ENV.REMA_SITE_CACHE_ENTITIES) },
+        loop,
+        rounds: quick ? 1 : SCALE_ROUNDS,
+        seedConcurrency: size.seedConcurrency,
+        seedBacklogS: quick ? 30 : 600,
+        server: { mqttUrl: MQTT_URL, token: TOKEN, cpuProfDir, httpClient: HTTP_CLIENT },
+        started: run.big,
+        log,
+        fmt: fmtStats,
+      });
+      const { seed, cold, turns } = scale;
+      raw.seedBig = { ...seed.run, output: undefined };
+      raw.seedBigBacklogS = seed.backlogS;
+      raw.scale = { cold, turns, targets: scale.largeTargets, peakRssMb: scale.peakRssMb };
+      add({ key: 'seed.large.assetsPerS', id: '5', scenario: `rema seed: the large fleet, ${bigAssets.toLocaleString('en')} assets, ${bigSites.toLocaleString('en')} sites`, metric: 'assets/s (whole command)', value: bigAssets / seed.run.wallS, load: seed.load });
+      load = cold.load;
+      add({ key: 'scale.cold.rate', id: '4', scenario: `writes on ${bigAssets.toLocaleString('en')} assets, sites not yet held, ${c} clients`, metric: 'writes/s', value: cold.rema.rate, floor: cold.floor.rate, load });
+      add({ key: 'scale.cold.p50', id: '4', scenario: '', metric: 'p50 ms', value: cold.rema.p50, floor: cold.floor.p50, load });
+      add({ key: 'scale.cold.p99', id: '4', scenario: '', metric: 'p99 ms', value: cold.rema.p99, floor: cold.floor.p99, load });
+      addCounters('scale.cold', '4', cold.rema, cold.floor);
+
+      load = turns.load;
+      const smallFloor = meanStats(turns.reference.floor);
+      const floor = meanStats(turns.large.floor);
+      const small = meanStats(turns.reference.rema);
+      const rema = meanStats(turns.large.rema);
       const inK = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(0)}k` : String(n));
-      const fleets = {
-        small: { label: inK(size.assets), pool: db.pool, targets, api, floor: floorWriter(), loop: { ...base, cpu: meter, counters } },
-        big: { label: inK(bigAssets), pool: bigDb.pool, targets: bigTargets, api: bigApi, floor: bigFloor, loop: { ...base, cpu: cpuMeter(bigServer.pid, bigDbName), counters: dbCounters(bigDb.pool, bigDbName) } },
-      };
-
-      // First as the sites come after the seed — none held by either side, each measured write the
-      // first to its site.
-      const coldFloor = await runFloor(bigFloor, bigTargets, fleets.big.loop, 2000 + c, { prime: false, settle: settleBoth });
-      await refreshVersions(bigDb.pool, bigTargets);
-      const coldRema = await runWrites(bigApi, bigTargets, fleets.big.loop, 2000 + c, { prime: false, settle: settleBoth });
-      log(`scale floor, sites not held, c=${c}: ${fmtStats(coldFloor)}`);
-      log(`scale rema,  sites not held, c=${c}: ${fmtStats(coldRema)}`);
-      add({ key: 'scale.cold.rate', id: '4', scenario: `writes on ${bigAssets.toLocaleString('en')} assets, sites not yet held, ${c} clients`, metric: 'writes/s', value: coldRema.rate, floor: coldFloor.rate, load });
-      add({ key: 'scale.cold.p50', id: '4', scenario: '', metric: 'p50 ms', value: coldRema.p50, floor: coldFloor.p50, load });
-      add({ key: 'scale.cold.p99', id: '4', scenario: '', metric: 'p99 ms', value: coldRema.p99, floor: coldFloor.p99, load });
-      addCounters('scale.cold', '4', coldRema, coldFloor);
-
-      // Then in turns, each run after one write to each of its sites: the floor on one fleet and on
-      // the other, then rema on one and on the other — the reference fleet first in odd rounds, the
-      // large one first in even rounds, so that a steady drift of the machine favours neither.
-      const rounds = quick ? 1 : SCALE_ROUNDS;
-      const turns: Record<'small' | 'big', { floor: RunStats[]; rema: RunStats[] }> = { small: { floor: [], rema: [] }, big: { floor: [], rema: [] } };
-      const rss = new RssSampler(bigServer.pid);
-      let peak = 0;
-      for (let round = 0; round < rounds; round++) {
-        const seed = 1000 + c + round;
-        const order = round % 2 === 0 ? (['small', 'big'] as const) : (['big', 'small'] as const);
-        for (const side of order) {
-          const f = fleets[side];
-          const s = await runFloor(f.floor, f.targets, f.loop, seed, { settle: settleBoth });
-          turns[side].floor.push(s);
-          log(`scale floor ${f.label}, round ${round + 1}: ${fmtStats(s)}`);
-        }
-        for (const side of order) {
-          const f = fleets[side];
-          await refreshVersions(f.pool, f.targets);
-          const s = await runWrites(f.api, f.targets, f.loop, seed, {
-            settle: async () => {
-              await settleBoth();
-              if (side === 'big') rss.start();
-            },
-          });
-          if (side === 'big') peak = Math.max(peak, rss.stop());
-          turns[side].rema.push(s);
-          log(`scale rema  ${f.label}, round ${round + 1}: ${fmtStats(s)}`);
-        }
-      }
-      const smallFloor = meanStats(turns.small.floor);
-      const floor = meanStats(turns.big.floor);
-      const small = meanStats(turns.small.rema);
-      const rema = meanStats(turns.big.rema);
-      raw.scale = { turns, coldFloor, coldRema, targets: bigTargets.length, peakRssMb: peak };
-      const { label: small4 } = fleets.small;
-      const { label: big4 } = fleets.big;
-      const inTurns = `${c} clients, in turns (mean of ${rounds})`;
+      const small4 = inK(size.assets);
+      const big4 = inK(bigAssets);
+      const inTurns = `${c} clients, in turns (mean of ${turns.reference.rema.length})`;
       const addSide = (key: string, assets: number, r: RunStats, f: RunStats) => {
         add({ key: `${key}.rate`, id: '4', scenario: `writes on ${assets.toLocaleString('en')} assets, ${inTurns}`, metric: 'writes/s', value: r.rate, floor: f.rate, load });
         add({ key: `${key}.p50`, id: '4', scenario: '', metric: 'p50 ms', value: r.p50, floor: f.p50, load });
@@ -392,7 +329,7 @@ async function main() {
       const added = (r: RunStats, f: RunStats) => (1000 * c) / r.rate - (1000 * c) / f.rate;
       add({ key: 'scale.own.small', id: '4', scenario: `rema's own time per write (mean latency − the floor's)`, metric: `ms on ${small4} assets`, value: added(small, smallFloor), load });
       add({ key: 'scale.own.big', id: '4', scenario: '', metric: `ms on ${big4} assets`, value: added(rema, floor), load });
-      add({ key: 'memory.scale', id: '8', scenario: 'server peak RSS during (4)', metric: 'MB', value: peak });
+      add({ key: 'memory.scale', id: '8', scenario: 'server peak RSS during (4)', metric: 'MB', value: scale.peakRssMb });
       // The rollout measures the reference fleet's server alone: the other would take every
       // gateway's acks from the broker too.
       await stopBig();
@@ -457,7 +394,7 @@ const run: {
   floor?: ReturnType<typeof createFloor>;
   extra: { server: ServerProcess; api: Api }[];
   /** (4)'s large fleet: its database, server and floor. */
-  big: { db?: TestDatabase; server?: ServerProcess; api?: Api; floor?: ReturnType<typeof createFloor> };
+  big: LargeFleet;
   ended?: Promise<void>;
 } = { extra: [], big: {} };
 
