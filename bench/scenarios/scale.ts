@@ -86,9 +86,9 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
   started.server = await startServer({ databaseUrl: db.url, mqttUrl: server.mqttUrl, token: server.token, cpuProfDir: server.cpuProfDir });
   const seeded = await seedFleet({ url: started.server.url, token: server.token, sites: opts.large.sites, assets: opts.large.assets, prefix: 'B', concurrency: opts.seedConcurrency });
   log(`seeded the large fleet, ${seeded.assets} assets, in ${seeded.wallS.toFixed(1)} s`);
-  const seed = { run: seeded, backlogS: NaN, load };
-  seed.backlogS = await waitForEventBacklog(db.pool, opts.seedBacklogS, log);
-  log(`event backlog of the large fleet's seed drained ${Number.isNaN(seed.backlogS) ? '(no event feed)' : `in ${seed.backlogS.toFixed(1)} s`}`);
+  const backlogS = await waitForEventBacklog(db.pool, opts.seedBacklogS, log);
+  log(`event backlog of the large fleet's seed drained ${Number.isNaN(backlogS) ? '(no event feed)' : `in ${backlogS.toFixed(1)} s`}`);
+  const seed = { run: seeded, backlogS, load };
   await started.server.stop();
   started.server = undefined;
 

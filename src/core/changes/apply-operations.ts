@@ -295,6 +295,6 @@ function finalize(before: SiteGraph, candidate: SiteGraph & { assets: ChangedMap
 }
 
 /** Whether two assets sit in the same place with the same configuration (as jsonb stores it: members in any order). */
-const samePlacement = (a: Asset, b: Asset) => a.parentId === b.parentId && a.port === b.port && sameJson(a.config, b.config);
+export const samePlacement = (a: Asset, b: Asset) => a.parentId === b.parentId && a.port === b.port && sameJson(a.config, b.config);
 
 export type { Connection };

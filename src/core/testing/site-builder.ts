@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { builtinCatalog } from '../catalog/catalog.ts';
 import { defaultConfig } from '../catalog/default-config.ts';
 import type { AssetKind } from '../catalog/types.ts';
-import { sameJson } from '../changes/same-json.ts';
+import { samePlacement } from '../changes/apply-operations.ts';
 import { GraphIndex } from '../graph/graph-index.ts';
 import type { Asset, AssetStatus, ConfigDoc, SiteGraph } from '../graph/types.ts';
 import type { RuleContext } from '../rules/types.ts';
@@ -126,7 +126,7 @@ export class SiteBuilder {
     for (const id of touchedAssets) {
       const now = candidate.assets.get(id);
       const was = before.assets.get(id);
-      if (now && was && (now.parentId !== was.parentId || now.port !== was.port || !sameJson(now.config, was.config))) {
+      if (now && was && !samePlacement(now, was)) {
         now.configVersion = was.configVersion + 1;
       }
     }
