@@ -15,6 +15,7 @@ import { outboxInsertSql } from '../../src/events/outbox.ts';
 import { expectRevisionSql } from '../../src/config/persist-change.ts';
 import type { AuditActor, JsonObject } from '../../src/audit/types.ts';
 import { newId } from '../../src/core/ids.ts';
+import { SiteTurns } from '../../src/config/site-turns.ts';
 import { nextOffset, type WriteTarget } from './fleet.ts';
 
 /** A stored asset row as the floor keeps it between its writes. */
@@ -114,6 +115,7 @@ export class FloorWriter {
   private readonly sites = new Map<string, LockedSite>();
   /** Assets and cables of each site the targets are in. */
   private readonly sizes = new Map<string, number>();
+  private readonly turns = new SiteTurns();
   /** What each held site counted for when it was stored (its size may be read again later). */
   private readonly counted = new Map<string, number>();
   /** Assets and cables of the sites held, as counted when each was stored. */
@@ -141,8 +143,22 @@ export class FloorWriter {
     for (const r of sizes.rows) this.sizes.set(r.site_id, r.n);
   }
 
-  /** One single-asset configuration write: the statements of rema's write, nothing else. */
+  /**
+   * One single-asset configuration write: the statements of rema's write, nothing else. As rema's,
+   * the floor's writes to one site take turns ({@link SiteTurns}).
+   */
   async write(assetId: string, opts: { alone?: boolean } = {}): Promise<void> {
+    const siteId = this.rows.get(assetId)?.site_id;
+    if (siteId === undefined) throw new Error(`floor: asset ${assetId} not loaded`);
+    const endTurn = await this.turns.take(siteId);
+    try {
+      await this.writeInTurn(assetId, opts);
+    } finally {
+      endTurn();
+    }
+  }
+
+  private async writeInTurn(assetId: string, opts: { alone?: boolean }): Promise<void> {
     const was = this.rows.get(assetId);
     if (!was) throw new Error(`floor: asset ${assetId} not loaded`);
     const offset = nextOffset(Number(was.config.calibrationOffset ?? 0));

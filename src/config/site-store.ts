@@ -272,8 +272,13 @@ export class SiteGraphCache {
 
   /** The copy held of the site a write names, whatever its revision (the lock, or the statement sent alone, tells whether it is current). */
   find(of: SiteOf): SiteGraph | undefined {
-    const siteId = typeof of === 'string' ? of : this.siteOfEntity.get('asset' in of ? of.asset : of.connection);
+    const siteId = this.siteIdOf(of);
     return siteId === undefined ? undefined : this.graphs.get(siteId);
+  }
+
+  /** The id of the site a write names: given, or that of the asset or cable named, when held. */
+  siteIdOf(of: SiteOf): string | undefined {
+    return typeof of === 'string' ? of : this.siteOfEntity.get('asset' in of ? of.asset : of.connection);
   }
 
   /**

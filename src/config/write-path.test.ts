@@ -279,6 +279,28 @@ describe('the write path on the copy of a site it holds', () => {
     expect(await verifyAuditChains(db.pool, { scope: `site:${siteId}` })).toMatchObject({ ok: true, events: 12 });
   });
 
+  it('writes concurrent changes to a site it holds one after another, each in one statement planned on the copy the one before left', async () => {
+    const { siteId, ids } = await siteWithGateways(8);
+    const { pool, sent } = recordingPool();
+    try {
+      const wp = createWritePath({ pool, catalog: builtinCatalog() });
+      await rename(wp, ids[0], 1, 'First');
+      sent.length = 0;
+      const outcomes = await Promise.all(ids.slice(1).map((id, i) => rename(wp, id, 1, `N-${i}`)));
+      // In the order they came: none found its copy stale, none took the lock.
+      expect(outcomes.map((o) => o.siteRevision)).toEqual(Array.from({ length: 7 }, (_, i) => i + 3));
+      expect(sent).toHaveLength(7);
+      expect(sent.every((s) => s.includes('config.expect_revision'))).toBe(true);
+      expect(await verifyAuditChains(db.pool, { scope: `site:${siteId}` })).toMatchObject({ ok: true, events: 8 });
+      // A refused change ends its turn too: the next write goes on.
+      const [refused, kept] = await Promise.allSettled([rename(wp, ids[1], 1, 'stale'), rename(wp, ids[2], 2, 'Kept')]);
+      expect(refused).toMatchObject({ status: 'rejected', reason: { code: 'PRECONDITION_FAILED' } });
+      expect(kept).toMatchObject({ status: 'fulfilled', value: { siteRevision: 10 } });
+    } finally {
+      await pool.end();
+    }
+  });
+
   it('answers the change as applied when the answer to its lone statement is lost and the database committed it', async () => {
     const { siteId, ids } = await siteWithGateways(1);
     const cache = new SiteGraphCache();

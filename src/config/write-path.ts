@@ -22,6 +22,7 @@ import { constraintViolation } from '../http/db-errors.ts';
 import { etagOf } from '../http/etag.ts';
 import { ConfigSchemaCheck } from './config-schema-check.ts';
 import { lockSite, lockSiteForWrite, SiteGraphCache, siteCacheSizeFromEnv, type SiteOf } from './site-store.ts';
+import { SiteTurns } from './site-turns.ts';
 import { changeStatements, persistChange, type ChangeRecord } from './persist-change.ts';
 import { loadDeployedPlacements, lookupSerials, readsPlacements, serialsToLookUp } from './validation-reads.ts';
 import { describeRefusal, lastConfigOp, operationProblem } from './write-problems.ts';
@@ -144,13 +145,29 @@ interface WriteProgress {
  * nothing — the write then takes the lock and starts again. One round trip instead of two, and
  * the site is locked only while the statement runs. Whatever that plan would not write as it is —
  * a refusal, a no-op, an error, a dry run — is answered under the lock, from the current state.
+ * This instance's writes to one site take turns ({@link SiteTurns}), so that they do not make
+ * each other's copies stale.
  */
 export function createWritePath(deps: WritePathDeps) {
   const rules = deps.rules ?? builtinRules;
   const cache = deps.cache ?? new SiteGraphCache(siteCacheSizeFromEnv());
   const schemaCheck = new ConfigSchemaCheck(deps.catalog);
+  const turns = new SiteTurns();
 
   async function execute(req: ChangeRequest, ctx: WriteContext): Promise<ChangeOutcome> {
+    // A dry run writes nothing, and a site named by an asset or cable not held is written under the lock anyway.
+    const siteId = req.dryRun ? undefined : cache.siteIdOf(req.siteId);
+    if (siteId === undefined) return executeInTurn(req, ctx);
+    const endTurn = await turns.take(siteId);
+    try {
+      return await executeInTurn(req, ctx);
+    } finally {
+      endTurn();
+    }
+  }
+
+  /** {@link execute}, once the write's turn on its site has come (see {@link SiteTurns}). */
+  async function executeInTurn(req: ChangeRequest, ctx: WriteContext): Promise<ChangeOutcome> {
     const changesetId = newId();
     const pointer = req.pointer ?? ((i: number, inOperation: string) => `/operations/${i}${inOperation}`);
     const done: WriteProgress = {};
