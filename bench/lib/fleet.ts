@@ -17,11 +17,11 @@ export interface SeedResult {
 }
 
 /** Builds a fleet with `rema seed` (a process of its own, through the public API). */
-export async function seedFleet(opts: { url: string; token: string; sites: number; assets: number; prefix?: string; concurrency: number }): Promise<SeedResult> {
+export async function seedFleet(opts: { url: string; token: string; sites: number; assets: number; prefix?: string; concurrency: number; root?: string }): Promise<SeedResult> {
   const args = ['bin/rema.mjs', 'seed', '--sites', String(opts.sites), '--assets', String(opts.assets), '--url', opts.url, '--token', opts.token, '--concurrency', String(opts.concurrency)];
   if (opts.prefix) args.push('--prefix', opts.prefix);
   const started = performance.now();
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: '1' } });
+  const child = spawn(process.execPath, args, { cwd: opts.root ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: '1' } });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));

@@ -24,6 +24,8 @@ export interface StartServerOptions {
   cpuProfDir?: string;
   /** More environment for the server (e.g. `REMA_SITE_CACHE_ENTITIES`, `REMA_NODE_OPTIONS`). */
   env?: Record<string, string>;
+  /** The rema tree to run; default that of REMA_BENCH_ROOT, else this one. */
+  root?: string;
 }
 
 /** A port nothing listens on right now. */
@@ -43,6 +45,7 @@ export async function freePort(): Promise<number> {
  * free loopback port, and waits until `/readyz` answers 200.
  */
 export async function startServer(opts: StartServerOptions): Promise<ServerProcess> {
+  const root = opts.root ?? ROOT;
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'rema-bench-'));
   const logFile = path.join(dataDir, 'server.log');
@@ -51,14 +54,14 @@ export async function startServer(opts: StartServerOptions): Promise<ServerProce
   const cpuProf = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
   // As operators start it: the launcher, which sizes the heap and execs node (same pid). A tree
   // without it (an older checkout, for a baseline) runs bin/rema.mjs.
-  const launcher = existsSync(path.join(ROOT, 'bin', 'rema'));
+  const launcher = existsSync(path.join(root, 'bin', 'rema'));
   const [command, args]: [string, string[]] = launcher ? ['sh', ['bin/rema', ...serveArgs]] : [process.execPath, [...cpuProf, 'bin/rema.mjs', ...serveArgs]];
   // node refuses --cpu-prof in NODE_OPTIONS; the launcher passes REMA_NODE_OPTIONS on its command
   // line instead of its defaults, so those are repeated here (keep them as bin/rema has them).
   const heap = opts.env?.REMA_NODE_OPTIONS ?? process.env.REMA_NODE_OPTIONS ?? '--max-old-space-size=512 --max-semi-space-size=8 --no-allocation-site-pretenuring';
   const nodeOptions = launcher && cpuProf.length ? { REMA_NODE_OPTIONS: [heap, ...cpuProf].filter(Boolean).join(' ') } : {};
   const child: ChildProcess = spawn(command, args, {
-    cwd: ROOT,
+    cwd: root,
     // REMA_LOG empty: no request lines; warnings and errors go to the log file (a tree older than
     // the log levels reads it as "nothing", so a baseline may say less there).
     env: { ...process.env, ...opts.env, ...nodeOptions, DATABASE_URL: opts.databaseUrl, MQTT_URL: opts.mqttUrl, REMA_TOKEN: opts.token, REMA_DATA_DIR: dataDir, REMA_LOG: '' },

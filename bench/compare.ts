@@ -1,0 +1,104 @@
+/**
+ * `npm run bench:compare -- --root <another checkout>`: (2) — validated writes over HTTP — of this
+ * tree and of another (e.g. the commit before a change, checked out and built), measured in
+ * turns: each tree's server on a database of its own holding the same fleet, short runs
+ * alternating between the two, the order swapped every round. This machine's speed drifts by
+ * tens of percent over minutes; two `npm run bench` runs minutes apart measure that drift as much
+ * as the change.
+ *
+ * Options: --root DIR (required: a rema tree, built), --rounds N (4), --duration S (8),
+ * --concurrency C (16), --sites N (500), --assets N (25,000), --keep-db.
+ */
+import { fileURLToPath } from 'node:url';
+import { createTestDatabase, type TestDatabase } from '../src/db/test-database.ts';
+import { checkpoint, seedFleet, waitForEventBacklog, writeTargets, type WriteTarget } from './lib/fleet.ts';
+import { Api } from './lib/http.ts';
+import { cpuMeter, dbCounters, loadavg1 } from './lib/machine.ts';
+import { startServer, type ServerProcess } from './lib/server.ts';
+import { meanStats, type RunStats } from './lib/stats.ts';
+import { runWrites } from './scenarios/writes.ts';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback?: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const positive = (name: string, fallback: number) => {
+  const value = Number(option(name, String(fallback)));
+  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`--${name} must be a positive whole number`);
+  return value;
+};
+const otherRoot = option('root');
+if (!otherRoot) throw new Error('--root <a rema checkout, built> is required: the tree to compare this one with');
+const ROUNDS = positive('rounds', 4);
+const DURATION_MS = positive('duration', 8) * 1000;
+const CONCURRENCY = positive('concurrency', 16);
+const SITES = positive('sites', 500);
+const ASSETS = positive('assets', 25_000);
+const MQTT_URL = process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883';
+const TOKEN = `rema_bench_${process.pid}_token_for_full_rights`;
+
+const log = (msg: string) => console.log(`[compare ${new Date().toISOString().slice(11, 19)}] ${msg}`);
+const fmt = (s: RunStats) =>
+  `${s.rate.toFixed(0)}/s, p50 ${s.p50.toFixed(1)}, p95 ${s.p95.toFixed(1)}, p99 ${s.p99.toFixed(1)} ms` +
+  (s.cpuMsPerOp ? `; CPU ms/write: ${Object.entries(s.cpuMsPerOp).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}` : '');
+
+interface Side {
+  name: string;
+  root: string;
+  db?: TestDatabase;
+  server?: ServerProcess;
+  api?: Api;
+  targets?: WriteTarget[];
+  runs: RunStats[];
+}
+
+const sides: Side[] = [
+  { name: 'this', root: fileURLToPath(new URL('../', import.meta.url)), runs: [] },
+  { name: 'other', root: otherRoot, runs: [] },
+];
+
+async function cleanup() {
+  await Promise.allSettled(sides.map((s) => s.server?.stop()));
+  if (args.includes('--keep-db')) return sides.forEach((s) => s.db && log(`kept database ${s.db.url}`));
+  await Promise.allSettled(sides.map((s) => s.db?.drop()));
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void cleanup().finally(() => process.exit(130)));
+}
+
+try {
+  for (const side of sides) {
+    side.db = await createTestDatabase();
+    side.server = await startServer({ databaseUrl: side.db.url, mqttUrl: MQTT_URL, token: TOKEN, root: side.root });
+    side.api = new Api(side.server.url, TOKEN, CONCURRENCY);
+    const seeded = await seedFleet({ url: side.server.url, token: TOKEN, sites: SITES, assets: ASSETS, concurrency: 8, root: side.root });
+    log(`${side.name} (${side.root}): server pid ${side.server.pid}, seeded ${seeded.assets} assets in ${seeded.wallS.toFixed(1)} s`);
+    await waitForEventBacklog(side.db.pool, 300, log);
+    side.targets = await writeTargets(side.db.pool);
+  }
+  // Neither side's server may be consuming its last run's events in the other's window.
+  const settle = (measured: Side) => async () => {
+    for (const s of sides) await waitForEventBacklog((s.db as TestDatabase).pool, 120, log);
+    await checkpoint((measured.db as TestDatabase).pool, log);
+  };
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? sides : [...sides].reverse();
+    for (const side of order) {
+      const db = side.db as TestDatabase;
+      const dbName = new URL(db.url).pathname.slice(1);
+      const loop = { concurrency: CONCURRENCY, durationMs: DURATION_MS, maxOps: 1_000_000, warmupMs: 2000, cpu: cpuMeter(side.server?.pid, dbName), counters: dbCounters(db.pool, dbName) };
+      const s = await runWrites(side.api as Api, side.targets as WriteTarget[], loop, 1000 + round, { settle: settle(side) });
+      side.runs.push(s);
+      log(`round ${round + 1}, ${side.name.padEnd(5)}: ${fmt(s)} (load ${loadavg1().toFixed(2)})`);
+    }
+  }
+  const [mine, other] = sides.map((s) => meanStats(s.runs));
+  log(`mean of ${ROUNDS} runs each, ${CONCURRENCY} clients:`);
+  log(`  this:  ${fmt(mine)}`);
+  log(`  other: ${fmt(other)}`);
+  const ratio = (f: (s: RunStats) => number) => (f(mine) / f(other)).toFixed(3);
+  log(`  this / other: writes/s ${ratio((s) => s.rate)}, p50 ${ratio((s) => s.p50)}, p99 ${ratio((s) => s.p99)}, server CPU/write ${ratio((s) => s.cpuMsPerOp?.rema ?? NaN)}`);
+} finally {
+  await cleanup();
+}
