@@ -153,7 +153,7 @@ const graphFromRows = (site: Site, assets: AssetRow[], connections: ConnectionRo
  */
 export type SiteOf = string | { asset: string } | { connection: string };
 
-const siteIdOf = (of: SiteOf) =>
+const siteIdSql = (of: SiteOf) =>
   typeof of === 'string' ? '$1' : 'asset' in of ? '(SELECT site_id FROM config.assets WHERE id = $1)' : '(SELECT site_id FROM config.connections WHERE id = $1)';
 
 /**
@@ -166,7 +166,7 @@ const siteIdOf = (of: SiteOf) =>
 export const lockForWriteSql = (of: SiteOf) => {
   const stale = `site.id IS DISTINCT FROM $2::uuid OR site.revision <> $3::bigint OR site.version <> $4::int`;
   return `WITH site AS (
-    SELECT id, org_id, code, name, timezone, network, revision, version FROM config.sites WHERE id = ${siteIdOf(of)} FOR UPDATE
+    SELECT id, org_id, code, name, timezone, network, revision, version FROM config.sites WHERE id = ${siteIdSql(of)} FOR UPDATE
   ), ${lockHeadCte('head', `SELECT 'site:' || id, 0, NULL FROM site`)}
   SELECT site.*, head.seq AS head_seq, head.hash AS head_hash,
     (SELECT s.revision FROM config.sites s WHERE s.id = site.id) AS seen_revision,
@@ -272,13 +272,8 @@ export class SiteGraphCache {
 
   /** The copy held of the site a write names, whatever its revision (the lock, or the statement sent alone, tells whether it is current). */
   find(of: SiteOf): SiteGraph | undefined {
-    const siteId = this.siteIdOf(of);
+    const siteId = typeof of === 'string' ? of : this.siteOfEntity.get('asset' in of ? of.asset : of.connection);
     return siteId === undefined ? undefined : this.graphs.get(siteId);
-  }
-
-  /** The id of the site a write names: given, or that of the asset or cable named, when held. */
-  siteIdOf(of: SiteOf): string | undefined {
-    return typeof of === 'string' ? of : this.siteOfEntity.get('asset' in of ? of.asset : of.connection);
   }
 
   /**

@@ -1,3 +1,6 @@
+/** How long a write waits for its turn at most before it goes ahead without it (see {@link SiteTurns.take}). */
+export const MAX_TURN_WAIT_MS = 2_000;
+
 /**
  * Writes of this instance to one site, one after another, in the order they came.
  *
@@ -18,25 +21,32 @@ export class SiteTurns {
 
   /**
    * Waits until the writes to `siteId` that took a turn before have finished, and returns the
-   * function that ends this one's turn (call it once, however the write ends).
+   * function that ends this one's turn (call it once, however the write ends). After `maxWaitMs`
+   * it stops waiting and the write goes ahead beside the one before — as it would without turns:
+   * a write that hangs (no connection to be had, a lock held elsewhere) does not make every write
+   * queued behind it wait as long again in turn. The writes after it still wait for it.
    *
    * @example
    * const done = await turns.take(siteId);
    * try { await write(); } finally { done(); }
    */
-  async take(siteId: string): Promise<() => void> {
+  async take(siteId: string, maxWaitMs = MAX_TURN_WAIT_MS): Promise<() => void> {
     const before = this.last.get(siteId);
     let done!: () => void;
     const mine = new Promise<void>((resolve) => (done = resolve));
     this.last.set(siteId, mine);
-    if (before) await before;
+    if (before) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([before, new Promise<void>((resolve) => (timer = setTimeout(resolve, maxWaitMs)))]);
+      clearTimeout(timer);
+    }
     return () => {
       if (this.last.get(siteId) === mine) this.last.delete(siteId);
       done();
     };
   }
 
-  /** Sites with a write in progress or waiting (for tests and metrics). */
+  /** Sites with a write in progress or waiting. */
   get size(): number {
     return this.last.size;
   }

@@ -292,10 +292,17 @@ describe('the write path on the copy of a site it holds', () => {
       expect(sent).toHaveLength(7);
       expect(sent.every((s) => s.includes('config.expect_revision'))).toBe(true);
       expect(await verifyAuditChains(db.pool, { scope: `site:${siteId}` })).toMatchObject({ ok: true, events: 8 });
-      // A refused change ends its turn too: the next write goes on.
-      const [refused, kept] = await Promise.allSettled([rename(wp, ids[1], 1, 'stale'), rename(wp, ids[2], 2, 'Kept')]);
-      expect(refused).toMatchObject({ status: 'rejected', reason: { code: 'PRECONDITION_FAILED' } });
+      // A write refused, on a version or by a rule, ends its turn too: the next write goes on.
+      const [stale, taken, kept] = await Promise.allSettled([rename(wp, ids[1], 1, 'stale'), rename(wp, ids[3], 2, 'n-0'), rename(wp, ids[2], 2, 'Kept')]);
+      expect(stale).toMatchObject({ status: 'rejected', reason: { code: 'PRECONDITION_FAILED' } });
+      expect(taken).toMatchObject({ status: 'rejected', reason: { code: 'CONFLICT_RULES' } });
       expect(kept).toMatchObject({ status: 'fulfilled', value: { siteRevision: 10 } });
+      // A dry run does not wait for a turn: it answers while a write to the site (0.2 s: the test's trigger) holds one.
+      const dryRun = wp.execute({ siteId, dryRun: true, operations: [{ op: 'updateAsset', id: ids[4], expectedVersion: 2, patch: { name: 'Dry' } }] }, { actor, requestId: randomUUID() });
+      const slow = wp.execute({ siteId, operations: [{ op: 'updateAsset', id: ids[5], expectedVersion: 2, patch: { name: 'Slow' } }] }, { actor, requestId: randomUUID() });
+      const answered = await Promise.race([dryRun.then(() => 'dry run'), slow.then(() => 'slow write')]);
+      expect(answered).toBe('dry run');
+      await slow;
     } finally {
       await pool.end();
     }

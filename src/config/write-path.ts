@@ -155,10 +155,11 @@ export function createWritePath(deps: WritePathDeps) {
   const turns = new SiteTurns();
 
   async function execute(req: ChangeRequest, ctx: WriteContext): Promise<ChangeOutcome> {
-    // A dry run writes nothing, and a site named by an asset or cable not held is written under the lock anyway.
-    const siteId = req.dryRun ? undefined : cache.siteIdOf(req.siteId);
-    if (siteId === undefined) return executeInTurn(req, ctx);
-    const endTurn = await turns.take(siteId);
+    // Only a write that may be planned on the copy held waits for its turn: a dry run, a write to
+    // a site not held (or whose copy was found stale) and one that reads rows take the lock anyway.
+    const held = req.dryRun || readsPlacements(req.operations) ? undefined : cache.current(req.siteId);
+    if (!held) return executeInTurn(req, ctx);
+    const endTurn = await turns.take(held.graph.site.id);
     try {
       return await executeInTurn(req, ctx);
     } finally {
