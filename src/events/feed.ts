@@ -175,14 +175,14 @@ const FeedEventSchema = Type.Object({
  */
 export function eventFeedRoutes(
   app: HttpApp,
-  opts: { service: string; schema: string; pool: pg.Pool; retentionMs?: number; pruneIntervalMs?: number } & Partial<OutboxOrder>,
+  opts: { service: string; schema: string; pool: pg.Pool; retentionMs?: number; pruneIntervalMs?: number; pruneOwn?: (pool: pg.Pool, retentionMs: number) => Promise<number> } & Partial<OutboxOrder>,
 ): void {
   const order: OutboxOrder = { order: opts.order ?? 'id', excludeTopics: opts.excludeTopics };
   const record = readerRecorder(opts.pool, schemaName(opts.schema));
   const retentionMs = opts.retentionMs ?? outboxRetentionFromEnv();
   let pruner: OutboxPruner | undefined;
   app.addHook('onReady', async () => {
-    pruner = startOutboxPruner({ pool: opts.pool, schema: opts.schema, order, retentionMs, intervalMs: opts.pruneIntervalMs, log: app.log });
+    pruner = startOutboxPruner({ pool: opts.pool, schema: opts.schema, order, retentionMs, intervalMs: opts.pruneIntervalMs, pruneOwn: opts.pruneOwn, log: app.log });
   });
   app.addHook('onClose', async () => pruner?.stop());
   app.get(

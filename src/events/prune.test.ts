@@ -118,7 +118,14 @@ describe('a feed', () => {
     await events(6, () => 30);
     const app = await buildHttpApp();
     installAuth(app, { authenticate: async () => ({ kind: 'service', id: 'lifecycle', name: 'lifecycle', orgId: null, bindings: [] }) });
-    eventFeedRoutes(app, { service: 'shop', schema: 'shop', pool: db.pool, order: 'sequenced', excludeTopics: ['shop.relay'], retentionMs: 7 * DAY, pruneIntervalMs: 50 });
+    // The service prunes its own relay's rows in the same round, with the same retention.
+    await events(2, () => 30, { topic: 'shop.relay', unsequenced: true, relayedDaysAgo: 20 });
+    const ownRounds: number[] = [];
+    const pruneOwn = async (pool: typeof db.pool, retentionMs: number) => {
+      ownRounds.push(retentionMs);
+      return (await pool.query(`DELETE FROM shop.outbox WHERE topic = 'shop.relay' AND created_at < now() - $1 * interval '1 millisecond'`, [retentionMs])).rowCount ?? 0;
+    };
+    eventFeedRoutes(app, { service: 'shop', schema: 'shop', pool: db.pool, order: 'sequenced', excludeTopics: ['shop.relay'], retentionMs: 7 * DAY, pruneIntervalMs: 50, pruneOwn });
     await app.ready();
     try {
       const res = await app.inject({ method: 'GET', url: '/v1/internal/events/shop?after=2&limit=10', headers: { authorization: 'Bearer x' } });
@@ -126,6 +133,7 @@ describe('a feed', () => {
       const until = Date.now() + 5000;
       while ((await positions()).length > 4 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 25));
       expect(await positions()).toEqual([3, 4, 5, 6]);
+      expect(ownRounds[0]).toBe(7 * DAY);
     } finally {
       await app.close();
     }

@@ -6,8 +6,8 @@
  * longer than the retention keeps its events until it comes back; one that is gone for good
  * keeps them until its row is deleted (docs/operations.md). Rows a sequenced feed does not serve
  * (a service's own relays, `excludeTopics`: the lifecycle service looks up the acks it relayed
- * there, to record a repeated late ack once) never go, nor do rows not yet given a feed
- * position, nor the newest event.
+ * there, to record a repeated late ack once) are left to the service's own `pruneOwn`; rows not
+ * yet given a feed position never go, nor does the newest event.
  */
 import type pg from 'pg';
 import type { OutboxOrder } from './feed.ts';
@@ -102,9 +102,12 @@ export function startOutboxPruner(opts: {
   order: OutboxOrder;
   retentionMs: number;
   intervalMs?: number;
+  /** Prunes what the service keeps for itself beside its feed (the rows of `excludeTopics`), after the feed's. */
+  pruneOwn?: (pool: pg.Pool, retentionMs: number) => Promise<number>;
   log: { warn(obj: object, msg: string): void; info?(obj: object, msg: string): void };
 }): OutboxPruner {
-  const pruneNow = () => pruneOutbox(opts.pool, opts.schema, opts.order, opts.retentionMs);
+  const pruneNow = async () =>
+    (await pruneOutbox(opts.pool, opts.schema, opts.order, opts.retentionMs)) + ((await opts.pruneOwn?.(opts.pool, opts.retentionMs)) ?? 0);
   const timer = setInterval(() => {
     pruneNow().then(
       (n) => {

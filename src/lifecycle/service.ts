@@ -8,7 +8,7 @@ import { eventFeedRoutes } from '../events/feed.ts';
 import type { HttpApp } from '../http/app.ts';
 import type { ConfigClient } from './config-client.ts';
 import { startConfigEvents } from './config-events.ts';
-import { ACKED_TOPIC } from './deployments/ack-relay.ts';
+import { ACKED_TOPIC, pruneRelayedAcks } from './deployments/ack-relay.ts';
 import { createDeployment } from './deployments/create-deployment.ts';
 import { driftRoutes } from './deployments/drift-routes.ts';
 import { createMqttBridge } from './deployments/mqtt-bridge.ts';
@@ -88,7 +88,7 @@ export function registerLifecycleService(app: HttpApp, opts: LifecycleServiceOpt
   driftRoutes(app, deps);
   deviceRoutes(app, deps);
   firmwareRoutes(app, deps);
-  eventFeedRoutes(app, { service: 'lifecycle', schema: 'lifecycle', pool: opts.pool, order: 'sequenced', excludeTopics: [ACKED_TOPIC] });
+  eventFeedRoutes(app, { service: 'lifecycle', schema: 'lifecycle', pool: opts.pool, order: 'sequenced', excludeTopics: [ACKED_TOPIC], pruneOwn: pruneRelayedAcks });
 
   let started = false;
   let consumer: EventConsumer | undefined;

@@ -4,7 +4,7 @@ import { createTestDatabase, type TestDatabase } from '../../db/test-database.ts
 import { withTransaction } from '../../db/tx.ts';
 import { ConfigServiceError, type ConfigClient } from '../config-client.ts';
 import { migrateLifecycleSchema } from '../service.ts';
-import { enqueueAcked, hasUnrelayedAcks, relayAcks } from './ack-relay.ts';
+import { ackQueued, enqueueAcked, hasUnrelayedAcks, pruneRelayedAcks, relayAcks } from './ack-relay.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -93,6 +93,73 @@ function fakeBulkConfig(opts: { refuse?: Map<string, number>; fail?: () => Error
   } as unknown as ConfigClient;
   return { client, calls };
 }
+
+describe('pruneRelayedAcks', () => {
+  const DAY = 86_400_000;
+  /** Ages every ack queued so far by `days`, as if queued (and, when relayed, relayed) that long ago. */
+  const age = (days: number) =>
+    db.pool.query(`UPDATE lifecycle.outbox SET created_at = created_at - $1 * interval '1 day', published_at = published_at - $1 * interval '1 day'`, [days]);
+  const kept = async (assetId: string) =>
+    (await db.pool.query<{ v: number }>(`SELECT (payload->>'version')::int AS v FROM lifecycle.outbox WHERE key = $1 ORDER BY id`, [assetId])).rows.map((r) => r.v);
+
+  it('keeps of each asset only its newest relayed ack and the one that supersedes the others, once older than the retention', async () => {
+    const [a, b, c, d] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    const deployments = [randomUUID(), randomUUID(), randomUUID()];
+    for (const [i, v] of [1, 2, 3].entries()) await queue(deployments[i], a, v);
+    await queue(randomUUID(), b, 1);
+    // d: the highest version is not the newest ack (two of version 5, then a 3).
+    await queue(randomUUID(), d, 5);
+    await queue(randomUUID(), d, 5);
+    await queue(randomUUID(), d, 3);
+    await relayAcks(db.pool, fakeConfig().client, log);
+    await age(10);
+    // c: relayed two days ago; then an ack of a that is not relayed yet.
+    await queue(randomUUID(), c, 1);
+    await queue(randomUUID(), c, 2);
+    await relayAcks(db.pool, fakeConfig().client, log);
+    await age(2);
+    await queue(deployments[0], a, 4);
+
+    expect(await pruneRelayedAcks(db.pool, 7 * DAY)).toBe(4);
+    expect(await kept(a)).toEqual([4]); // the newest and the highest, not relayed yet: 1, 2 and 3 went
+    expect(await kept(b)).toEqual([1]);
+    expect(await kept(c)).toEqual([1, 2]);
+    expect(await kept(d)).toEqual([5, 3]); // the later 5 (supersedes every other) and the newest
+    expect(await pruneRelayedAcks(db.pool, 7 * DAY)).toBe(0);
+  });
+
+  it('leaves what tells a late ack superseded: an older version acked again is not recorded', async () => {
+    const a = randomUUID();
+    const [old, newer] = [randomUUID(), randomUUID()];
+    await queue(old, a, 1);
+    await queue(newer, a, 2);
+    await queue(randomUUID(), a, 2);
+    const config = fakeConfig();
+    await relayAcks(db.pool, config.client, log);
+    await age(10);
+    expect(await pruneRelayedAcks(db.pool, 7 * DAY)).toBe(2);
+    // The first deployment's row went: its late ack is queued again, and the relay settles it unrecorded.
+    expect(await withTransaction(db.pool, (client) => ackQueued(client, old, a))).toBe(false);
+    await queue(old, a, 1);
+    await relayAcks(db.pool, config.client, log);
+    expect(config.recorded).toEqual([[a, 2]]);
+    expect(await hasUnrelayedAcks(db.pool, old)).toBe(false);
+  });
+
+  it('goes through more than one statement of deletions', async () => {
+    const a = randomUUID();
+    await db.pool.query(
+      `INSERT INTO lifecycle.outbox (topic, key, payload, created_at, published_at)
+       SELECT 'lifecycle.deployment.acked', $1, jsonb_build_object('deploymentId', gen_random_uuid(), 'assetId', $1::text, 'version', n, 'requestId', null),
+              now() - interval '30 days', now() - interval '30 days'
+         FROM generate_series(1, 12001) AS n ORDER BY n`,
+      [a],
+    );
+    expect(await pruneRelayedAcks(db.pool, 7 * DAY)).toBe(12000);
+    expect(await kept(a)).toEqual([12001]);
+    expect(await pruneRelayedAcks(db.pool, 7 * DAY)).toBe(0);
+  });
+});
 
 describe('relayAcks against a configuration service that records in bulk', () => {
   it('records the queued acks in one call, the highest version of each asset only', async () => {

@@ -179,6 +179,46 @@ async function noteRefusal(client: pg.PoolClient, ack: AckedVersion, err: Config
   log.warn({ ack, status: err.status }, 'acknowledged version not recorded as deployed');
 }
 
+/** Relayed acks deleted per statement; {@link pruneRelayedAcks} repeats until one deletes fewer. */
+const PRUNE_BATCH = 10_000;
+
+/**
+ * Relayed acks older than the retention that no check still needs: of each asset, every one but
+ * its newest and the one every other ack of it is superseded by (the highest version, the later
+ * of equals: what {@link CLAIM_ACKS} compares a queued ack with). The two kept still tell a late
+ * ack of an older version superseded, and one of the same version comes to nothing (its asset
+ * is recorded at that version already); only a late ack of a deployment whose rows went is no
+ * longer known as repeated, and is relayed once more. One pass over the acks per statement,
+ * however many an asset has.
+ */
+const PRUNE_RELAYED_ACKS = `
+  DELETE FROM lifecycle.outbox o USING (
+    SELECT id FROM (
+      SELECT a.id, a.published_at, a.created_at,
+             a.id = max(a.id) OVER (PARTITION BY a.key) AS newest,
+             row_number() OVER (PARTITION BY a.key ORDER BY (a.payload->>'version')::int DESC, a.id DESC) = 1 AS highest
+        FROM lifecycle.outbox a WHERE a.topic = $1) r
+     WHERE NOT r.newest AND NOT r.highest AND r.published_at IS NOT NULL AND r.created_at < $2
+     ORDER BY id LIMIT $3) gone
+   WHERE o.id = gone.id`;
+
+/**
+ * Deletes the relayed acks the lifecycle outbox no longer needs (see {@link PRUNE_RELAYED_ACKS})
+ * once they are older than `retentionMs`: at most two rows per asset stay, however many rollouts
+ * it went through. Run with the outbox's own pruning (src/events/prune.ts).
+ *
+ * @returns how many rows were deleted.
+ */
+export async function pruneRelayedAcks(pool: pg.Pool, retentionMs: number): Promise<number> {
+  const cutoff = new Date(Date.now() - retentionMs);
+  let deleted = 0;
+  for (;;) {
+    const { rowCount } = await pool.query(PRUNE_RELAYED_ACKS, [ACKED_TOPIC, cutoff, PRUNE_BATCH]);
+    deleted += rowCount ?? 0;
+    if ((rowCount ?? 0) < PRUNE_BATCH) return deleted;
+  }
+}
+
 /**
  * Whether acks of `deploymentId` still wait to be recorded (a batch is not over until they are).
  * The topic is part of the text so the partial index of unrelayed acks applies.
