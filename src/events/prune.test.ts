@@ -3,7 +3,7 @@ import { installAuth } from '../auth/install-auth.ts';
 import { createTestDatabase, type TestDatabase } from '../db/test-database.ts';
 import { buildHttpApp } from '../http/app.ts';
 import { eventFeedRoutes, readOutbox } from './feed.ts';
-import { outboxRetentionFromEnv, pruneOutbox, readerRecorder, recordReader } from './prune.ts';
+import { outboxRetentionFromEnv, pruneOutbox, readerRecorder, recordReader, startOutboxPruner } from './prune.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -110,6 +110,47 @@ describe('readers of a feed', () => {
     expect(outboxRetentionFromEnv({ REMA_OUTBOX_RETENTION_HOURS: '48' })).toBe(2 * DAY);
     expect(() => outboxRetentionFromEnv({ REMA_OUTBOX_RETENTION_HOURS: 'a week' })).toThrow(/at least 1/);
     expect(() => outboxRetentionFromEnv({ REMA_OUTBOX_RETENTION_HOURS: '0' })).toThrow(/at least 1/);
+  });
+});
+
+describe('the pruner', () => {
+  it('prunes the service’s own rows even when pruning the feed fails, and reports the failure', async () => {
+    let own = 0;
+    const pruner = startOutboxPruner({ pool: db.pool, schema: 'nowhere', order: ORDER, retentionMs: 7 * DAY, intervalMs: 3_600_000, pruneOwn: async () => ++own, log: { warn: () => {} } });
+    try {
+      await expect(pruner.pruneNow()).rejects.toThrow(/nowhere/);
+      expect(own).toBe(1);
+    } finally {
+      pruner.stop();
+    }
+  });
+
+  it('starts no round while the one before is still running', async () => {
+    let running = 0;
+    let most = 0;
+    let rounds = 0;
+    const pruner = startOutboxPruner({
+      pool: db.pool,
+      schema: 'shop',
+      order: ORDER,
+      retentionMs: 7 * DAY,
+      intervalMs: 10,
+      pruneOwn: async () => {
+        rounds++;
+        most = Math.max(most, ++running);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        running--;
+        return 0;
+      },
+      log: { warn: () => {} },
+    });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 350));
+    } finally {
+      pruner.stop();
+    }
+    expect(rounds).toBeGreaterThanOrEqual(2);
+    expect(most).toBe(1);
   });
 });
 

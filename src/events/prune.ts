@@ -86,6 +86,8 @@ export async function pruneOutbox(pool: pg.Pool, schema: string, order: OutboxOr
   return deleted;
 }
 
+const settle = <T>(work: Promise<T> | T): Promise<PromiseSettledResult<T>> => Promise.allSettled([work]).then(([result]) => result);
+
 export interface OutboxPruner {
   /** One round now (tests, operators); resolves with the rows deleted. */
   pruneNow(): Promise<number>;
@@ -106,10 +108,19 @@ export function startOutboxPruner(opts: {
   pruneOwn?: (pool: pg.Pool, retentionMs: number) => Promise<number>;
   log: { warn(obj: object, msg: string): void; info?(obj: object, msg: string): void };
 }): OutboxPruner {
-  const pruneNow = async () =>
-    (await pruneOutbox(opts.pool, opts.schema, opts.order, opts.retentionMs)) + ((await opts.pruneOwn?.(opts.pool, opts.retentionMs)) ?? 0);
+  // The service's own rows are pruned even when the feed's pruning failed, and the other way round.
+  const pruneNow = async () => {
+    const [feed, own] = [await settle(pruneOutbox(opts.pool, opts.schema, opts.order, opts.retentionMs)), await settle(opts.pruneOwn?.(opts.pool, opts.retentionMs) ?? 0)];
+    if (feed.status === 'rejected') throw feed.reason;
+    if (own.status === 'rejected') throw own.reason;
+    return feed.value + own.value;
+  };
+  // A round still running when the next is due (a large backlog, a slow database) is not joined by another.
+  let running = false;
   const timer = setInterval(() => {
-    pruneNow().then(
+    if (running) return;
+    running = true;
+    pruneNow().finally(() => (running = false)).then(
       (n) => {
         if (n > 0) opts.log.info?.({ schema: opts.schema, deleted: n }, 'outbox pruned');
       },

@@ -99,32 +99,37 @@ describe('pruneRelayedAcks', () => {
   /** Ages every ack queued so far by `days`, as if queued (and, when relayed, relayed) that long ago. */
   const age = (days: number) =>
     db.pool.query(`UPDATE lifecycle.outbox SET created_at = created_at - $1 * interval '1 day', published_at = published_at - $1 * interval '1 day'`, [days]);
+  /** The acks of an asset still in the outbox, oldest first: `version/deployment`. */
   const kept = async (assetId: string) =>
-    (await db.pool.query<{ v: number }>(`SELECT (payload->>'version')::int AS v FROM lifecycle.outbox WHERE key = $1 ORDER BY id`, [assetId])).rows.map((r) => r.v);
+    (await db.pool.query<{ v: string }>(`SELECT concat(payload->>'version', '/', payload->>'deploymentId') AS v FROM lifecycle.outbox WHERE key = $1 ORDER BY id`, [assetId])).rows.map(
+      (r) => r.v,
+    );
+  /** Acks of `versions` for `assetId`, queued `daysAgo` and relayed then (or not), without the relay. */
+  const rows = (assetId: string, versions: number[], opts: { daysAgo: number; relayed: boolean }) =>
+    db.pool.query(
+      `INSERT INTO lifecycle.outbox (topic, key, payload, created_at, published_at)
+       SELECT 'lifecycle.deployment.acked', $1, jsonb_build_object('deploymentId', 'd' || n, 'assetId', $1::text, 'version', v, 'requestId', null),
+              now() - $3 * interval '1 day', CASE WHEN $4 THEN now() - $3 * interval '1 day' END
+         FROM unnest($2::int[]) WITH ORDINALITY AS x(v, n) ORDER BY n`,
+      [assetId, versions, opts.daysAgo, opts.relayed],
+    );
 
   it('keeps of each asset only its newest relayed ack and the one that supersedes the others, once older than the retention', async () => {
-    const [a, b, c, d] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
-    const deployments = [randomUUID(), randomUUID(), randomUUID()];
-    for (const [i, v] of [1, 2, 3].entries()) await queue(deployments[i], a, v);
-    await queue(randomUUID(), b, 1);
-    // d: the highest version is not the newest ack (two of version 5, then a 3).
-    await queue(randomUUID(), d, 5);
-    await queue(randomUUID(), d, 5);
-    await queue(randomUUID(), d, 3);
-    await relayAcks(db.pool, fakeConfig().client, log);
-    await age(10);
-    // c: relayed two days ago; then an ack of a that is not relayed yet.
-    await queue(randomUUID(), c, 1);
-    await queue(randomUUID(), c, 2);
-    await relayAcks(db.pool, fakeConfig().client, log);
-    await age(2);
-    await queue(deployments[0], a, 4);
+    const [a, b, c, d, e] = [randomUUID(), randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    await rows(a, [1, 2, 3], { daysAgo: 10, relayed: true });
+    await rows(b, [1], { daysAgo: 10, relayed: true });
+    await rows(c, [1, 2], { daysAgo: 2, relayed: true }); // younger than the retention
+    await rows(d, [5, 5, 3], { daysAgo: 10, relayed: true }); // the highest is not the newest
+    await rows(e, [1], { daysAgo: 10, relayed: false }); // old, never relayed: waits for the relay
+    await rows(e, [2], { daysAgo: 10, relayed: true });
+    await rows(e, [3], { daysAgo: 1, relayed: true });
 
-    expect(await pruneRelayedAcks(db.pool, 7 * DAY)).toBe(4);
-    expect(await kept(a)).toEqual([4]); // the newest and the highest, not relayed yet: 1, 2 and 3 went
-    expect(await kept(b)).toEqual([1]);
-    expect(await kept(c)).toEqual([1, 2]);
-    expect(await kept(d)).toEqual([5, 3]); // the later 5 (supersedes every other) and the newest
+    expect(await pruneRelayedAcks(db.pool, 7 * DAY)).toBe(4); // a's 1 and 2, d's first 5, e's 2
+    expect(await kept(a)).toEqual(['3/d3']);
+    expect(await kept(b)).toEqual(['1/d1']);
+    expect(await kept(c)).toEqual(['1/d1', '2/d2']);
+    expect(await kept(d)).toEqual(['5/d2', '3/d3']); // the later of the two 5s supersedes every other ack; the 3 is the newest
+    expect(await kept(e)).toEqual(['1/d1', '3/d1']);
     expect(await pruneRelayedAcks(db.pool, 7 * DAY)).toBe(0);
   });
 
@@ -146,17 +151,15 @@ describe('pruneRelayedAcks', () => {
     expect(await hasUnrelayedAcks(db.pool, old)).toBe(false);
   });
 
-  it('goes through more than one statement of deletions', async () => {
-    const a = randomUUID();
-    await db.pool.query(
-      `INSERT INTO lifecycle.outbox (topic, key, payload, created_at, published_at)
-       SELECT 'lifecycle.deployment.acked', $1, jsonb_build_object('deploymentId', gen_random_uuid(), 'assetId', $1::text, 'version', n, 'requestId', null),
-              now() - interval '30 days', now() - interval '30 days'
-         FROM generate_series(1, 12001) AS n ORDER BY n`,
-      [a],
-    );
-    expect(await pruneRelayedAcks(db.pool, 7 * DAY)).toBe(12000);
-    expect(await kept(a)).toEqual([12001]);
+  it('goes through many acks of one asset, and assets more than one statement looks at', async () => {
+    const one = randomUUID();
+    await rows(one, Array.from({ length: 12_001 }, (_, i) => i + 1), { daysAgo: 30, relayed: true });
+    const many = Array.from({ length: 1500 }, () => randomUUID());
+    for (const id of many) await rows(id, [1, 2], { daysAgo: 30, relayed: true });
+    expect(await pruneRelayedAcks(db.pool, 7 * DAY)).toBe(12_000 + 1500);
+    expect(await kept(one)).toEqual(['12001/d12001']);
+    const left = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM lifecycle.outbox WHERE key = ANY($1::text[])`, [many]);
+    expect(left.rows[0].n).toBe(1500);
     expect(await pruneRelayedAcks(db.pool, 7 * DAY)).toBe(0);
   });
 });

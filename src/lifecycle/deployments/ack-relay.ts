@@ -179,43 +179,49 @@ async function noteRefusal(client: pg.PoolClient, ack: AckedVersion, err: Config
   log.warn({ ack, status: err.status }, 'acknowledged version not recorded as deployed');
 }
 
-/** Relayed acks deleted per statement; {@link pruneRelayedAcks} repeats until one deletes fewer. */
-const PRUNE_BATCH = 10_000;
+/** Assets whose acks one statement of {@link pruneRelayedAcks} looks at. */
+const PRUNE_KEYS = 1000;
 
 /**
- * Relayed acks older than the retention that no check still needs: of each asset, every one but
- * its newest and the one every other ack of it is superseded by (the highest version, the later
- * of equals: what {@link CLAIM_ACKS} compares a queued ack with). The two kept still tell a late
- * ack of an older version superseded, and one of the same version comes to nothing (its asset
- * is recorded at that version already); only a late ack of a deployment whose rows went is no
- * longer known as repeated, and is relayed once more. One pass over the acks per statement,
- * however many an asset has.
+ * For the next {@link PRUNE_KEYS} assets after `$2` (in key order, through the (topic, key, id)
+ * index): deletes their relayed acks older than `$3` that no check still needs — every one but
+ * the asset's newest and the one every other ack of it is superseded by (the highest version,
+ * the later of equals: what {@link CLAIM_ACKS} compares a queued ack with). Reads only those
+ * assets' rows, so a round costs one pass over the acks however many there are.
  */
 const PRUNE_RELAYED_ACKS = `
-  DELETE FROM lifecycle.outbox o USING (
-    SELECT id FROM (
-      SELECT a.id, a.published_at, a.created_at,
-             a.id = max(a.id) OVER (PARTITION BY a.key) AS newest,
-             row_number() OVER (PARTITION BY a.key ORDER BY (a.payload->>'version')::int DESC, a.id DESC) = 1 AS highest
-        FROM lifecycle.outbox a WHERE a.topic = $1) r
-     WHERE NOT r.newest AND NOT r.highest AND r.published_at IS NOT NULL AND r.created_at < $2
-     ORDER BY id LIMIT $3) gone
-   WHERE o.id = gone.id`;
+  WITH keys AS (SELECT DISTINCT key FROM lifecycle.outbox WHERE topic = $1 AND key > $2 ORDER BY key LIMIT ${PRUNE_KEYS}),
+       ranked AS (
+         SELECT a.id, a.published_at, a.created_at,
+                a.id = max(a.id) OVER (PARTITION BY a.key) AS newest,
+                row_number() OVER (PARTITION BY a.key ORDER BY (a.payload->>'version')::int DESC NULLS LAST, a.id DESC) = 1 AS highest
+           FROM lifecycle.outbox a JOIN keys k ON k.key = a.key
+          WHERE a.topic = $1),
+       gone AS (DELETE FROM lifecycle.outbox o USING ranked r
+                 WHERE o.id = r.id AND NOT r.newest AND NOT r.highest AND r.published_at IS NOT NULL AND r.created_at < $3
+                 RETURNING 1)
+  SELECT (SELECT max(key) FROM keys) AS last_key, (SELECT count(*) FROM keys)::int AS keys, (SELECT count(*) FROM gone)::int AS gone`;
 
 /**
- * Deletes the relayed acks the lifecycle outbox no longer needs (see {@link PRUNE_RELAYED_ACKS})
- * once they are older than `retentionMs`: at most two rows per asset stay, however many rollouts
- * it went through. Run with the outbox's own pruning (src/events/prune.ts).
+ * Deletes the relayed acks the lifecycle outbox no longer needs once they were queued more than
+ * `retentionMs` ago: of each asset, its newest and the one that supersedes the others stay, which
+ * still tell a late ack of an older version superseded; an ack not yet relayed always stays.
+ * A late ack of a deployment whose rows went is no longer known as a repeat: it is noted on its
+ * target again and relayed again, and settled unrecorded (a higher version was acked since) or
+ * recorded at the version the asset is recorded at already. Run with the outbox's own pruning
+ * (src/events/prune.ts).
  *
  * @returns how many rows were deleted.
  */
 export async function pruneRelayedAcks(pool: pg.Pool, retentionMs: number): Promise<number> {
   const cutoff = new Date(Date.now() - retentionMs);
   let deleted = 0;
+  let after = '';
   for (;;) {
-    const { rowCount } = await pool.query(PRUNE_RELAYED_ACKS, [ACKED_TOPIC, cutoff, PRUNE_BATCH]);
-    deleted += rowCount ?? 0;
-    if ((rowCount ?? 0) < PRUNE_BATCH) return deleted;
+    const { rows } = await pool.query<{ last_key: string | null; keys: number; gone: number }>(PRUNE_RELAYED_ACKS, [ACKED_TOPIC, after, cutoff]);
+    deleted += rows[0].gone;
+    if (rows[0].keys < PRUNE_KEYS || rows[0].last_key === null) return deleted;
+    after = rows[0].last_key;
   }
 }
 
