@@ -12,6 +12,7 @@ import { ACKED_TOPIC, pruneRelayedAcks } from './deployments/ack-relay.ts';
 import { createDeployment } from './deployments/create-deployment.ts';
 import { driftRoutes } from './deployments/drift-routes.ts';
 import { createMqttBridge } from './deployments/mqtt-bridge.ts';
+import { pruneOutOfService } from './deployments/retained-clears.ts';
 import { deploymentRoutes } from './deployments/routes.ts';
 import { createDeploymentRunner } from './deployments/runner.ts';
 import type { LifecycleDeps } from './deps.ts';
@@ -21,7 +22,13 @@ import { throttledWarnings } from './throttled-warnings.ts';
 
 export const LIFECYCLE_MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 
+/** What the lifecycle service keeps beside its feed and prunes in the feed's round: relayed acks, assets long out of service. */
+export async function pruneOwnRows(pool: pg.Pool, retentionMs: number): Promise<number> {
+  return (await pruneRelayedAcks(pool, retentionMs)) + (await pruneOutOfService(pool, retentionMs));
+}
+
 /** Creates or upgrades the `lifecycle` schema. */
+
 export function migrateLifecycleSchema(databaseUrl: string) {
   return migrateSchema(databaseUrl, { schema: 'lifecycle', dir: LIFECYCLE_MIGRATIONS_DIR });
 }
@@ -88,7 +95,7 @@ export function registerLifecycleService(app: HttpApp, opts: LifecycleServiceOpt
   driftRoutes(app, deps);
   deviceRoutes(app, deps);
   firmwareRoutes(app, deps);
-  eventFeedRoutes(app, { service: 'lifecycle', schema: 'lifecycle', pool: opts.pool, order: 'sequenced', excludeTopics: [ACKED_TOPIC], pruneOwn: pruneRelayedAcks });
+  eventFeedRoutes(app, { service: 'lifecycle', schema: 'lifecycle', pool: opts.pool, order: 'sequenced', excludeTopics: [ACKED_TOPIC], pruneOwn: pruneOwnRows });
 
   let started = false;
   let consumer: EventConsumer | undefined;

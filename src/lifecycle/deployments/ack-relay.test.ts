@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../db/test-database.ts';
 import { withTransaction } from '../../db/tx.ts';
 import { ConfigServiceError, type ConfigClient } from '../config-client.ts';
-import { migrateLifecycleSchema } from '../service.ts';
+import { migrateLifecycleSchema, pruneOwnRows } from '../service.ts';
 import { ackQueued, enqueueAcked, hasUnrelayedAcks, pruneRelayedAcks, relayAcks } from './ack-relay.ts';
 
 let db: TestDatabase;
@@ -161,6 +161,28 @@ describe('pruneRelayedAcks', () => {
     const left = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM lifecycle.outbox WHERE key = ANY($1::text[])`, [many]);
     expect(left.rows[0].n).toBe(1500);
     expect(await pruneRelayedAcks(db.pool, 7 * DAY)).toBe(0);
+  });
+});
+
+describe("the lifecycle service's own rows", () => {
+  it('are pruned in one round: relayed acks, and assets out of service for longer than the retention', async () => {
+    const [asset, gone, recent] = [randomUUID(), randomUUID(), randomUUID()];
+    await db.pool.query(
+      `INSERT INTO lifecycle.outbox (topic, key, payload, created_at, published_at)
+       SELECT 'lifecycle.deployment.acked', $1, jsonb_build_object('deploymentId', gen_random_uuid(), 'assetId', $1::text, 'version', v, 'requestId', null),
+              now() - interval '10 days', now() - interval '10 days'
+         FROM generate_series(1, 3) AS v ORDER BY v`,
+      [asset],
+    );
+    await db.pool.query(
+      `INSERT INTO lifecycle.assets_out_of_service (asset_id, site_id, how, site_revision, since, source)
+       VALUES ($1, $3, 'deleted', 4, now() - interval '10 days', 'test'), ($2, $3, 'retired', 9, now() - interval '1 day', 'test')`,
+      [gone, recent, randomUUID()],
+    );
+    expect(await pruneOwnRows(db.pool, 7 * 86_400_000)).toBe(3);
+    const left = await db.pool.query<{ asset_id: string }>(`SELECT asset_id FROM lifecycle.assets_out_of_service`);
+    expect(left.rows.map((r) => r.asset_id)).toEqual([recent]);
+    expect((await db.pool.query(`SELECT 1 FROM lifecycle.outbox WHERE key = $1`, [asset])).rowCount).toBe(1);
   });
 });
 

@@ -91,6 +91,19 @@ export async function outOfService(client: pg.PoolClient, assetIds: readonly str
 }
 
 /**
+ * Forgets assets that left service more than `retentionMs` ago (the outbox retention): what
+ * {@link outOfService} guards against is a deployment planned on a site graph read just before
+ * an asset left — seconds before its creation takes the site's lock — never one that old. An
+ * event of such an asset replayed later records it again, as of its own revision.
+ *
+ * @returns how many were forgotten.
+ */
+export async function pruneOutOfService(pool: pg.Pool, retentionMs: number): Promise<number> {
+  const { rowCount } = await pool.query(`DELETE FROM lifecycle.assets_out_of_service WHERE since < $1`, [new Date(Date.now() - retentionMs)]);
+  return rowCount ?? 0;
+}
+
+/**
  * Publishes queued clears (an empty retained message, QoS 1) and deletes each one the broker
  * acknowledged; one it did not stays queued for the next round. The rows are locked while
  * their clears are published, so a deployment taking one back waits for this to commit and
