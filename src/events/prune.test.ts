@@ -125,6 +125,28 @@ describe('the pruner', () => {
     }
   });
 
+  it('warns, each round, of readers not seen for longer than the retention: they hold the outbox back', async () => {
+    await events(4, () => 30);
+    await recordReader(db.pool, 'shop', 'retired-integration', 2, new Date(Date.now() - 30 * DAY));
+    await recordReader(db.pool, 'shop', 'lifecycle', 4);
+    const warnings: Array<{ obj: object; msg: string }> = [];
+    const pruner = startOutboxPruner({ pool: db.pool, schema: 'shop', order: ORDER, retentionMs: 7 * DAY, intervalMs: 3_600_000, log: { warn: (obj, msg) => warnings.push({ obj, msg }) } });
+    try {
+      expect(await pruner.pruneNow()).toBe(2); // held back at position 2
+      expect(warnings).toEqual([
+        {
+          obj: { schema: 'shop', readers: [{ reader: 'retired-integration', position: 2, seenAt: expect.any(String) }] },
+          msg: expect.stringContaining("DELETE FROM shop.feed_readers WHERE reader = '<reader>'"),
+        },
+      ]);
+      await db.pool.query(`DELETE FROM shop.feed_readers WHERE reader = 'retired-integration'`);
+      expect(await pruner.pruneNow()).toBe(1); // up to the last reader's 4, which stays as the newest
+      expect(warnings).toHaveLength(1);
+    } finally {
+      pruner.stop();
+    }
+  });
+
   it('starts no round while the one before is still running', async () => {
     let running = 0;
     let most = 0;

@@ -86,6 +86,18 @@ export async function pruneOutbox(pool: pg.Pool, schema: string, order: OutboxOr
   return deleted;
 }
 
+/**
+ * Readers of `<schema>`'s feed not seen for longer than `retentionMs`: each holds back the
+ * outbox's pruning at its position until it reads again or its row is deleted.
+ */
+export async function absentReaders(pool: pg.Pool, schema: string, retentionMs: number): Promise<Array<{ reader: string; position: number; seenAt: Date }>> {
+  const { rows } = await pool.query<{ reader: string; position: string; seen_at: Date }>(
+    `SELECT reader, position, seen_at FROM ${schema}.feed_readers WHERE seen_at < $1 ORDER BY seen_at`,
+    [new Date(Date.now() - retentionMs)],
+  );
+  return rows.map((r) => ({ reader: r.reader, position: Number(r.position), seenAt: r.seen_at }));
+}
+
 const settle = <T>(work: Promise<T> | T): Promise<PromiseSettledResult<T>> => Promise.allSettled([work]).then(([result]) => result);
 
 export interface OutboxPruner {
@@ -111,6 +123,14 @@ export function startOutboxPruner(opts: {
   // The service's own rows are pruned even when the feed's pruning failed, and the other way round.
   const pruneNow = async () => {
     const [feed, own] = [await settle(pruneOutbox(opts.pool, opts.schema, opts.order, opts.retentionMs)), await settle(opts.pruneOwn?.(opts.pool, opts.retentionMs) ?? 0)];
+    // A reader gone for good holds the outbox back for ever: say so, every round, until its row goes.
+    const absent = await absentReaders(opts.pool, opts.schema, opts.retentionMs).catch(() => []);
+    if (absent.length > 0) {
+      opts.log.warn(
+        { schema: opts.schema, readers: absent.map((r) => ({ reader: r.reader, position: r.position, seenAt: r.seenAt.toISOString() })) },
+        `feed readers not seen for longer than the outbox retention hold back its pruning; if one is gone for good: DELETE FROM ${opts.schema}.feed_readers WHERE reader = '<reader>' (docs/operations.md, "Outbox retention")`,
+      );
+    }
     if (feed.status === 'rejected') throw feed.reason;
     if (own.status === 'rejected') throw own.reason;
     return feed.value + own.value;
