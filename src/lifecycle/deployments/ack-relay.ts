@@ -183,14 +183,15 @@ async function noteRefusal(client: pg.PoolClient, ack: AckedVersion, err: Config
 const PRUNE_KEYS = 1000;
 
 /**
- * For the next {@link PRUNE_KEYS} assets after `$2` (in key order, through the (topic, key, id)
- * index): deletes their relayed acks older than `$3` that no check still needs — every one but
+ * For the next {@link PRUNE_KEYS} assets after `$2` with a relayed ack older than `$3` (in key
+ * order, through the (topic, key, id) index): deletes those acks that no check still needs — every one but
  * the asset's newest and the one every other ack of it is superseded by (the highest version,
  * the later of equals: what {@link CLAIM_ACKS} compares a queued ack with). Reads only those
  * assets' rows, so a round costs one pass over the acks however many there are.
  */
 const PRUNE_RELAYED_ACKS = `
-  WITH keys AS (SELECT DISTINCT key FROM lifecycle.outbox WHERE topic = $1 AND key > $2 ORDER BY key LIMIT ${PRUNE_KEYS}),
+  WITH keys AS (SELECT DISTINCT key FROM lifecycle.outbox
+                 WHERE topic = $1 AND key > $2 AND published_at IS NOT NULL AND created_at < $3 ORDER BY key LIMIT ${PRUNE_KEYS}),
        ranked AS (
          SELECT a.id, a.published_at, a.created_at,
                 a.id = max(a.id) OVER (PARTITION BY a.key) AS newest,
