@@ -16,8 +16,9 @@ import { fileURLToPath } from 'node:url';
 import { createTestDatabase, type TestDatabase } from '../src/db/test-database.ts';
 import { checkpoint, seedFleet, sites as listSites, waitForEventBacklog, writeTargets, type WriteTarget } from './lib/fleet.ts';
 import { Api } from './lib/http.ts';
-import { cpuMeter, dbCounters, loadavg1 } from './lib/machine.ts';
+import { cpuMeter, dbCounters } from './lib/machine.ts';
 import { startServer, type ServerProcess } from './lib/server.ts';
+import { formatStats } from './lib/report.ts';
 import { meanStats, type RunStats } from './lib/stats.ts';
 import { runWrites } from './scenarios/writes.ts';
 
@@ -57,9 +58,6 @@ const MQTT_URL = process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883';
 const TOKEN = `rema_bench_${process.pid}_token_for_full_rights`;
 
 const log = (msg: string) => console.log(`[compare ${new Date().toISOString().slice(11, 19)}] ${msg}`);
-const fmt = (s: RunStats) =>
-  `${s.rate.toFixed(0)}/s, p50 ${s.p50.toFixed(1)}, p95 ${s.p95.toFixed(1)}, p99 ${s.p99.toFixed(1)} ms, ${s.errors} failed` +
-  (s.cpuMsPerOp ? `; CPU ms/write: ${Object.entries(s.cpuMsPerOp).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}` : '');
 
 interface Side {
   name: string;
@@ -118,13 +116,13 @@ try {
       side.runs.push(s);
       // A tree whose writes fail would only look slow: stop instead.
       if (s.errors > 0) throw new Error(`${side.name}: ${s.errors} writes failed in round ${round + 1}; see ${side.server?.logFile}`);
-      log(`round ${round + 1}, ${side.name.padEnd(5)}: ${fmt(s)} (load ${loadavg1().toFixed(2)})`);
+      log(`round ${round + 1}, ${side.name.padEnd(5)}: ${formatStats(s)}`);
     }
   }
   const [mine, other] = sides.map((s) => meanStats(s.runs));
   log(`means over ${ROUNDS} runs each (of each run's percentiles, not percentiles of all requests), ${CONCURRENCY} clients${SITES_WRITTEN < SITES ? `, writing ${SITES_WRITTEN} site(s)` : ''}:`);
-  log(`  this:  ${fmt(mine)}`);
-  log(`  other: ${fmt(other)}`);
+  log(`  this:  ${formatStats(mine)}`);
+  log(`  other: ${formatStats(other)}`);
   const ratio = (f: (s: RunStats) => number) => (f(mine) / f(other)).toFixed(3);
   log(`  this / other: writes/s ${ratio((s) => s.rate)}, p50 ${ratio((s) => s.p50)}, p99 ${ratio((s) => s.p99)}, server CPU/write ${ratio((s) => s.cpuMsPerOp?.rema ?? NaN)}`);
 } finally {

@@ -26,7 +26,7 @@ import { runReads, type ReadKind } from './scenarios/reads.ts';
 import { runRollout } from './scenarios/rollout.ts';
 import { runScale, type LargeFleet } from './scenarios/scale.ts';
 import { runWrites } from './scenarios/writes.ts';
-import { markdownTable, meetsGoal, printTable, type Row } from './lib/report.ts';
+import { formatStats as fmtStats, markdownTable, meetsGoal, printTable, type Row } from './lib/report.ts';
 
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 const args = process.argv.slice(2);
@@ -367,11 +367,6 @@ async function main() {
   const failed = rows.filter((r) => meetsGoal(r.value, r.goal) === 'NO');
   if (failed.length) log(`goals missed: ${failed.map((r) => r.key).join(', ')}`);
 }
-
-const fmtStats = (s: RunStats) =>
-  `${s.rate.toFixed(0)}/s, p50 ${s.p50.toFixed(1)} ms, p95 ${s.p95.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms (${s.ok} ok, ${s.errors} errors, load ${loadavg1().toFixed(2)})${
-    s.cpuMsPerOp ? `; CPU ms/op: ${Object.entries(s.cpuMsPerOp).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}` : ''
-  }`;
 
 async function assertBroker() {
   const client = connectMqtt(MQTT_URL, { clientIdPrefix: 'rema-bench-probe' });

@@ -1,4 +1,11 @@
-import type { MachineInfo } from './machine.ts';
+import { loadavg1, type MachineInfo } from './machine.ts';
+import type { RunStats } from './stats.ts';
+
+/** One measured run on one line: rate, latencies, counts, the load it ran at and its CPU per operation. */
+export const formatStats = (s: RunStats) =>
+  `${s.rate.toFixed(0)}/s, p50 ${s.p50.toFixed(1)} ms, p95 ${s.p95.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms (${s.ok} ok, ${s.errors} errors, load ${loadavg1().toFixed(2)})${
+    s.cpuMsPerOp ? `; CPU ms/op: ${Object.entries(s.cpuMsPerOp).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}` : ''
+  }`;
 
 export interface Goal {
   min?: number;

@@ -25,7 +25,7 @@ import { principalOf, requireService } from '../auth/install-auth.ts';
 import type { HttpApp } from '../http/app.ts';
 import { ApiError } from '../http/errors.ts';
 import { withTransaction } from '../db/tx.ts';
-import { outboxRetentionFromEnv, readerRecorder, startOutboxPruner, type OutboxPruner } from './prune.ts';
+import { outboxRetentionFromEnv, readerRecorder, startOutboxPruner, type OutboxPruner, type PruneOwn } from './prune.ts';
 
 /** One outbox event as the feed hands it out. */
 export interface FeedEvent {
@@ -175,7 +175,7 @@ const FeedEventSchema = Type.Object({
  */
 export function eventFeedRoutes(
   app: HttpApp,
-  opts: { service: string; schema: string; pool: pg.Pool; retentionMs?: number; pruneIntervalMs?: number; pruneOwn?: (pool: pg.Pool, retentionMs: number) => Promise<number> } & Partial<OutboxOrder>,
+  opts: { service: string; schema: string; pool: pg.Pool; retentionMs?: number; pruneIntervalMs?: number; pruneOwn?: PruneOwn } & Partial<OutboxOrder>,
 ): void {
   const order: OutboxOrder = { order: opts.order ?? 'id', excludeTopics: opts.excludeTopics };
   const record = readerRecorder(opts.pool, schemaName(opts.schema));

@@ -98,7 +98,8 @@ export async function absentReaders(pool: pg.Pool, schema: string, retentionMs: 
   return rows.map((r) => ({ reader: r.reader, position: Number(r.position), seenAt: r.seen_at }));
 }
 
-const settle = <T>(work: Promise<T> | T): Promise<PromiseSettledResult<T>> => Promise.allSettled([work]).then(([result]) => result);
+/** Prunes what a service keeps for itself beside its feed (the rows of `excludeTopics`); resolves with the rows deleted. */
+export type PruneOwn = (pool: pg.Pool, retentionMs: number) => Promise<number>;
 
 export interface OutboxPruner {
   /** One round now (tests, operators); resolves with the rows deleted. */
@@ -116,13 +117,21 @@ export function startOutboxPruner(opts: {
   order: OutboxOrder;
   retentionMs: number;
   intervalMs?: number;
-  /** Prunes what the service keeps for itself beside its feed (the rows of `excludeTopics`), after the feed's. */
-  pruneOwn?: (pool: pg.Pool, retentionMs: number) => Promise<number>;
+  /** Run after the feed's pruning, in the same round. */
+  pruneOwn?: PruneOwn;
   log: { warn(obj: object, msg: string): void; info?(obj: object, msg: string): void };
 }): OutboxPruner {
   // The service's own rows are pruned even when the feed's pruning failed, and the other way round.
   const pruneNow = async () => {
-    const [feed, own] = [await settle(pruneOutbox(opts.pool, opts.schema, opts.order, opts.retentionMs)), await settle(opts.pruneOwn?.(opts.pool, opts.retentionMs) ?? 0)];
+    let deleted = 0;
+    let failure: { err: unknown } | undefined;
+    for (const step of [() => pruneOutbox(opts.pool, opts.schema, opts.order, opts.retentionMs), () => opts.pruneOwn?.(opts.pool, opts.retentionMs) ?? 0]) {
+      try {
+        deleted += await step();
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
     // A reader gone for good holds the outbox back for ever: say so, every round, until its row goes.
     const absent = await absentReaders(opts.pool, opts.schema, opts.retentionMs).catch(() => []);
     if (absent.length > 0) {
@@ -131,9 +140,8 @@ export function startOutboxPruner(opts: {
         `feed readers not seen for longer than the outbox retention hold back its pruning; if one is gone for good: DELETE FROM ${opts.schema}.feed_readers WHERE reader = '<reader>' (docs/operations.md, "Outbox retention")`,
       );
     }
-    if (feed.status === 'rejected') throw feed.reason;
-    if (own.status === 'rejected') throw own.reason;
-    return feed.value + own.value;
+    if (failure) throw failure.err;
+    return deleted;
   };
   // A round still running when the next is due (a large backlog, a slow database) is not joined by another.
   let running = false;

@@ -5,6 +5,7 @@ import type { Catalog } from '../core/catalog/catalog.ts';
 import { migrateSchema } from '../db/migrate.ts';
 import type { EventConsumer, FeedSource } from '../events/consumer.ts';
 import { eventFeedRoutes } from '../events/feed.ts';
+import type { PruneOwn } from '../events/prune.ts';
 import type { HttpApp } from '../http/app.ts';
 import type { ConfigClient } from './config-client.ts';
 import { startConfigEvents } from './config-events.ts';
@@ -23,9 +24,7 @@ import { throttledWarnings } from './throttled-warnings.ts';
 export const LIFECYCLE_MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 
 /** What the lifecycle service keeps beside its feed and prunes in the feed's round: relayed acks, assets long out of service. */
-export async function pruneOwnRows(pool: pg.Pool, retentionMs: number): Promise<number> {
-  return (await pruneRelayedAcks(pool, retentionMs)) + (await pruneOutOfService(pool, retentionMs));
-}
+export const pruneOwnRows: PruneOwn = async (pool, retentionMs) => (await pruneRelayedAcks(pool, retentionMs)) + (await pruneOutOfService(pool, retentionMs));
 
 /** Creates or upgrades the `lifecycle` schema. */
 
