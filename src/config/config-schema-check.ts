@@ -2,7 +2,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { Catalog } from '../core/catalog/catalog.ts';
 import type { Asset } from '../core/graph/types.ts';
-import { toFieldErrors } from '../http/validation.ts';
+import { lowerCaseUuidKeyword, toFieldErrors, withLowerCaseUuids } from '../http/validation.ts';
 
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.
 const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ??
@@ -14,13 +14,18 @@ export interface ConfigError {
   message: string;
 }
 
-/** Checks configuration documents against their model's JSON Schema (compiled once per model). */
+/**
+ * Checks configuration documents against their model's JSON Schema (compiled once per model). A
+ * reference to another asset (a loop's `inputSensorId`) sent in upper case is written in lower
+ * case, as the asset's own id is.
+ */
 export class ConfigSchemaCheck {
   private readonly ajv = new Ajv({ allErrors: true, strict: false });
   private readonly compiled = new Map<string, ValidateFunction>();
 
   constructor(private readonly catalog: Catalog) {
     addFormats(this.ajv);
+    this.ajv.addKeyword(lowerCaseUuidKeyword);
   }
 
   check(asset: Pick<Asset, 'modelId' | 'config'>): ConfigError[] {
@@ -28,7 +33,7 @@ export class ConfigSchemaCheck {
     if (!validate) {
       const schema = this.catalog.configSchema(asset.modelId);
       if (!schema) return [{ path: '', message: `unknown device model "${asset.modelId}"` }];
-      validate = this.ajv.compile(schema);
+      validate = this.ajv.compile(withLowerCaseUuids(schema) as object);
       this.compiled.set(asset.modelId, validate);
     }
     if (validate(asset.config)) return [];

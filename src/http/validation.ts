@@ -10,7 +10,8 @@
  * configuration must not vanish.
  */
 import { Ajv } from 'ajv';
-import type { ErrorObject, Options, ValidateFunction } from 'ajv';
+import type { AnySchemaObject, ErrorObject, KeywordDefinition, Options, ValidateFunction } from 'ajv';
+import type { DataValidationCxt } from 'ajv/dist/types/index.js';
 import addFormatsModule from 'ajv-formats';
 import type { FastifyServerOptions } from 'fastify';
 import type { FieldError, RequestPart } from './errors.ts';
@@ -33,13 +34,47 @@ const baseOptions: Options = {
 function createAjv(options: Options, externalSchemas: Record<string, unknown>): Ajv {
   const ajv = new Ajv({ ...baseOptions, ...options });
   addFormats(ajv);
-  for (const schema of Object.values(externalSchemas)) ajv.addSchema(schema as object);
+  ajv.addKeyword(lowerCaseUuidKeyword);
+  for (const schema of Object.values(externalSchemas)) ajv.addSchema(withLowerCaseUuids(schema) as object);
   return ajv;
 }
 
 function compile(ajv: Ajv, schema: { $id?: string }): ValidateFunction {
   const stored = schema.$id === undefined ? undefined : ajv.getSchema(schema.$id);
-  return stored ?? ajv.compile(schema);
+  return stored ?? ajv.compile(withLowerCaseUuids(schema) as object);
+}
+
+/** Any UUID, in either case (the `uuid` format's own test stays ajv-formats'). */
+const ANY_CASE_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const LOWER_CASE_UUID = 'x-lower-case-uuid';
+
+/**
+ * Writes a UUID of the request (a path parameter, a filter, an id in a body) in lower case, the
+ * form rema stores and answers with: PostgreSQL's `uuid` reads `E356…` and `e356…` as one id,
+ * but the write path, the site-graph cache, the audit log and ETags compare ids as text, so an id
+ * sent in upper case must not travel on as it was sent.
+ */
+export const lowerCaseUuidKeyword: KeywordDefinition = {
+  keyword: LOWER_CASE_UUID,
+  schemaType: 'boolean',
+  modifying: true,
+  errors: false,
+  validate(_schema: boolean, data: unknown, _parentSchema?: AnySchemaObject, cxt?: DataValidationCxt) {
+    if (typeof data === 'string' && cxt?.parentData !== undefined && ANY_CASE_UUID.test(data) && data !== data.toLowerCase()) {
+      (cxt.parentData as Record<string | number, unknown>)[cxt.parentDataProperty] = data.toLowerCase();
+    }
+    return true;
+  },
+};
+
+/** A copy of `schema` in which every `format: 'uuid'` also lower-cases what it accepts ({@link lowerCaseUuidKeyword}). */
+export function withLowerCaseUuids(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(withLowerCaseUuids);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema)) out[key] = key === 'const' || key === 'default' || key === 'examples' ? value : withLowerCaseUuids(value);
+  if (out.format === 'uuid' && out.type === 'string') out[LOWER_CASE_UUID] = true;
+  return out;
 }
 
 /**
