@@ -35,6 +35,10 @@ describe('cursors', () => {
       expect(() => decodeCursor(cursor, After)).toThrow(expect.objectContaining({ code: 'INVALID_CURSOR', status: 400 }));
     }
   });
+
+  it("refuse a position with a field its list does not page by: another list's cursor", () => {
+    expect(() => decodeCursor(encodeCursor({ name: 'GW-1', id: 'a1', code: 'S1' }), After)).toThrow(expect.objectContaining({ code: 'INVALID_CURSOR' }));
+  });
 });
 
 describe('a paginated list', () => {

@@ -73,9 +73,28 @@ export function decodeCursor(cursor: string, schema?: TSchema): unknown {
   } catch {
     throw invalidCursor();
   }
-  if (schema !== undefined && !Value.Check(schema, position)) throw invalidCursor();
+  if (schema !== undefined && (!Value.Check(schema, position) || !onlyItsFields(schema, position))) throw invalidCursor();
   return position;
 }
+
+/** Whether an object position has no field its schema does not name: a cursor of another list (sites' `{code, id}` given to assets' `{id}`) is not this list's. */
+function onlyItsFields(schema: TSchema, position: unknown): boolean {
+  const properties = (schema as { properties?: Record<string, unknown> }).properties;
+  if (properties === undefined || typeof position !== 'object' || position === null) return true;
+  return Object.keys(position).every((key) => Object.hasOwn(properties, key));
+}
+
+/** Fields of cursor schemas: what the list's query compares, so that an edited cursor is refused as one, not by the database. */
+export const CursorField = {
+  /** An id (lower case, as rema writes them). */
+  uuid: Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' }),
+  /** Text a list sorts by (a site's code): no NUL, which PostgreSQL's text cannot hold. */
+  text: Type.String({ maxLength: 1000, pattern: '^[^\\u0000]*$' }),
+  /** A UTC instant to the microsecond, as the lists that page by time write it. */
+  instantUs: Type.String({ format: 'date-time', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{6}Z$' }),
+  /** A version number (PostgreSQL `integer`). */
+  version: Type.Integer({ minimum: 0, maximum: 2147483647 }),
+};
 
 /**
  * Builds a page from rows fetched with `LIMIT limit + 1`: the extra row, if any, only signals

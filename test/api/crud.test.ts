@@ -252,6 +252,25 @@ describe('asset lists', () => {
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('INVALID_CURSOR');
   });
+
+  it('refuses an edited cursor, and one of another list, as one it did not issue (not as the database refusing it)', async () => {
+    const cursor = (position: unknown) => Buffer.from(JSON.stringify(position)).toString('base64url');
+    const meter = f.meters[0];
+    const cases: Array<[string, unknown]> = [
+      ['/v1/assets', { id: 'x' }],
+      ['/v1/assets', { code: f.site.code, id: f.site.id }],
+      ['/v1/connections', { id: 'x' }],
+      ['/v1/sites', { code: 'A', id: 'not-a-uuid' }],
+      ['/v1/sites', { code: 'A\u0000', id: f.site.id }],
+      [`/v1/sites/${f.site.id}/changesets`, { at: 'garbage', id: f.site.id }],
+      [`/v1/sites/${f.site.id}/changesets`, { at: '2026-13-45T25:61:61.000000Z', id: f.site.id }],
+      [`/v1/assets/${meter.id}/versions`, { v: 99999999999 }],
+    ];
+    for (const [path, position] of cases) {
+      const res = await h.api<Problem>('GET', `${path}?cursor=${cursor(position)}`);
+      expect([path, position, res.status, res.body.code]).toEqual([path, position, 400, 'INVALID_CURSOR']);
+    }
+  });
 });
 
 describe('connections over HTTP', () => {

@@ -11,7 +11,7 @@ import type { Operation } from '../../core/changes/operations.ts';
 import { ApiError } from '../../http/errors.ts';
 import type { HttpApp } from '../../http/app.ts';
 import { parseIfMatch } from '../../http/etag.ts';
-import { decodeCursor, Page, pageQueryProperties, toPage } from '../../http/pagination.ts';
+import { CursorField, decodeCursor, Page, pageQueryProperties, toPage } from '../../http/pagination.ts';
 import { AssetCreate, AssetPatch, AssetView, ConfigDoc, IdParams, Uuid } from '../api-schemas.ts';
 import { ASSET_SELECT, assetFromRow, type SiteOf } from '../site-store.ts';
 import { assetEtag, type ConfigDeps, mayWriteConfig, writeContext } from './context.ts';
@@ -21,7 +21,7 @@ import { escapeLike } from '../../db/escape-like.ts';
 import { prepared } from '../../db/pool.ts';
 import { newId } from '../../core/ids.ts';
 
-const AssetCursor = Type.Object({ id: Type.String() });
+const AssetCursor = Type.Object({ id: CursorField.uuid });
 const VersionView = Type.Object({
   assetId: Uuid,
   version: Type.Integer(),
@@ -166,7 +166,7 @@ export function assetRoutes(app: HttpApp, deps: ConfigDeps) {
     },
     async (request) => {
       const { limit, cursor } = request.query;
-      const before = cursor ? decodeCursor(cursor, Type.Object({ v: Type.Integer() })).v : null;
+      const before = cursor ? decodeCursor(cursor, Type.Object({ v: CursorField.version })).v : null;
       // Versions outlive their asset: they are read on the site they were written in, whose organisation is the sites row's.
       const params: unknown[] = [request.params.id, before, limit + 1];
       const visible = scopeCondition(scopesOf(request, 'read'), { org: 's.org_id', site: 'v.site_id' }, (v) => `$${params.push(v)}`);

@@ -3,7 +3,7 @@ import { authorize } from '../../auth/install-auth.ts';
 import { NO_ORG } from '../../auth/scopes.ts';
 import type { HttpApp } from '../../http/app.ts';
 import { ApiError } from '../../http/errors.ts';
-import { decodeCursor, Page, pageQueryProperties, toPage } from '../../http/pagination.ts';
+import { CursorField, decodeCursor, Page, pageQueryProperties, toPage } from '../../http/pagination.ts';
 import { preference } from '../../http/prefer.ts';
 import { ChangesetRequest, ChangesetResult, DryRunQuery, IdParams, SiteIdParams, Uuid, ViolationSchema } from '../api-schemas.ts';
 import type { ChangeOutcome } from '../write-path.ts';
@@ -99,7 +99,7 @@ export function changesetRoutes(app: HttpApp, deps: ConfigDeps) {
     async (request) => {
       await getSite(deps, request.params.siteId, request, 'read');
       const { limit, cursor, outcome } = request.query;
-      const after = cursor ? decodeCursor(cursor, Type.Object({ at: Type.String(), id: Type.String() })) : null;
+      const after = cursor ? decodeCursor(cursor, Type.Object({ at: CursorField.instantUs, id: CursorField.uuid })) : null;
       // The cursor keeps created_at to the microsecond: a millisecond ISO string would skip the
       // change sets committed later in the same millisecond as the last one of a page.
       const { rows } = await deps.pool.query(

@@ -8,7 +8,7 @@ import type { Operation } from '../../core/changes/operations.ts';
 import { ApiError } from '../../http/errors.ts';
 import type { HttpApp } from '../../http/app.ts';
 import { parseIfMatch } from '../../http/etag.ts';
-import { decodeCursor, Page, pageQueryProperties, toPage } from '../../http/pagination.ts';
+import { CursorField, decodeCursor, Page, pageQueryProperties, toPage } from '../../http/pagination.ts';
 import { ConnectionCreate, ConnectionPatch, ConnectionView, IdParams, Uuid } from '../api-schemas.ts';
 import { CONNECTION_COLUMNS, connectionFromRow, type SiteOf } from '../site-store.ts';
 import { type ConfigDeps, connectionEtag, mayWriteConfig, writeContext } from './context.ts';
@@ -49,7 +49,7 @@ export function connectionRoutes(app: HttpApp, deps: ConfigDeps) {
     },
     async (request) => {
       const q = request.query;
-      const after = q.cursor ? decodeCursor(q.cursor, Type.Object({ id: Type.String() })) : null;
+      const after = q.cursor ? decodeCursor(q.cursor, Type.Object({ id: CursorField.uuid })) : null;
       const params: unknown[] = [q.siteId ?? null, q.assetId ?? null, after?.id ?? null, q.limit + 1];
       const visible = scopeCondition(scopesOf(request, 'read'), { org: 's.org_id', site: 's.id' }, (v) => `$${params.push(v)}`);
       const { rows } = await deps.pool.query(

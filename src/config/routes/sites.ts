@@ -11,7 +11,7 @@ import { runRules } from '../../core/rules/run-rules.ts';
 import { ApiError } from '../../http/errors.ts';
 import type { HttpApp } from '../../http/app.ts';
 import { parseIfMatch } from '../../http/etag.ts';
-import { decodeCursor, Page, pageQueryProperties, toPage } from '../../http/pagination.ts';
+import { CursorField, decodeCursor, Page, pageQueryProperties, toPage } from '../../http/pagination.ts';
 import { AssetView, ConnectionView, IdParams, SiteCreate, SitePatch, SiteView, ViolationSchema } from '../api-schemas.ts';
 import { loadSiteGraph, siteFromRow } from '../site-store.ts';
 import { builtinCatalog } from '../../core/catalog/catalog.ts';
@@ -22,7 +22,7 @@ import { networkProblem } from '../../core/changes/network.ts';
 import { escapeLike } from '../../db/escape-like.ts';
 import { newId } from '../../core/ids.ts';
 
-const SiteCursor = Type.Object({ code: Type.String(), id: Type.String() });
+const SiteCursor = Type.Object({ code: CursorField.text, id: CursorField.uuid });
 
 /** Sites: the unit of locking, validation and audit chains. */
 export function siteRoutes(app: HttpApp, deps: ConfigDeps) {
