@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { configHash } from '../core/config-hash.ts';
-import { parseAck, parseDesired, parseReported } from './payloads.ts';
+import { MAX_VERSION, parseAck, parseDesired, parseReported } from './payloads.ts';
 
 const id = '3f2c9a1e-0b5d-4c1e-9a7f-2d8e6b4a1c00';
 const hash = configHash({ unitId: 5 });
@@ -24,5 +24,13 @@ describe('MQTT payload parsers', () => {
   it('keep a rejection whose reason PostgreSQL could not store, with that text replaced (found by test/chaos: the rejection was lost and the target timed out)', () => {
     const ack = parseAck(JSON.stringify({ deploymentId: id, assetId: id, version: 2, status: 'rejected', error: 'bad\u0000unit \ud800id' }));
     expect(ack).toMatchObject({ status: 'rejected', error: 'bad\ufffdunit \ufffdid' });
+  });
+
+  it('refuse a version no integer column holds (one such retained state used to cost every state stored with it)', () => {
+    expect(parseReported(JSON.stringify({ assetId: id, version: 3_000_000_000, hash }))).toBeUndefined();
+    expect(parseReported(JSON.stringify({ assetId: id, version: MAX_VERSION + 1, hash }))).toBeUndefined();
+    expect(parseAck(JSON.stringify({ deploymentId: id, assetId: id, version: MAX_VERSION + 1, status: 'applied', error: null }))).toBeUndefined();
+    expect(parseDesired(JSON.stringify({ deploymentId: id, assetId: id, version: MAX_VERSION + 1, hash, config: {} }))).toBeUndefined();
+    expect(parseReported(JSON.stringify({ assetId: id, version: MAX_VERSION, hash }))).toEqual({ assetId: id, version: MAX_VERSION, hash });
   });
 });

@@ -8,8 +8,11 @@ import { Compile } from 'typebox/compile';
 import { storableText } from '../db/storable-text.ts';
 import type { AckPayload, DesiredPayload, ReportedPayload } from './topics.ts';
 
+/** The largest PostgreSQL `integer`: versions land in such columns, where a larger one would fail the statement writing it. */
+export const MAX_VERSION = 2_147_483_647;
+
 const Id = Type.String({ format: 'uuid' });
-const Version = Type.Integer({ minimum: 1 });
+const Version = Type.Integer({ minimum: 1, maximum: MAX_VERSION });
 const Hash = Type.String({ pattern: '^sha256:[0-9a-f]{64}$' });
 
 export const DesiredPayloadSchema = Type.Object({

@@ -20,15 +20,47 @@ interface StateUpdate {
   state: { version: number; hash: string } | null;
 }
 
+/** `stored`: written (or cleared, or already so); `not_its_topic`: ignored, its topic does not carry the asset. */
+export type StateOutcome = 'stored' | 'not_its_topic';
+
+/**
+ * The site code and gateway each asset is deployed through: those of its latest deployment
+ * target that was sent or may still be — the topic its gateway acks on (the ack path matches
+ * an ack to its target's gateway and site the same way). An asset moved to another gateway
+ * reports through the new one from its first deployment there on; an asset never deployed
+ * reports through none.
+ */
+async function deployedThrough(pool: pg.Pool, assetIds: string[]): Promise<Map<string, { siteCode: string; gatewayId: string }>> {
+  const { rows } = await pool.query<{ asset_id: string; site_code: string; gateway_id: string }>(
+    `SELECT DISTINCT ON (t.asset_id) t.asset_id, t.site_code, t.gateway_id
+       FROM lifecycle.deployment_targets t JOIN lifecycle.deployments d ON d.id = t.deployment_id
+      WHERE t.asset_id = ANY($1::uuid[]) AND (t.sent_at IS NOT NULL OR t.status IN ('pending', 'sent'))
+      ORDER BY t.asset_id, d.created_at DESC, d.id DESC`,
+    [assetIds],
+  );
+  return new Map(rows.map((r) => [r.asset_id, { siteCode: r.site_code, gatewayId: r.gateway_id }]));
+}
+
 /**
  * Stores a batch of reported states in one statement per kind; for an asset reported several
- * times the last message wins. `reported_at` moves only when what is reported changes, so a
- * retained replay after a reconnect does not look like a fresh report.
+ * times the last message wins. Only a state whose topic names the site and gateway the asset
+ * is deployed through counts — anyone can publish on any topic, and a report through another
+ * gateway (an old one of a moved asset, say) says nothing about what the device runs now — and
+ * a clear deletes only the state its own topic reported. `reported_at` moves only when what is
+ * reported changes, so a retained replay after a reconnect does not look like a fresh report.
+ *
+ * @returns the outcome of each update, in the order given.
  */
-export async function storeReportedStates(pool: pg.Pool, updates: StateUpdate[]): Promise<void> {
-  const last = new Map(updates.map((u) => [u.assetId, u]));
+export async function storeReportedStates(pool: pg.Pool, updates: StateUpdate[]): Promise<StateOutcome[]> {
+  if (updates.length === 0) return [];
+  const through = await deployedThrough(pool, [...new Set(updates.map((u) => u.assetId))]);
+  const outcomes = updates.map((u): StateOutcome => {
+    const t = through.get(u.assetId);
+    return t && t.gatewayId === u.gatewayId && t.siteCode === u.siteCode ? 'stored' : 'not_its_topic';
+  });
+  const last = new Map(updates.filter((_, i) => outcomes[i] === 'stored').map((u) => [u.assetId, u]));
   const upserts = [...last.values()].filter((u) => u.state !== null);
-  const clears = [...last.values()].filter((u) => u.state === null).map((u) => u.assetId);
+  const clears = [...last.values()].filter((u) => u.state === null);
   if (upserts.length > 0) {
     await pool.query(
       `INSERT INTO lifecycle.reported_state AS r (asset_id, site_code, gateway_id, version, hash)
@@ -40,7 +72,14 @@ export async function storeReportedStates(pool: pg.Pool, updates: StateUpdate[])
       [JSON.stringify(upserts.map((u) => ({ asset_id: u.assetId, site_code: u.siteCode, gateway_id: u.gatewayId, version: u.state?.version, hash: u.state?.hash })))],
     );
   }
-  if (clears.length > 0) await pool.query(`DELETE FROM lifecycle.reported_state WHERE asset_id = ANY($1::uuid[])`, [clears]);
+  if (clears.length > 0) {
+    await pool.query(
+      `DELETE FROM lifecycle.reported_state r USING unnest($1::uuid[], $2::text[], $3::uuid[]) AS c(asset_id, site_code, gateway_id)
+        WHERE r.asset_id = c.asset_id AND r.site_code = c.site_code AND r.gateway_id = c.gateway_id`,
+      [clears.map((u) => u.assetId), clears.map((u) => u.siteCode), clears.map((u) => u.gatewayId)],
+    );
+  }
+  return outcomes;
 }
 
 export interface MqttBridge {
@@ -70,7 +109,8 @@ export interface MqttBridgeOptions {
  * arrival order, one transaction per burst (see {@link applyAcks}); bursts are applied one
  * after the other, so the acks of an asset keep their order. States are written in batches
  * (every `stateFlushMs`), which keeps a reconnect's replay of thousands of retained states to
- * a few statements.
+ * a few statements; a batch that fails is stored again one state at a time, and a state from
+ * a topic that does not carry its asset is ignored (see {@link storeReportedStates}).
  *
  * @example
  *   const bridge = createMqttBridge({ pool, mqtt, onAck: (outcomes) => runner.acked(outcomes) });
@@ -153,7 +193,25 @@ export function createMqttBridge(opts: MqttBridgeOptions): MqttBridge {
     flushTimer = undefined;
     const batch = states;
     states = [];
-    flushing = flushing.then(() => storeReportedStates(opts.pool, batch)).catch((err: unknown) => log.warn({ err, count: batch.length }, 'reported states not stored'));
+    if (batch.length > 0) flushing = flushing.then(() => storeBatch(batch));
+  }
+
+  async function storeBatch(batch: StateUpdate[]) {
+    let outcomes: StateOutcome[];
+    try {
+      outcomes = await storeReportedStates(opts.pool, batch);
+    } catch (err) {
+      // A batch fails as a whole; one at a time, in arrival order, one state that cannot be stored costs only itself.
+      if (batch.length === 1 || isConnectionError(err)) {
+        log.warn({ err, count: batch.length, states: batch.slice(0, 5) }, 'reported state not stored');
+        return;
+      }
+      for (const one of batch) await storeBatch([one]);
+      return;
+    }
+    // One line a batch, not one a message: anyone on the broker can publish on these topics.
+    const ignored = batch.filter((_, i) => outcomes[i] === 'not_its_topic');
+    if (ignored.length > 0) log.warn({ count: ignored.length, states: ignored.slice(0, 20) }, 'reported states from topics that do not carry their assets ignored');
   }
 
   const onMessage = (topicName: string, message: Buffer) => {
