@@ -52,6 +52,17 @@ describe('sites over HTTP', () => {
     expect(res.body.code).toBe('CONFLICT_CONSTRAINT');
   });
 
+  it("refuses a router on the subnet's network or broadcast address (422 naming /network/router), on create and on patch", async () => {
+    const made = await h.api<Problem>('POST', '/v1/sites', { code: 'NET-0', name: 'Net', timezone: 'UTC', network: { subnet: '10.98.0.0/24', router: '10.98.0.0' } });
+    expect(made.status).toBe(422);
+    expect(made.body.errors).toEqual([expect.objectContaining({ path: '/network/router', message: expect.stringContaining('network address') })]);
+    const site = await createSite(h.api);
+    const res = await h.api<Problem>('PATCH', `/v1/sites/${site.id}`, { network: { router: '10.20.0.255' } }, { 'if-match': etagOf('site', site) });
+    expect(res.status).toBe(422);
+    expect(JSON.stringify(res.body.errors)).toContain('broadcast address');
+    expect((await h.api<Site>('GET', `/v1/sites/${site.id}`)).body).toEqual(site);
+  });
+
   it('renames a site with a merge patch and bumps its version', async () => {
     const site = await createSite(h.api);
     const res = await h.api<Site>('PATCH', `/v1/sites/${site.id}`, { name: 'Renamed site' }, { 'if-match': etagOf('site', site) });

@@ -1,10 +1,10 @@
-import { cidrContains, formatIpv4, parseCidr, parseIpv4 } from '../rules/lib/ipv4.ts';
+import { addressRole, formatIpv4, parseCidr, parseIpv4 } from '../rules/lib/ipv4.ts';
 import type { SiteNetwork } from '../graph/types.ts';
 
 /**
  * What is wrong with a site network as a whole, or undefined when it is usable: the subnet is
- * an IPv4 CIDR with prefix 8–30 whose address is the network address, and the router lies
- * inside it. The same checks `POST /v1/sites` makes, for a network after a merge patch.
+ * an IPv4 CIDR with prefix 8–30 whose address is the network address, and the router is a host
+ * address of it (inside it, neither its network nor its broadcast address). The same checks `POST /v1/sites` makes, for a network after a merge patch.
  *
  * @example
  *   networkProblem({ subnet: '10.20.0.0/24', router: '10.30.0.1' });
@@ -18,6 +18,8 @@ export function networkProblem(net: SiteNetwork): { field: 'subnet' | 'router'; 
   }
   const router = parseIpv4(net.router);
   if (router === null) return { field: 'router', message: `"${net.router}" is not an IPv4 address` };
-  if (!cidrContains(cidr, router)) return { field: 'router', message: `router ${net.router} is outside subnet ${net.subnet}` };
+  const role = addressRole(cidr, router);
+  if (role === 'outside') return { field: 'router', message: `router ${net.router} is outside subnet ${net.subnet}` };
+  if (role !== 'host') return { field: 'router', message: `router ${net.router} is the ${role} address of subnet ${net.subnet}, not a host address` };
   return undefined;
 }
