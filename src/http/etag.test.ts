@@ -56,6 +56,12 @@ describe('parseIfMatch', () => {
     }
   });
 
+  it('refuses a version written with leading zeros, which no ETag of this API has', () => {
+    for (const header of ['"site-s1-v01"', '"site-s1-v00"']) expect(thrown(() => parseIfMatch(header))).toMatchObject({ code: 'INVALID_ETAG' });
+    expect(parseIfMatch('"site-s1-v0"')).toBe(0);
+    expect(parseIfMatch('"site-s1-v10"')).toBe(10);
+  });
+
   it('answers a tag of another resource with 412', () => {
     const error = thrown(() => parseIfMatch('"asset-a1-v3"', { kind: 'asset', id: 'a2' }));
     expect(error).toMatchObject({ code: 'PRECONDITION_FAILED', status: 412 });

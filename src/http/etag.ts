@@ -17,7 +17,7 @@ export interface EtagParts {
 const KIND = /^[a-z][a-z0-9_]*$/;
 /** RFC 9110 etagc minus the characters we never put in ids; keeps tags header-safe. */
 const ID = /^[\x21\x23-\x7e]+$/;
-const STRONG_TAG = /^"([a-z][a-z0-9_]*)-([\x21\x23-\x7e]+)-v(\d{1,15})"$/;
+const STRONG_TAG = /^"([a-z][a-z0-9_]*)-([\x21\x23-\x7e]+)-v(0|[1-9]\d{0,14})"$/;
 
 /**
  * The strong ETag of version `version` of resource `kind`/`id`.
