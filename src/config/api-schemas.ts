@@ -47,7 +47,16 @@ export const SitePatch = Type.Object(
   {
     name: Type.Optional(Name),
     timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    network: Type.Optional(Type.Partial(Network)),
+    network: Type.Optional(
+      Type.Object(
+        {
+          subnet: Type.Optional(Network.properties.subnet),
+          router: Type.Optional(Network.properties.router),
+          vlan: Type.Optional(Type.Union([Network.properties.vlan, Type.Null()], { description: 'null removes the VLAN' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -92,7 +101,7 @@ export const AssetPatch = Type.Object(
     firmware: Type.Optional(Firmware),
     parentId: Type.Optional(Type.Union([Uuid, Type.Null()])),
     port: Type.Optional(PortName),
-    config: Type.Optional(Type.Union([ConfigDoc, Type.Null()], { description: 'JSON Merge Patch (RFC 7396) of the configuration' })),
+    config: Type.Optional({ ...ConfigDoc, description: 'JSON Merge Patch (RFC 7396) of the configuration; an asset always has one, so it cannot be removed (null)' }),
   },
   { additionalProperties: false },
 );

@@ -63,6 +63,17 @@ describe('sites over HTTP', () => {
     expect((await h.api<Site>('GET', `/v1/sites/${site.id}`)).body).toEqual(site);
   });
 
+  it("removes a site's VLAN with a merge patch of null, and keeps it when the patch leaves it out", async () => {
+    const made = await h.api<Site>('POST', '/v1/sites', { code: 'VLAN-1', name: 'On a VLAN', timezone: 'UTC', network: { ...NETWORK, vlan: 12 } });
+    expect(made.status).toBe(201);
+    const kept = await h.api<Site>('PATCH', `/v1/sites/${made.body.id}`, { network: { router: '10.20.0.2' } }, { 'if-match': etagOf('site', made.body) });
+    expect(kept.body.network).toEqual({ ...NETWORK, router: '10.20.0.2', vlan: 12 });
+    const res = await h.api<Site>('PATCH', `/v1/sites/${made.body.id}`, { network: { vlan: null } }, { 'if-match': etagOf('site', kept.body) });
+    expect(res.status, res.text).toBe(200);
+    expect(res.body.network).toEqual({ ...NETWORK, router: '10.20.0.2' });
+    expect((await h.api<Site>('GET', `/v1/sites/${made.body.id}`)).body.network).toEqual({ ...NETWORK, router: '10.20.0.2' });
+  });
+
   it('renames a site with a merge patch and bumps its version', async () => {
     const site = await createSite(h.api);
     const res = await h.api<Site>('PATCH', `/v1/sites/${site.id}`, { name: 'Renamed site' }, { 'if-match': etagOf('site', site) });
@@ -141,6 +152,15 @@ describe('assets over HTTP', () => {
     expect(res.body.version).toBe(meter.version + 1);
     expect(res.headers.etag).toBe(etagOf('asset', res.body));
     expect(await getAsset(h.api, meter.id)).toEqual(res.body);
+  });
+
+  it('refuses to remove the configuration (config: null) with 422, changing nothing', async () => {
+    const meter = f.meters[3];
+    const before = await getAsset(h.api, meter.id);
+    const res = await h.api<Problem>('PATCH', `/v1/assets/${meter.id}`, { name: 'Renamed', config: null }, { 'if-match': etagOf('asset', before) });
+    expect(res.status).toBe(422);
+    expect(res.body.errors).toEqual([expect.objectContaining({ in: 'body', path: '/config' })]);
+    expect(await getAsset(h.api, meter.id)).toEqual(before);
   });
 
   it('replaces the configuration with PUT …/config', async () => {

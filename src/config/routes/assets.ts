@@ -114,8 +114,7 @@ export function assetRoutes(app: HttpApp, deps: ConfigDeps) {
     async (request, reply) => {
       const id = request.params.id;
       const expected = parseIfMatch(request.headers['if-match'], { kind: 'asset', id });
-      const { config, ...rest } = request.body;
-      const patch = { ...rest, ...(config !== undefined ? { config: config ?? {} } : {}) };
+      const patch = request.body;
       const { asset } = await writeOne(request, { asset: id }, { op: 'updateAsset', id, expectedVersion: expected, patch }, id, mayWriteConfig(request, `Asset ${id} does not exist.`));
       if (!asset) throw new ApiError('NOT_FOUND', `Asset ${id} does not exist.`);
       reply.header('ETag', assetEtag(asset));

@@ -137,7 +137,7 @@ export function applyOperations(before: SiteGraph, ops: Operation[], opts: Apply
         if (p.firmware !== undefined) a.firmware = p.firmware;
         if (p.parentId !== undefined) a.parentId = p.parentId;
         if (p.port !== undefined) a.port = p.port;
-        if (p.config !== undefined && p.config !== null) a.config = mergePatch(a.config, p.config) as Asset['config'];
+        if (p.config !== undefined) a.config = mergePatch(a.config, p.config) as Asset['config'];
         touched.assets.add(a.id);
         break;
       }
@@ -212,7 +212,10 @@ export function applyOperations(before: SiteGraph, ops: Operation[], opts: Apply
           s.timezone = op.patch.timezone;
         }
         if (op.patch.network !== undefined) {
-          s.network = { ...s.network, ...op.patch.network };
+          const { vlan, ...rest } = op.patch.network;
+          const { vlan: vlanBefore, ...network } = { ...s.network, ...rest };
+          const vlanAfter = vlan === undefined ? vlanBefore : vlan;
+          s.network = vlanAfter === null || vlanAfter === undefined ? network : { ...network, vlan: vlanAfter };
           // Checked on the merged network: a patch of the router alone can leave it outside the subnet.
           const problem = networkProblem(s.network);
           if (problem) throw new OperationError('invalid', i, problem.message, undefined, `/patch/network/${problem.field}`);

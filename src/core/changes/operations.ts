@@ -1,5 +1,5 @@
 import type { AssetKind } from '../catalog/types.ts';
-import type { AssetStatus, ConfigDoc, SiteNetwork } from '../graph/types.ts';
+import type { AssetStatus, ConfigDoc } from '../graph/types.ts';
 
 /** Fields a client may set when creating an asset. */
 export interface NewAsset {
@@ -24,8 +24,8 @@ export interface AssetPatch {
   firmware?: string | null;
   parentId?: string | null;
   port?: string | null;
-  /** Merged into the configuration per RFC 7396 (`null` is an empty patch). */
-  config?: ConfigDoc | null;
+  /** Merged into the configuration per RFC 7396. */
+  config?: ConfigDoc;
 }
 
 export interface CableEnd {
@@ -49,7 +49,8 @@ export interface ConnectionPatch {
 export interface SitePatch {
   name?: string;
   timezone?: string;
-  network?: Partial<SiteNetwork>;
+  /** Merged into the network per RFC 7396: `vlan: null` removes the VLAN. */
+  network?: { subnet?: string; router?: string; vlan?: number | null };
 }
 
 /**
