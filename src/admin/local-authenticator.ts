@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { looksLikeJwt, tokenHash, type AuthContext, type Authenticator } from '../auth/authenticator.ts';
-import { principalFromClaims } from '../auth/jwt-claims.ts';
+import { issuedAtMs, principalFromClaims } from '../auth/jwt-claims.ts';
 import type { Principal, RoleBinding } from '../auth/principal.ts';
 import { narrow, normalizeBindings } from '../auth/role-bindings.ts';
 import { prepared } from '../db/pool.ts';
@@ -52,10 +52,11 @@ export function authCacheSecondsFromEnv(): number {
 /**
  * The admin service's own authenticator, for every service running in its process. JWTs
  * verify against the admin's signing keys, and a user's JWT also needs the user to exist and be
- * enabled — their bindings are read from the database, so a disabled user or a removed role takes
- * effect on the next request. API tokens are looked up by the sha256 of the secret and must be
- * unrevoked, unexpired and belong to an enabled user; their bindings narrow to what the user
- * still holds.
+ * enabled, and to have been issued after the user's last disable or enable (re-enabling a user
+ * does not revive the JWTs from before) — their bindings are read from the database, so a disabled user
+ * or a removed role takes effect on the next request. API tokens are looked up by the sha256 of
+ * the secret and must be unrevoked, unexpired and belong to an enabled user; their bindings
+ * narrow to what the user still holds.
  *
  * What a lookup reads (a token's row, a user and their bindings) is kept for up to
  * `cacheSeconds` (and never past a token's expiry), but only while nothing changed: every change
@@ -78,7 +79,7 @@ export function createLocalAuthenticator(opts: { pool: pg.Pool; signer: TokenSig
   /** What a user's JWT needs of them: not their password hash or email. */
   async function accessOf(id: string) {
     const user = await loadUser(pool, id);
-    return user && { id: user.id, name: user.name, orgId: user.orgId, disabled: user.disabled, roles: user.roles };
+    return user && { id: user.id, name: user.name, orgId: user.orgId, disabled: user.disabled, tokensValidAfter: user.tokensValidAfter, roles: user.roles };
   }
 
   async function fromJwt(bearer: string, ctx: AuthContext): Promise<Principal | undefined> {
@@ -87,6 +88,8 @@ export function createLocalAuthenticator(opts: { pool: pg.Pool; signer: TokenSig
     if (!claimed || claimed.kind === 'service') return claimed;
     const user = await cache.get(`user:${claimed.id}`, () => accessOf(claimed.id), { fresh: ctx.fresh });
     if (!user || user.disabled || user.orgId !== claimed.orgId) return undefined;
+    // Issued before the user's last disable (or enable): stays refused once they are enabled again.
+    if (user.tokensValidAfter !== null && issuedAtMs(payload) <= user.tokensValidAfter) return undefined;
     return { kind: 'user', id: user.id, name: user.name, orgId: user.orgId, bindings: user.roles };
   }
 

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { ApiError } from '../http/errors.ts';
 
 /** How many failed logins in a row lock an account, and for how long. */
 export interface LockoutPolicy {
@@ -22,9 +23,14 @@ export async function lockedFor(db: pg.Pool | pg.PoolClient, account: string): P
   return rows[0] ? Math.max(1, rows[0].retry) : 0;
 }
 
+/** 423 ACCOUNT_LOCKED with `Retry-After`: the answer to any password tried while the account is locked. */
+export const accountLocked = (retrySeconds: number) =>
+  new ApiError('ACCOUNT_LOCKED', `Too many failed logins: this account is locked for ${retrySeconds} more seconds.`, { headers: { 'retry-after': String(retrySeconds) } });
+
 /**
- * Counts a failed login; the failure that reaches `maxFailures` locks the account for
- * `lockSeconds` and starts the count over. Returns true when this failure locked it.
+ * Counts a failed login (or a wrong current password); the failure that reaches `maxFailures`
+ * locks the account for `lockSeconds` and starts the count over. Returns true when this failure
+ * locked it.
  */
 export async function recordFailure(client: pg.PoolClient, account: string, policy: LockoutPolicy): Promise<boolean> {
   const { rows } = await client.query<{ failures: number }>(

@@ -5,6 +5,14 @@ import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './passwords.ts';
 export const Uuid = Type.String({ format: 'uuid' });
 export const IdParams = Type.Object({ id: Uuid });
 const Timestamp = Type.String({ format: 'date-time' });
+/**
+ * An instant as the admin API writes it (`Date#toISOString`): UTC, milliseconds, a year from 1000 —
+ * for cursors, so that an edited one is refused before PostgreSQL reads it (year 0 and offsets
+ * past ±15:59 are valid RFC 3339 it would refuse).
+ */
+export const IsoInstant = Type.String({ format: 'date-time', pattern: '^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$' });
+/** Text of a cursor position: anything PostgreSQL can compare, so no NUL. */
+export const CursorText = Type.String({ maxLength: 254, pattern: '^[^\\u0000]*$' });
 const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
 /** No control character, at least one non-space; linear on any input (the pattern also runs on over-long values: allErrors). */
 const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '^(?=[\\s\\S]*\\S)[^\\u0000-\\u001f\\u007f]*$' });

@@ -53,13 +53,16 @@ export async function loadSigningKeys(pool: pg.Pool): Promise<TokenSigner> {
     kid: current.kid,
     jwks: () => ({ keys: keys.map((k) => ({ ...k })) }),
     async sign(claims, ttlSeconds) {
-      return new SignJWT({ ...claims })
+      // One clock reading for iat, iat_ms and exp: iat_ms must fall within the second of iat.
+      const now = Date.now();
+      const iat = Math.floor(now / 1000);
+      return new SignJWT({ ...claims, iat_ms: now })
         .setProtectedHeader({ alg: JWT_ALG, kid: current.kid, typ: 'JWT' })
         .setIssuer(JWT_ISSUER)
         .setAudience(JWT_AUDIENCE)
         .setSubject(claims.sub)
-        .setIssuedAt()
-        .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + ttlSeconds)
         .setJti(randomUUID())
         .sign(privateKey);
     },

@@ -15,6 +15,8 @@ export interface User {
   name: string;
   passwordHash: string | null;
   disabled: boolean;
+  /** Epoch ms of the user's last disable or enable: their access JWTs issued at or before it are refused. */
+  tokensValidAfter: number | null;
   version: number;
   createdAt: string;
   updatedAt: string;
@@ -22,7 +24,7 @@ export interface User {
 }
 
 const USER_COLUMNS = `
-  u.id, u.org_id, u.email, u.name, u.password_hash, u.disabled, u.version, u.created_at, u.updated_at,
+  u.id, u.org_id, u.email, u.name, u.password_hash, u.disabled, u.tokens_valid_after, u.version, u.created_at, u.updated_at,
   COALESCE((SELECT json_agg(json_build_object('orgId', b.org_id, 'siteId', b.site_id, 'role', b.role))
               FROM admin.role_bindings b WHERE b.user_id = u.id), '[]'::json) AS roles`;
 
@@ -33,6 +35,7 @@ interface UserRow {
   name: string;
   password_hash: string | null;
   disabled: boolean;
+  tokens_valid_after: Date | null;
   version: number;
   created_at: Date;
   updated_at: Date;
@@ -47,6 +50,7 @@ function userFromRow(r: UserRow): User {
     name: r.name,
     passwordHash: r.password_hash,
     disabled: r.disabled,
+    tokensValidAfter: r.tokens_valid_after?.getTime() ?? null,
     version: r.version,
     createdAt: r.created_at.toISOString(),
     updatedAt: r.updated_at.toISOString(),

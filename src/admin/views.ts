@@ -37,7 +37,7 @@ export const orgView = (o: Org) => ({ ...o });
 export const bindingView = (b: RoleBinding) => ({ orgId: b.orgId, siteId: b.siteId, role: b.role });
 
 /** A user as the API (and the audit log) shows them: never the password hash. */
-export const userView = (u: Omit<User, 'passwordHash'> & { passwordHash?: unknown }) => ({
+export const userView = (u: Omit<User, 'passwordHash' | 'tokensValidAfter'> & { passwordHash?: unknown }) => ({
   id: u.id,
   orgId: u.orgId,
   email: u.email,

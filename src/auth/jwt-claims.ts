@@ -12,7 +12,8 @@ export const JWT_ALG = 'ES256';
 /**
  * The private claims of a rema access token. `rb` (role bindings as `[orgId, siteId, role]`)
  * lets a service in another process authorise without asking the admin service; the admin
- * itself reloads the bindings from its tables.
+ * itself reloads the bindings from its tables. `iat_ms` (set by the signer) is the issue time
+ * in epoch milliseconds, which `iat` rounds down to the second.
  */
 export interface AccessClaims extends JWTPayload {
   sub: string;
@@ -20,6 +21,22 @@ export interface AccessClaims extends JWTPayload {
   name: string;
   org: string | null;
   rb: Array<[string, string | null, RoleBinding['role']]>;
+  iat_ms?: number;
+}
+
+/**
+ * When a verified token was issued, in epoch ms: its `iat_ms` when that lies within the second of
+ * `iat`, else the start of that second — so a cut-off (a disable) within the second of a token
+ * without `iat_ms` refuses it rather than let it through. Compare with `<=`: a token issued at
+ * or before a cut-off is refused.
+ *
+ * @example
+ * if (cutOff !== null && issuedAtMs(payload) <= cutOff) return undefined;
+ */
+export function issuedAtMs(payload: JWTPayload): number {
+  const iat = typeof payload.iat === 'number' && Number.isFinite(payload.iat) ? payload.iat : 0;
+  const ms = (payload as Partial<AccessClaims>).iat_ms;
+  return typeof ms === 'number' && Number.isInteger(ms) && Math.floor(ms / 1000) === Math.floor(iat) ? ms : Math.floor(iat) * 1000;
 }
 
 /** The claims that describe `p` (a user or a service; API tokens are not JWTs). */

@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { memoryCursorStore, httpFeedSource, startConsumer, type EventConsumer, type FeedEvent } from '../events/consumer.ts';
 import { looksLikeJwt, tokenHash, type Authenticator } from './authenticator.ts';
-import { JWT_ALG, JWT_AUDIENCE, JWT_ISSUER, principalFromClaims } from './jwt-claims.ts';
+import { issuedAtMs, JWT_ALG, JWT_AUDIENCE, JWT_ISSUER, principalFromClaims } from './jwt-claims.ts';
 import type { Principal } from './principal.ts';
 import { isRole } from './role-bindings.ts';
 import { ApiError } from '../http/errors.ts';
@@ -50,7 +50,8 @@ const TOKEN_ERRORS = new Set([
 const unavailable = (cause: unknown) =>
   new ApiError('SERVICE_UNAVAILABLE', 'The admin service, which checks tokens, is unreachable; retry shortly.', { headers: { 'retry-after': '2' }, cause });
 
-const CUT_OFF_TOPICS = new Set(['admin.user.disabled', 'admin.user.deleted', 'admin.user.roles-changed']);
+// An enable moves the cut-off too: a JWT a login racing with the disable issued after it stays refused.
+const CUT_OFF_TOPICS = new Set(['admin.user.disabled', 'admin.user.enabled', 'admin.user.deleted', 'admin.user.roles-changed']);
 const MAX_CACHE_ENTRIES = 10_000;
 
 /**
@@ -58,8 +59,9 @@ const MAX_CACHE_ENTRIES = 10_000;
  *
  * - JWTs verify against the admin's JWKS (`/.well-known/jwks.json`, fetched and cached by
  *   jose). Their claims carry the bindings; a denylist fed by the admin event feed refuses the
- *   JWTs of a user issued before they were disabled, deleted or had their roles changed — within
- *   one poll interval, not at the token's expiry.
+ *   JWTs of a user issued before they were disabled, enabled again, deleted or had their roles
+ *   changed (compared at millisecond precision, `issuedAtMs`) — within one poll interval, not at
+ *   the token's expiry.
  * - API tokens are introspected (`POST /v1/auth/introspect`) and the answer cached for at most
  *   30 s; `admin.token.revoked` and user events drop cached answers at once.
  *
@@ -119,7 +121,7 @@ export function createRemoteAuthenticator(opts: RemoteAuthenticatorOptions): Rem
     const principal = principalFromClaims(payload);
     if (!principal) return undefined;
     const cutOff = principal.kind === 'user' ? cutOffs.get(principal.id) : undefined;
-    if (cutOff !== undefined && (payload.iat ?? 0) * 1000 <= cutOff) return undefined;
+    if (cutOff !== undefined && issuedAtMs(payload) <= cutOff) return undefined;
     return principal;
   }
 

@@ -1,4 +1,5 @@
 import Fastify from 'fastify';
+import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installAuth } from '../../src/auth/install-auth.ts';
 import { createRemoteAuthenticator, type RemoteAuthenticator } from '../../src/auth/remote-authenticator.ts';
@@ -72,6 +73,36 @@ describe('the remote authenticator (a service in another process)', () => {
     expect(await remote.authenticate(jwt, ctx)).toBeDefined();
     await h.call('PATCH', `/v1/users/${user.id}`, { body: { disabled: true }, headers: { 'if-match': user.etag } });
     await expect.poll(() => remote.authenticate(jwt, ctx), { timeout: 3000, interval: 50 }).toBeUndefined();
+  });
+
+  it('keeps refusing the JWTs issued before a disable once the user is enabled again, and accepts one from a login after', async () => {
+    const user = await createUser(h, [{ role: 'engineer' }]);
+    const jwt = await h.login(user.email, user.password);
+    const disabled = await h.call('PATCH', `/v1/users/${user.id}`, { body: { disabled: true }, headers: { 'if-match': user.etag } });
+    await expect.poll(() => remote.authenticate(jwt, ctx), { timeout: 3000, interval: 50 }).toBeUndefined();
+    await h.call('PATCH', `/v1/users/${user.id}`, { body: { disabled: false }, headers: { 'if-match': String(disabled.headers.etag) } });
+    const after = await h.login(user.email, user.password);
+    await remote.syncEvents();
+    expect(await remote.authenticate(jwt, ctx)).toBeUndefined();
+    expect(await remote.authenticate(after, ctx)).toMatchObject({ kind: 'user', id: user.id });
+  });
+
+  it('compares a cut-off with the millisecond a JWT was issued: at it refused, after it (in the same second) accepted; an enable moves it', async () => {
+    const [early, late] = [await createUser(h, [{ role: 'viewer' }]), await createUser(h, [{ role: 'viewer' }])];
+    const loginMidSecond = async (u: { email: string; password: string }) => {
+      let jwt = await h.login(u.email, u.password);
+      while ((decodeJwt(jwt).iat_ms as number) % 1000 === 0) jwt = await h.login(u.email, u.password);
+      return { jwt, issued: decodeJwt(jwt).iat_ms as number };
+    };
+    const a = await loginMidSecond(early);
+    const b = await loginMidSecond(late);
+    remote.handleEvent({ topic: 'admin.user.disabled', payload: { userId: early.id, at: a.issued } });
+    remote.handleEvent({ topic: 'admin.user.disabled', payload: { userId: late.id, at: b.issued - 1 } });
+    expect(await remote.authenticate(a.jwt, ctx)).toBeUndefined();
+    expect(await remote.authenticate(b.jwt, ctx)).toMatchObject({ kind: 'user', id: late.id });
+    // A JWT issued after the disable's cut-off came from a login racing with it: the enable refuses it too.
+    remote.handleEvent({ topic: 'admin.user.enabled', payload: { userId: late.id, at: b.issued + 1 } });
+    expect(await remote.authenticate(b.jwt, ctx)).toBeUndefined();
   });
 
   it('introspects API tokens, caches the answer, and drops it as soon as the token is revoked', async () => {

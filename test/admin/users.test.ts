@@ -75,6 +75,56 @@ describe('users', () => {
     expect(JSON.stringify(event)).not.toContain('a-brand-new-password');
   });
 
+  it('counts wrong current passwords towards the login lockout and audits them; once locked, neither the check nor a login is tried', async () => {
+    const user = await createUser(h, [{ role: 'viewer' }]);
+    const jwt = await h.login(user.email, user.password);
+    // An API token whose bindings narrow to nothing still acts for its creator, who is "self".
+    const token = await h.call<{ secret: string }>('POST', '/v1/tokens', { token: jwt, body: { name: 'narrowed' } });
+    const roles = await h.call('GET', `/v1/users/${user.id}/roles`);
+    await h.call('PUT', `/v1/users/${user.id}/roles`, { body: { items: [{ role: 'viewer', siteId: randomUUID() }] }, headers: { 'if-match': String(roles.headers.etag) } });
+    expect((await h.call('GET', '/v1/auth/me', { token: token.body.secret })).body).toMatchObject({ kind: 'token', bindings: [] });
+    const read = await h.call<User>('GET', `/v1/users/${user.id}`, { token: jwt });
+    const change = (bearer: string, currentPassword: string) =>
+      h.call('PATCH', `/v1/users/${user.id}`, { token: bearer, body: { password: 'a-brand-new-password', currentPassword }, headers: { 'if-match': String(read.headers.etag) } });
+    const login = (password: string) => h.call('POST', '/v1/auth/login', { token: null, body: { email: user.email, password } });
+
+    // Failed logins and wrong current passwords are one count: 2 + 3 reach the 5 that lock.
+    for (const guess of ['login-guess-1', 'login-guess-2']) expect((await login(guess)).status).toBe(401);
+    for (const [bearer, guess] of [[jwt, 'guess-1'], [token.body.secret, 'guess-2'], [jwt, 'guess-3']]) {
+      expect(await change(bearer, guess)).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
+    }
+    const locked = await change(jwt, user.password);
+    expect(locked).toMatchObject({ status: 423, body: { code: 'ACCOUNT_LOCKED' } });
+    expect(Number(locked.headers['retry-after'])).toBeGreaterThan(800);
+    expect(await login(user.password)).toMatchObject({ status: 423, body: { code: 'ACCOUNT_LOCKED' } });
+    expect((await h.call<User>('GET', `/v1/users/${user.id}`)).body.version).toBe(read.body.version);
+
+    const denied = (await h.auditOf({ entityId: user.id })).filter((e) => e.outcome === 'denied');
+    expect(denied.map((e) => [e.action, e.comment])).toEqual([
+      ['login', 'wrong password'],
+      ['login', 'wrong password'],
+      ['update', 'password change: wrong current password'],
+      ['update', 'password change: wrong current password'],
+      ['update', 'password change: wrong current password'],
+      ['update', 'password change: account locked'],
+      ['login', 'account locked'],
+    ]);
+    expect(denied[3]).toMatchObject({ scope: `org:${h.admin.orgId}`, service: 'admin', sourceIp: '127.0.0.1', actor: { type: 'token', onBehalfOf: { id: user.id } } });
+    expect(denied[2].actor).toMatchObject({ type: 'user', id: user.id });
+    expect(JSON.stringify(denied)).not.toMatch(/guess-|a-brand-new-password/);
+  });
+
+  it('forgets earlier failures once the current password is right, as a successful login does', async () => {
+    const user = await createUser(h, [{ role: 'viewer' }]);
+    const jwt = await h.login(user.email, user.password);
+    const change = (currentPassword: string, etag: string) =>
+      h.call('PATCH', `/v1/users/${user.id}`, { token: jwt, body: { password: 'another-new-password', currentPassword }, headers: { 'if-match': etag } });
+    for (let i = 0; i < 4; i++) expect((await change(`guess-${i}`, user.etag)).status).toBe(403);
+    expect((await change(user.password, user.etag)).status).toBe(200);
+    for (let i = 0; i < 4; i++) expect((await h.call('POST', '/v1/auth/login', { token: null, body: { email: user.email, password: `guess-${i}` } })).status).toBe(401);
+    await h.login(user.email, 'another-new-password');
+  });
+
   it('pages through the users of the organisation and filters them', async () => {
     const tag = `pg${Date.now()}`;
     for (let i = 0; i < 3; i++) await createUser(h, [{ role: 'viewer' }], { email: newEmail(tag) });
@@ -113,6 +163,23 @@ describe('users', () => {
       expect(res, `${method} ${url}`).toMatchObject({ status: 409, body: { code: 'LAST_ADMIN' } });
     }
     expect((await h.call<User>('GET', `/v1/users/${h.admin.userId}`)).body).toMatchObject({ disabled: false, version: admin.body.version });
+  });
+});
+
+describe('cursors of the admin lists', () => {
+  const cursor = (position: unknown) => Buffer.from(JSON.stringify(position)).toString('base64url');
+  it.each([
+    ['/v1/users', { email: 'a', id: 'notuuid' }],
+    ['/v1/users', { email: 'a\u0000', id: randomUUID() }],
+    ['/v1/users', { email: 'a' }],
+    ['/v1/tokens', { createdAt: 'yesterday', id: 'token:0123456789ab' }],
+    ['/v1/tokens', { createdAt: '0000-01-01T00:00:00.000Z', id: 'token:0123456789ab' }],
+    ['/v1/tokens', { createdAt: '2025-01-01T00:00:00.000Z', id: 'not-a-token' }],
+    ['/v1/orgs', { name: 'a', id: 'notuuid' }],
+    ['/v1/orgs', { name: 'a\u0000', id: randomUUID() }],
+  ])('refuse a hand-edited cursor of %s (%j) with 400 INVALID_CURSOR', async (list, position) => {
+    const res = await h.call('GET', `${list}?cursor=${cursor(position)}`);
+    expect(res).toMatchObject({ status: 400, body: { code: 'INVALID_CURSOR' } });
   });
 });
 

@@ -12,7 +12,7 @@ import { ApiError } from '../../http/errors.ts';
 import { issueServiceToken, issueUserToken } from '../access-tokens.ts';
 import { actingUserId } from '../access.ts';
 import type { AdminDeps } from '../context.ts';
-import { clearFailures, lockedFor, recordFailure } from '../lockout.ts';
+import { accountLocked, clearFailures, lockedFor, recordFailure } from '../lockout.ts';
 import { verifyPassword } from '../passwords.ts';
 import { AccessToken, IntrospectBody, IntrospectView, LoginBody, MeView, RefreshBody, ServiceTokenBody, TokenPair } from '../schemas.ts';
 import { createSession, rotateSession } from '../sessions.ts';
@@ -80,7 +80,7 @@ export function authRoutes(app: HttpApp, deps: AdminDeps) {
       const retry = await lockedFor(pool, email);
       if (retry > 0) {
         await auditLogin(request, email, user, 'denied', 'account locked');
-        throw new ApiError('ACCOUNT_LOCKED', `Too many failed logins: this account is locked for ${retry} more seconds.`, { headers: { 'retry-after': String(retry) } });
+        throw accountLocked(retry);
       }
       // Always one Argon2id verification, also for an unknown email (against a decoy hash).
       const passwordOk = await verifyPassword(user?.passwordHash ?? null, request.body.password);

@@ -12,11 +12,11 @@ import { isPlatformAdmin, managesOrg } from '../access.ts';
 import type { AdminDeps } from '../context.ts';
 import { publishAdminEvents } from '../events.ts';
 import { generatePassword, hashPassword } from '../passwords.ts';
-import { IdParams, OrgCreate, OrgPatch, OrgView, UserCreated } from '../schemas.ts';
+import { CursorText, IdParams, OrgCreate, OrgPatch, OrgView, UserCreated, Uuid } from '../schemas.ts';
 import { insertUser, normalizeEmail } from '../users-store.ts';
 import { orgEtag, orgFromRow, orgView, userView, type OrgRow } from '../views.ts';
 
-const OrgCursor = Type.Object({ name: Type.String(), id: Type.String() });
+const OrgCursor = Type.Object({ name: CursorText, id: Uuid });
 const ORG_COLUMNS = 'id, name, platform, version, created_at, updated_at';
 
 /**

@@ -14,14 +14,14 @@ import { actingUserId, callerOrg, managesOrg } from '../access.ts';
 import { generateApiTokenSecret, insertApiToken, listApiTokens, loadApiToken, type ApiToken } from '../api-tokens.ts';
 import type { AdminDeps } from '../context.ts';
 import { publishAdminEvents } from '../events.ts';
-import { TokenCreate, TokenCreated, TokenIdParams, TokenView, Uuid } from '../schemas.ts';
+import { IsoInstant, TokenCreate, TokenCreated, TokenId, TokenIdParams, TokenView, Uuid } from '../schemas.ts';
 import { tokenEtag, tokenView } from '../views.ts';
 import { bindingsIn } from './users.ts';
 
 const DAY_MS = 86_400_000;
 export const DEFAULT_TOKEN_DAYS = 90;
 export const MAX_TOKEN_DAYS = 365;
-const TokenCursor = Type.Object({ createdAt: Type.String(), id: Type.String() });
+const TokenCursor = Type.Object({ createdAt: IsoInstant, id: TokenId });
 
 /** A token of the caller's organisation the caller may see: their own, or any for admins. */
 async function visibleToken(request: FastifyRequest, deps: AdminDeps, id: string, opts: { lock?: boolean; client?: pg.PoolClient } = {}): Promise<ApiToken> {

@@ -15,13 +15,14 @@ import { adminContext, auditAdmin } from '../admin-audit.ts';
 import { actingUserId, callerOrg, managesOrg } from '../access.ts';
 import type { AdminDeps } from '../context.ts';
 import { publishAdminEvents, type AdminEvent } from '../events.ts';
-import { generatePassword, hashPassword, verifyPassword } from '../passwords.ts';
-import { IdParams, UserCreate, UserCreated, UserPatch, UserView } from '../schemas.ts';
+import { checkCurrentPassword } from '../current-password.ts';
+import { generatePassword, hashPassword } from '../passwords.ts';
+import { CursorText, IdParams, UserCreate, UserCreated, UserPatch, UserView, Uuid } from '../schemas.ts';
 import { revokeSessions } from '../sessions.ts';
 import { assertAdminRemains, insertUser, listUsers, loadUser, lockOrg, normalizeEmail, type User } from '../users-store.ts';
 import { userEtag, userView } from '../views.ts';
 
-const UserCursor = Type.Object({ email: Type.String(), id: Type.String() });
+const UserCursor = Type.Object({ email: CursorText, id: Uuid });
 
 /** Role bindings asked for in the body, placed in `orgId`. */
 export const bindingsIn = (orgId: string, items: ReadonlyArray<{ role: RoleBinding['role']; siteId?: string | null }>): RoleBinding[] =>
@@ -120,24 +121,32 @@ export function userRoutes(app: HttpApp, deps: AdminDeps) {
       const self = actingUserId(principal) === id;
       const admin = managesOrg(principal, orgId);
       const newHash = body.password === undefined ? undefined : await hashPassword(body.password);
-      const user = await withTransaction(deps.pool, async (client) => {
+      const result = await withTransaction(deps.pool, async (client): Promise<{ user: User } | { refused: ApiError }> => {
         await lockOrg(client, orgId);
         const before = await visibleUser(request, deps, id, { lock: true, client });
         if (!admin && (body.email !== undefined || body.disabled !== undefined)) {
           throw new ApiError('FORBIDDEN', 'Permission admin.manage is missing: only admins change emails or disable users.', { extra: { permission: 'admin.manage' } });
         }
         assertVersion(expected, before.version, userEtag(before));
-        if (newHash !== undefined && self && !(await verifyPassword(before.passwordHash, body.currentPassword ?? ''))) {
-          throw new ApiError('FORBIDDEN', 'To change your own password, send your current one as currentPassword.');
+        if (newHash !== undefined && self) {
+          const refused = await checkCurrentPassword(client, request, before, body.currentPassword, deps.settings.lockout);
+          // Committed, then thrown: the failure counts towards the lockout and stays audited.
+          if (refused) return { refused };
         }
         const email = body.email === undefined ? before.email : normalizeEmail(body.email);
         const name = body.name === undefined ? before.name : body.name.trim();
         const disabled = body.disabled ?? before.disabled;
         const changed = email !== before.email || name !== before.name || disabled !== before.disabled || newHash !== undefined;
-        if (!changed) return before;
+        if (!changed) return { user: before };
+        // Disabling or enabling moves the user's JWT cut-off to now (the `at` of its event, which
+        // services run apart apply alike): a JWT from before a disable is not revived by the
+        // enable, nor one a login racing with the disable issued after it.
+        const at = Date.now();
+        const cutOff = disabled !== before.disabled ? new Date(at) : null;
         await client.query(
-          `UPDATE admin.users SET email = $2, name = $3, disabled = $4, password_hash = COALESCE($5, password_hash), version = version + 1, updated_at = now() WHERE id = $1`,
-          [id, email, name, disabled, newHash ?? null],
+          `UPDATE admin.users SET email = $2, name = $3, disabled = $4, password_hash = COALESCE($5, password_hash),
+                  tokens_valid_after = COALESCE($6, tokens_valid_after), version = version + 1, updated_at = now() WHERE id = $1`,
+          [id, email, name, disabled, newHash ?? null, cutOff],
         );
         const after = (await loadUser(client, id))!;
         if (disabled && !before.disabled) await assertAdminRemains(client, orgId);
@@ -148,14 +157,15 @@ export function userRoutes(app: HttpApp, deps: AdminDeps) {
           { orgId, entityType: 'user', entityId: id, action, before: userView(before), after: userView(after), comment: newHash ? 'password changed' : null },
         ]);
         const events: AdminEvent[] = [];
-        if (disabled && !before.disabled) events.push({ topic: 'admin.user.disabled', payload: { userId: id, orgId, at: Date.now() } });
-        if (!disabled && before.disabled) events.push({ topic: 'admin.user.enabled', payload: { userId: id, orgId, at: Date.now() } });
+        if (disabled && !before.disabled) events.push({ topic: 'admin.user.disabled', payload: { userId: id, orgId, at } });
+        if (!disabled && before.disabled) events.push({ topic: 'admin.user.enabled', payload: { userId: id, orgId, at } });
         await publishAdminEvents(client, events);
-        return after;
+        return { user: after };
       });
+      if ('refused' in result) throw result.refused;
       deps.authenticator.forget(); // committed: this instance reads the user afresh before answering
-      reply.header('ETag', userEtag(user));
-      return userView(user);
+      reply.header('ETag', userEtag(result.user));
+      return userView(result.user);
     },
   );
 
