@@ -113,15 +113,25 @@ export async function loadApiToken(db: Db, id: string, opts: { lock?: boolean } 
 }
 
 /** Tokens of an organisation (optionally of one user), oldest first, after the cursor position. */
-export async function listApiTokens(db: Db, filter: { orgId: string; userId: string | null }, after: { createdAt: string; id: string } | null, limit: number): Promise<ApiToken[]> {
-  const { rows } = await db.query<TokenRow>(
-    `SELECT ${TOKEN_COLUMNS} FROM admin.api_tokens
+/**
+ * A page of an organisation's tokens (or one user's), oldest first, after the position `after`.
+ * Each comes with `cursorAt`, its creation time to the microsecond as stored: a millisecond
+ * `createdAt` as the position would find the last token of a page again on the next.
+ */
+export async function listApiTokens(
+  db: Db,
+  filter: { orgId: string; userId: string | null },
+  after: { createdAt: string; id: string } | null,
+  limit: number,
+): Promise<Array<ApiToken & { cursorAt: string }>> {
+  const { rows } = await db.query<TokenRow & { cursor_at: string }>(
+    `SELECT ${TOKEN_COLUMNS}, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at FROM admin.api_tokens
       WHERE org_id = $1 AND ($2::uuid IS NULL OR user_id = $2)
         AND ($3::timestamptz IS NULL OR (created_at, id) > ($3, $4::text))
       ORDER BY created_at, id LIMIT $5`,
     [filter.orgId, filter.userId, after?.createdAt ?? null, after?.id ?? null, limit],
   );
-  return rows.map(tokenFromRow);
+  return rows.map((r) => ({ ...tokenFromRow(r), cursorAt: r.cursor_at }));
 }
 
 /**

@@ -145,4 +145,20 @@ describe('API tokens', () => {
     const second = await h.call<{ items: Token[] }>('GET', `/v1/tokens?limit=2&cursor=${first.body.nextCursor}`, { token: adminJwt });
     expect(second.body.items.map((t) => t.id)).not.toContain(first.body.items[0].id);
   });
+
+  it('shows every token once across pages, however many are made in one millisecond', async () => {
+    const user = await createUser(h, [{ role: 'viewer' }]);
+    const jwt = await h.login(user.email, user.password);
+    const made = [];
+    for (let i = 0; i < 7; i++) made.push((await createToken(jwt, { name: `walk ${i}` })).body.id);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let pages = 0; pages < 10; pages++) {
+      const page: { body: { items: Token[]; nextCursor: string | null } } = await h.call('GET', `/v1/tokens?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { token: jwt });
+      seen.push(...page.body.items.map((t) => t.id));
+      cursor = page.body.nextCursor;
+      if (!cursor) break;
+    }
+    expect(seen).toEqual(made);
+  });
 });

@@ -8,7 +8,7 @@ import type { HttpApp } from '../../http/app.ts';
 import { ApiError } from '../../http/errors.ts';
 import { markClaimCommitted } from '../../http/idempotency.ts';
 import { assertVersion, parseIfMatch } from '../../http/etag.ts';
-import { decodeCursor, Page, pageQueryProperties, toPage } from '../../http/pagination.ts';
+import { CursorField, decodeCursor, Page, pageQueryProperties, toPage } from '../../http/pagination.ts';
 import { adminContext, auditAdmin } from '../admin-audit.ts';
 import { actingUserId, callerOrg, managesOrg } from '../access.ts';
 import { generateApiTokenSecret, insertApiToken, listApiTokens, loadApiToken, type ApiToken } from '../api-tokens.ts';
@@ -21,7 +21,8 @@ import { bindingsIn } from './users.ts';
 const DAY_MS = 86_400_000;
 export const DEFAULT_TOKEN_DAYS = 90;
 export const MAX_TOKEN_DAYS = 365;
-const TokenCursor = Type.Object({ createdAt: IsoInstant, id: TokenId });
+// To the microsecond since 2026-11-28; a cursor of before, to the millisecond, still reads.
+const TokenCursor = Type.Object({ createdAt: Type.Union([CursorField.instantUs, IsoInstant]), id: TokenId });
 
 /** A token of the caller's organisation the caller may see: their own, or any for admins. */
 async function visibleToken(request: FastifyRequest, deps: AdminDeps, id: string, opts: { lock?: boolean; client?: pg.PoolClient } = {}): Promise<ApiToken> {
@@ -105,7 +106,7 @@ export function tokenRoutes(app: HttpApp, deps: AdminDeps) {
       if (filterUser === null && !managesOrg(principal, orgId)) return { items: [], nextCursor: null };
       if (userId !== undefined && filterUser !== userId) return { items: [], nextCursor: null };
       const rows = await listApiTokens(deps.pool, { orgId, userId: filterUser }, cursor ? decodeCursor(cursor, TokenCursor) : null, limit + 1);
-      const page = toPage(rows, limit, (t) => ({ createdAt: t.createdAt, id: t.id }));
+      const page = toPage(rows, limit, (t) => ({ createdAt: t.cursorAt, id: t.id }));
       return { items: page.items.map(tokenView), nextCursor: page.nextCursor };
     },
   );
