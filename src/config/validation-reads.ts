@@ -38,14 +38,20 @@ export async function loadDeployedPlacements(client: pg.PoolClient, ops: Operati
  * other sites (fleet-wide uniqueness). A serial an asset kept is not looked up: the unique index
  * on serials has held it for this asset all along, so no other asset can hold it.
  */
-export async function lookupSerials(client: pg.PoolClient, applied: AppliedChange, before: SiteGraph, siteId: string): Promise<Map<string, string>> {
+export async function lookupSerials(client: pg.PoolClient, applied: AppliedChange, before: SiteGraph, siteId: string): Promise<Map<string, string | null>> {
   const serials = serialsToLookUp(applied, before);
-  const out = new Map<string, string>();
+  const out = new Map<string, string | null>();
   if (serials.size === 0) return out;
-  const { rows } = await client.query<{ id: string; serial: string }>(
-    prepared(`SELECT id, serial FROM config.assets WHERE lower(btrim(serial)) = ANY($1::text[]) AND site_id <> $2`, [[...serials], siteId]),
+  // An owner in another organisation's site is not named (null): its id is not the writer's to see.
+  const { rows } = await client.query<{ id: string; serial: string; same_org: boolean }>(
+    prepared(
+      `SELECT a.id, a.serial, s.org_id = (SELECT org_id FROM config.sites WHERE id = $2) AS same_org
+         FROM config.assets a JOIN config.sites s ON s.id = a.site_id
+        WHERE lower(btrim(a.serial)) = ANY($1::text[]) AND a.site_id <> $2`,
+      [[...serials], siteId],
+    ),
   );
-  for (const r of rows) out.set(r.serial, r.id);
+  for (const r of rows) out.set(r.serial, r.same_org ? r.id : null);
   return out;
 }
 

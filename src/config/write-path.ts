@@ -320,7 +320,7 @@ export function createWritePath(deps: WritePathDeps) {
   }
 
   /** Runs the rules on an applied change, and lists its changes with their diffs and the assets it affects. */
-  function validate(applied: AppliedChange, before: SiteGraph, serialOwners: Map<string, string>): Plan {
+  function validate(applied: AppliedChange, before: SiteGraph, serialOwners: Map<string, string | null>): Plan {
     const index = indexAfter(applied.candidate, before, applied.touched.assets);
     const violations = runRules(
       { candidate: applied.candidate, index, before, touched: applied.touched, removed: applied.removed, catalog: deps.catalog, fleet: { serialOwners } },

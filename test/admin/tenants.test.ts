@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gatewayConfig } from '../api/helpers.ts';
 import { createUser, newEmail, startAdminHarness, type AdminHarness, type Reply } from './harness.ts';
 
 let h: AdminHarness;
@@ -104,5 +105,36 @@ describe('tenant isolation', () => {
     const viewer = await createUser(h, [{ role: 'viewer' }], { token: orgB.adminJwt });
     const me = await h.call<{ bindings: Array<{ orgId: string }> }>('GET', '/v1/auth/me', { token: await h.login(viewer.email, viewer.password) });
     expect(me.body.bindings.map((b) => b.orgId)).toEqual([orgB.id]);
+  });
+
+  it("refuses a serial another organisation's device holds without naming that device", async () => {
+    const serial = `SN-${randomUUID().slice(0, 8)}`;
+    const device = { serial, modelId: 'voltis-em-110', firmware: '1.0.0' };
+    const ours = await h.call<{ id: string }>('POST', '/v1/devices', { body: device });
+    expect(ours.status).toBe(201);
+    const theirs = await h.call<{ code: string; violations: Array<{ code: string; message: string }> }>('POST', '/v1/devices', { token: orgB.adminJwt, body: device });
+    expect(theirs.status).toBe(409);
+    expect(theirs.body.violations).toEqual([expect.objectContaining({ code: 'SERIAL_TAKEN', message: expect.stringContaining('a device of another organisation') })]);
+    expect(JSON.stringify(theirs.body)).not.toContain(ours.body.id);
+    const again = await h.call<{ violations: Array<{ message: string }> }>('POST', '/v1/devices', { body: device });
+    expect(again.body.violations[0].message).toContain(`device ${ours.body.id}`);
+  });
+
+  it("refuses an asset's serial that another organisation's asset holds without naming that asset", async () => {
+    const serial = `GW-${randomUUID().slice(0, 8).toUpperCase()}`;
+    const site = async (token: string | undefined, code: string) => {
+      const res = await h.call<{ id: string }>('POST', '/v1/sites', { token, body: { code, name: code, timezone: 'UTC', network: { subnet: '10.20.0.0/24', router: '10.20.0.1' } } });
+      expect(res.status).toBe(201);
+      return res.body.id;
+    };
+    const gateway = (siteId: string) => ({ siteId, kind: 'gateway', modelId: 'nexa-gw-200', name: 'GW', serial, config: gatewayConfig('10.20.0.10', 'gw') });
+    const theirSite = await site(orgB.adminJwt, `B-${serial}`);
+    const theirs = await h.call<{ id: string }>('POST', '/v1/assets', { token: orgB.adminJwt, body: gateway(theirSite) });
+    expect(theirs.status).toBe(201);
+    const res = await h.call<{ violations: Array<{ code: string; message: string; assetIds: string[] }> }>('POST', '/v1/assets', { body: gateway(await site(undefined, `A-${serial}`)) });
+    expect(res.status).toBe(409);
+    expect(res.body.violations).toEqual([expect.objectContaining({ code: 'SERIAL_TAKEN', message: expect.stringContaining('a device of another organisation') })]);
+    expect(res.body.violations[0].assetIds).toHaveLength(1);
+    expect(JSON.stringify(res.body)).not.toContain(theirs.body.id);
   });
 });

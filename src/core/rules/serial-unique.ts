@@ -31,7 +31,8 @@ export const serialUnique: Rule = {
     'Serials compare after trimming surrounding spaces and ignoring case (they are read off nameplates and typed ' +
     'by people; `sn-0042 ` is `SN-0042`); an empty serial counts as none. The check runs on the serials of the ' +
     'changed assets: against the rest of the site, and against the owners in other sites that the write path looks ' +
-    'up for those serials.',
+    'up for those serials. A holder in another organisation\'s site is not named: the write learns that the serial is ' +
+    'taken, not by which asset.',
   codes: ['SERIAL_TAKEN'],
   severity: 'error',
   check(ctx) {
@@ -41,7 +42,7 @@ export const serialUnique: Rule = {
     if (touched.length === 0) return [];
     const keys = touched.map((a) => assetSerialKey(a) as string);
     const sharing = keys.map((key) => ctx.index.withKey(SERIALS, key));
-    const elsewhere = new Map<string, string>();
+    const elsewhere = new Map<string, string | null>();
     for (const [serial, owner] of ctx.fleet.serialOwners) {
       const key = serialKey(serial);
       if (key !== undefined) elsewhere.set(key, owner);
@@ -67,6 +68,18 @@ export const serialUnique: Rule = {
         });
       }
       const owner = elsewhere.get(key);
+      if (owner === null) {
+        out.push({
+          rule: RULE,
+          code: 'SERIAL_TAKEN',
+          message:
+            `${label(asset)} is given serial ${asset.serial}, which a device of another organisation already holds. ` +
+            'A serial identifies one device: correct the serial read off the nameplate.',
+          assetIds: [asset.id],
+          severity: 'error',
+        });
+        continue;
+      }
       // An owner inside this site is the in-site case above (or the asset itself, e.g. moved here).
       if (owner === undefined || owner === asset.id || ctx.candidate.assets.has(owner)) continue;
       out.push({

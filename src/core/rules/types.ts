@@ -33,9 +33,10 @@ export interface RuleContext {
   catalog: Catalog;
   /**
    * Fleet-wide facts the write path looked up for the touched assets:
-   * serial number → id of the asset holding it in another site.
+   * serial number → id of the asset holding it in another site, or null when that site is
+   * another organisation's (the writer may learn that the serial is taken, not by what).
    */
-  fleet: { serialOwners: Map<string, string> };
+  fleet: { serialOwners: Map<string, string | null> };
 }
 
 export interface Rule {

@@ -13,10 +13,15 @@ import { newId } from '../../core/ids.ts';
 
 const SERIAL_RULE = 'device-serial-unique';
 
-const serialTaken = (serial: string, holder: string): Violation => ({
+/**
+ * The refusal of a serial number another device holds. It names that device only to its own
+ * organisation: to another, that the serial is taken is all it learns (serials are unique
+ * fleet-wide, so that much cannot be kept from it).
+ */
+const serialTaken = (serial: string, holder: { id: string; orgId: string } | null, orgId: string): Violation => ({
   rule: SERIAL_RULE,
   code: 'SERIAL_TAKEN',
-  message: `Serial number ${serial} is already registered to device ${holder}; serial numbers are unique fleet-wide.`,
+  message: `Serial number ${serial} is already registered to ${holder === null ? 'another device' : holder.orgId === orgId ? `device ${holder.id}` : 'a device of another organisation'}; serial numbers are unique fleet-wide.`,
   assetIds: [],
   path: '/serial',
   severity: 'error',
@@ -59,8 +64,8 @@ export async function registerDevice(deps: LifecycleDeps, body: NewDevice, ctx: 
   const event: DeviceEvent = { deviceId: id, orgId, siteId: null, action: 'create', before: null, after: { ...body, serial, id, orgId } };
   return deviceWrite(deps.pool, ctx, `Registering device ${serial}`, async (client) => {
     const holder = await serialHolder(client, serial, null);
-    if (holder) throw new DeviceRefusal([serialTaken(serial, holder.id)], event);
-    const row = await refuseOnUnique(() => insertDevice(client, { id, orgId, serial, modelId: model.id, firmware: body.firmware }), 'devices_serial_unique', serialTaken(serial, 'another device'), event);
+    if (holder) throw new DeviceRefusal([serialTaken(serial, holder, orgId)], event);
+    const row = await refuseOnUnique(() => insertDevice(client, { id, orgId, serial, modelId: model.id, firmware: body.firmware }), 'devices_serial_unique', serialTaken(serial, null, orgId), event);
     await recordApplied(client, [{ ...event, after: deviceView(row) }], ctx, 'lifecycle.device.created');
     return row;
   }, (row) => `/v1/devices/${row.id}`);
@@ -93,7 +98,7 @@ export async function patchDevice(deps: LifecycleDeps, id: string, expectedVersi
     const event: DeviceEvent = { deviceId: id, orgId: device.org_id, siteId: device.site_id, action: 'update', before, after: { ...before, ...change }, comment: patch.comment };
     if (change.serial !== undefined) {
       const holder = await serialHolder(client, change.serial, id);
-      if (holder) throw new DeviceRefusal([serialTaken(change.serial, holder.id)], event);
+      if (holder) throw new DeviceRefusal([serialTaken(change.serial, holder, device.org_id)], event);
     }
     const assetId = device.asset_id;
     if (change.firmware !== undefined && assetId && SLOT_STATES.includes(device.state)) {
@@ -101,7 +106,7 @@ export async function patchDevice(deps: LifecycleDeps, id: string, expectedVersi
       if (outcome.kind === 'refused') throw new DeviceRefusal(outcome.violations, event);
       onFailure(() => deps.config.setFirmware(assetId, device.firmware, ctx.requestId, requestingUser(ctx.actor)));
     }
-    const row = await refuseOnUnique(() => updateDevice(client, id, change), 'devices_serial_unique', serialTaken(change.serial ?? '', 'another device'), event);
+    const row = await refuseOnUnique(() => updateDevice(client, id, change), 'devices_serial_unique', serialTaken(change.serial ?? '', null, device.org_id), event);
     await recordApplied(client, [{ ...event, after: deviceView(row) }], ctx, 'lifecycle.device.updated');
     return row;
   }, () => `/v1/devices/${id}`);

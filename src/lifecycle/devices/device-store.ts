@@ -93,9 +93,9 @@ export async function slotHolder(db: Queryable, assetId: string, exceptId: strin
 }
 
 /** A device whose serial equals `serial` (trimmed, case-insensitive), other than `exceptId`. */
-export async function serialHolder(db: Queryable, serial: string, exceptId: string | null): Promise<{ id: string; serial: string } | null> {
-  const { rows } = await db.query<{ id: string; serial: string }>(
-    `SELECT id, serial FROM lifecycle.devices WHERE lower(btrim(serial)) = lower(btrim($1)) AND ($2::uuid IS NULL OR id <> $2) LIMIT 1`,
+export async function serialHolder(db: Queryable, serial: string, exceptId: string | null): Promise<{ id: string; serial: string; orgId: string } | null> {
+  const { rows } = await db.query<{ id: string; serial: string; orgId: string }>(
+    `SELECT id, serial, org_id AS "orgId" FROM lifecycle.devices WHERE lower(btrim(serial)) = lower(btrim($1)) AND ($2::uuid IS NULL OR id <> $2) LIMIT 1`,
     [serial, exceptId],
   );
   return rows[0] ?? null;
