@@ -22,7 +22,7 @@ beforeAll(async () => {
   await migrateHttpSchema(db.url);
   await db.pool.query(`
     CREATE FUNCTION test_slow_changeset() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN PERFORM pg_sleep(CASE WHEN NEW.comment = 'very slow' THEN 6.5 ELSE 0.2 END); RETURN NEW; END $$;
+      BEGIN PERFORM pg_sleep(CASE NEW.comment WHEN 'very slow' THEN 6.5 WHEN 'slow' THEN 2 ELSE 0.2 END); RETURN NEW; END $$;
     CREATE TRIGGER test_slow BEFORE INSERT ON config.changesets FOR EACH ROW EXECUTE FUNCTION test_slow_changeset();
   `);
 });
@@ -297,12 +297,15 @@ describe('the write path on the copy of a site it holds', () => {
       expect(stale).toMatchObject({ status: 'rejected', reason: { code: 'PRECONDITION_FAILED' } });
       expect(taken).toMatchObject({ status: 'rejected', reason: { code: 'CONFLICT_RULES' } });
       expect(kept).toMatchObject({ status: 'fulfilled', value: { siteRevision: 10 } });
-      // A dry run does not wait for a turn: it answers while a write to the site (0.2 s: the test's trigger) holds one.
-      const dryRun = wp.execute({ siteId, dryRun: true, operations: [{ op: 'updateAsset', id: ids[4], expectedVersion: 2, patch: { name: 'Dry' } }] }, { actor, requestId: randomUUID() });
-      const slow = wp.execute({ siteId, operations: [{ op: 'updateAsset', id: ids[5], expectedVersion: 2, patch: { name: 'Slow' } }] }, { actor, requestId: randomUUID() });
-      const answered = await Promise.race([dryRun.then(() => 'dry run'), slow.then(() => 'slow write')]);
-      expect(answered).toBe('dry run');
-      await slow;
+      // A dry run beside a slow write (2 s: the test's trigger) plans on what is committed and changes nothing.
+      const slow = wp.execute({ siteId, comment: 'slow', operations: [{ op: 'updateAsset', id: ids[5], expectedVersion: 2, patch: { name: 'Slow' } }] }, { actor, requestId: randomUUID() });
+      const dryRun = await wp.execute({ siteId, dryRun: true, operations: [{ op: 'updateAsset', id: ids[4], expectedVersion: 2, patch: { name: 'Dry' } }] }, { actor, requestId: randomUUID() });
+      expect(dryRun.dryRun).toBe(true);
+      // Before or after the slow write, whichever took the site's row lock first.
+      expect([10, 11]).toContain(dryRun.siteRevision);
+      expect((await slow).siteRevision).toBe(11);
+      const { rows } = await db.pool.query<{ name: string }>('SELECT name FROM config.assets WHERE id = $1', [ids[4]]);
+      expect(rows[0].name).not.toBe('Dry');
     } finally {
       await pool.end();
     }

@@ -1835,7 +1835,8 @@ export interface paths {
                             subnet?: string;
                             /** Format: ipv4 */
                             router?: string;
-                            vlan?: number;
+                            /** @description null removes the VLAN */
+                            vlan?: number | null;
                         };
                     };
                 };
@@ -2246,10 +2247,10 @@ export interface paths {
                         firmware?: string | null;
                         parentId?: string | null;
                         port?: string | null;
-                        /** @description JSON Merge Patch (RFC 7396) of the configuration */
+                        /** @description JSON Merge Patch (RFC 7396) of the configuration; an asset always has one, so it cannot be removed (null) */
                         config?: {
                             [key: string]: unknown;
-                        } | null;
+                        };
                     };
                 };
             };
@@ -2912,10 +2913,10 @@ export interface paths {
                                 firmware?: string | null;
                                 parentId?: string | null;
                                 port?: string | null;
-                                /** @description JSON Merge Patch (RFC 7396) of the configuration */
+                                /** @description JSON Merge Patch (RFC 7396) of the configuration; an asset always has one, so it cannot be removed (null) */
                                 config?: {
                                     [key: string]: unknown;
-                                } | null;
+                                };
                             };
                         } | {
                             /** @enum {string} */
@@ -2987,7 +2988,8 @@ export interface paths {
                                     subnet?: string;
                                     /** Format: ipv4 */
                                     router?: string;
-                                    vlan?: number;
+                                    /** @description null removes the VLAN */
+                                    vlan?: number | null;
                                 };
                             };
                         })[];
