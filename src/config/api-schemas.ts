@@ -164,7 +164,9 @@ export const PlannedChangeSchema = Type.Object({
 });
 
 export const ChangesetResult = Type.Object({
-  changesetId: Uuid,
+  changesetId: Type.Union([Uuid, Type.Null()], {
+    description: 'The recorded change set (GET /v1/changesets/{id}); null when nothing was recorded: a dry run, or operations that change nothing',
+  }),
   dryRun: Type.Boolean(),
   siteRevision: Type.Integer(),
   changes: Type.Optional(

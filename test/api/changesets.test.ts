@@ -162,6 +162,18 @@ describe('a dry run', () => {
     };
   }
 
+  it('answers operations that cancel out with 200 and no change set: nothing is recorded', async () => {
+    const before = await snapshot();
+    const id = crypto.randomUUID();
+    const res = await post(f.site.id, [
+      { op: 'createAsset', asset: { id, kind: 'meter', modelId: 'voltis-em-340', name: 'M-fleeting', parentId: f.gateway.id, port: 'rs485-1', config: meterConfig(13) } },
+      { op: 'deleteAsset', id, expectedVersion: 0 },
+    ]);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({ changesetId: null, dryRun: false, changes: [], siteRevision: before.site.revision });
+    expect(await snapshot()).toEqual(before);
+  });
+
   it('returns the plan — changes with diffs, impacted assets, violations — and changes nothing', async () => {
     const [m1, m2] = f.meters;
     const before = await snapshot();
@@ -175,7 +187,7 @@ describe('a dry run', () => {
       '?dryRun=true',
     );
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ dryRun: true, valid: true, violations: [], siteRevision: before.site.revision });
+    expect(res.body).toMatchObject({ changesetId: null, dryRun: true, valid: true, violations: [], siteRevision: before.site.revision });
     const update = res.body.changes.find((c) => c.entityId === m1.id);
     expect(update).toMatchObject({ entityType: 'asset', action: 'update', before: { config: { unitId: 1 } }, after: { config: { unitId: 9 } } });
     expect(update?.diff).toEqual(

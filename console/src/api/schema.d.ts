@@ -2861,7 +2861,7 @@ export interface paths {
         put?: never;
         /**
          * Apply (or with ?dryRun=true, plan) a change set
-         * @description Operations are applied in order to a candidate copy of the site, then every rule runs on the touched scope. Any error-severity violation refuses the whole change set with 409; a dry run answers 200 with the plan and changes nothing. With `Prefer: return=minimal` the answer leaves out `changes` (and says `Preference-Applied: return=minimal`).
+         * @description Operations are applied in order to a candidate copy of the site, then every rule runs on the touched scope. Any error-severity violation refuses the whole change set with 409; a dry run answers 200 with the plan and changes nothing. A change set recorded answers 201 with its `changesetId`; one whose operations change nothing (they cancel out, or set what is already so) answers 200 with `changesetId: null` and records nothing, as a dry run does. With `Prefer: return=minimal` the answer leaves out `changes` (and says `Preference-Applied: return=minimal`).
          */
         post: {
             parameters: {
@@ -3005,8 +3005,8 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            /** Format: uuid */
-                            changesetId: string;
+                            /** @description The recorded change set (GET /v1/changesets/{id}); null when nothing was recorded: a dry run, or operations that change nothing */
+                            changesetId: string | null;
                             dryRun: boolean;
                             siteRevision: number;
                             /** @description Each changed entity with before, after, diff and etag; left out when the request sent `Prefer: return=minimal` */
@@ -3046,8 +3046,8 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            /** Format: uuid */
-                            changesetId: string;
+                            /** @description The recorded change set (GET /v1/changesets/{id}); null when nothing was recorded: a dry run, or operations that change nothing */
+                            changesetId: string | null;
                             dryRun: boolean;
                             siteRevision: number;
                             /** @description Each changed entity with before, after, diff and etag; left out when the request sent `Prefer: return=minimal` */

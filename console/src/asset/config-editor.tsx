@@ -147,7 +147,11 @@ export function ConfigEditor({ asset: initial, model, uuidChoices, reload }: Pro
       setFromForm(structuredClone(fresh.config as Obj));
       setComment('');
       staged.drop(base.id);
-      setCommitted(`Committed: configuration version ${fresh.configVersion} (change set ${data.changesetId.slice(0, 8)}).`);
+      setCommitted(
+        data.changesetId
+          ? `Committed: configuration version ${fresh.configVersion} (change set ${data.changesetId.slice(0, 8)}).`
+          : `Nothing to commit: configuration version ${fresh.configVersion} already holds these values.`,
+      );
     } catch (err) {
       const x = toApiError(err);
       if (x.status === 412) setStale(x.etag ?? 'a newer version');

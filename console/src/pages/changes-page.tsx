@@ -70,7 +70,11 @@ function SitePlan({ siteId, edits, onDone }: { siteId: string; edits: StagedEdit
     try {
       const r = await call(api.POST('/v1/sites/{siteId}/changesets', { params: { path: { siteId } }, body: body() }));
       const n = r.changes?.length ?? 0;
-      onDone(`Committed change set ${r.changesetId.slice(0, 8)} on site ${site?.code ?? ''}: ${n} change${n === 1 ? '' : 's'}.`);
+      onDone(
+        r.changesetId
+          ? `Committed change set ${r.changesetId.slice(0, 8)} on site ${site?.code ?? ''}: ${n} change${n === 1 ? '' : 's'}.`
+          : `Nothing to commit on site ${site?.code ?? ''}: the staged edits change nothing.`,
+      );
       staged.dropSite(siteId);
     } catch (e) {
       setError(toApiError(e));

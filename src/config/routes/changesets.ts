@@ -31,7 +31,7 @@ const ChangesetRecord = Type.Object({
  */
 export function changesetResult(outcome: ChangeOutcome, minimal = false) {
   return {
-    changesetId: outcome.changesetId,
+    changesetId: recorded(outcome) ? outcome.changesetId : null,
     dryRun: outcome.dryRun,
     siteRevision: outcome.siteRevision,
     ...(minimal ? {} : { changes: outcome.changes.map((c) => ({ ...c, etag: etagOfEntity(c.entityType, c.after as unknown as Record<string, unknown> | null) })) }),
@@ -40,6 +40,9 @@ export function changesetResult(outcome: ChangeOutcome, minimal = false) {
     valid: !outcome.violations.some((v) => v.severity === 'error'),
   };
 }
+
+/** Whether the change set was recorded: not a dry run, nor one whose operations change nothing (they cancel out, or set what is already so). */
+const recorded = (outcome: ChangeOutcome) => !outcome.dryRun && outcome.changes.length > 0;
 
 /** Change sets: several operations validated together on the candidate state, applied atomically. */
 export function changesetRoutes(app: HttpApp, deps: ConfigDeps) {
@@ -52,7 +55,7 @@ export function changesetRoutes(app: HttpApp, deps: ConfigDeps) {
         tags,
         summary: 'Apply (or with ?dryRun=true, plan) a change set',
         description:
-          'Operations are applied in order to a candidate copy of the site, then every rule runs on the touched scope. Any error-severity violation refuses the whole change set with 409; a dry run answers 200 with the plan and changes nothing. ' +
+          'Operations are applied in order to a candidate copy of the site, then every rule runs on the touched scope. Any error-severity violation refuses the whole change set with 409; a dry run answers 200 with the plan and changes nothing. A change set recorded answers 201 with its `changesetId`; one whose operations change nothing (they cancel out, or set what is already so) answers 200 with `changesetId: null` and records nothing, as a dry run does. ' +
           'With `Prefer: return=minimal` the answer leaves out `changes` (and says `Preference-Applied: return=minimal`).',
         params: SiteIdParams,
         headers: Type.Object({ prefer: Type.Optional(Type.String({ description: 'RFC 7240; `return=minimal` leaves `changes` out of the answer' })) }),
@@ -80,7 +83,8 @@ export function changesetRoutes(app: HttpApp, deps: ConfigDeps) {
       );
       const minimal = preference(request.headers.prefer, 'return') === 'minimal';
       if (minimal) reply.header('preference-applied', 'return=minimal');
-      reply.code(outcome.dryRun ? 200 : 201);
+      // 201 for the change set recorded; 200 for a plan, or for operations that changed nothing.
+      reply.code(recorded(outcome) ? 201 : 200);
       return changesetResult(outcome, minimal);
     },
   );
