@@ -53,10 +53,13 @@ export interface AuditEventPage {
 /** Thrown for a malformed cursor or filter; `code` is stable for the HTTP error registry. */
 export class AuditQueryError extends Error {
   readonly code: 'INVALID_CURSOR' | 'INVALID_FILTER';
-  constructor(code: 'INVALID_CURSOR' | 'INVALID_FILTER', message: string) {
+  /** The filter field at fault, for an INVALID_FILTER. */
+  readonly field: string | undefined;
+  constructor(code: 'INVALID_CURSOR' | 'INVALID_FILTER', message: string, field?: string) {
     super(message);
     this.name = 'AuditQueryError';
     this.code = code;
+    this.field = field;
   }
 }
 
@@ -86,9 +89,14 @@ function decodeCursor(cursor: string): { at: string; id: string } {
   throw new AuditQueryError('INVALID_CURSOR', 'cursor is not one this API returned');
 }
 
+/** Years PostgreSQL's timestamptz and an ISO string both hold (there is no year 0). */
+const MIN_MS = Date.UTC(1, 0, 1);
+const MAX_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
 function isoTime(name: string, value: string): string {
   const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new AuditQueryError('INVALID_FILTER', `${name} is not a date-time: ${value}`);
+  if (Number.isNaN(ms)) throw new AuditQueryError('INVALID_FILTER', `${name} is not a date-time: ${value}`, name);
+  if (ms < MIN_MS || ms > MAX_MS) throw new AuditQueryError('INVALID_FILTER', `${name} is outside the years 0001–9999: ${value}`, name);
   return new Date(ms).toISOString();
 }
 
@@ -97,7 +105,7 @@ function whereClause(filter: AuditEventFilter, params: unknown[]): string[] {
   const where: string[] = [];
   const bind = (value: unknown) => `$${params.push(value)}`;
   const uuid = (name: string, value: string) => {
-    if (!UUID.test(value)) throw new AuditQueryError('INVALID_FILTER', `${name} is not a uuid: ${value}`);
+    if (!UUID.test(value)) throw new AuditQueryError('INVALID_FILTER', `${name} is not a uuid: ${value}`, name);
     return bind(value);
   };
   if (filter.siteId !== undefined) where.push(`e.site_id = ${uuid('siteId', filter.siteId)}`);
@@ -109,13 +117,21 @@ function whereClause(filter: AuditEventFilter, params: unknown[]): string[] {
   if (filter.action !== undefined) where.push(`e.action = ${bind(filter.action)}`);
   if (filter.requestId !== undefined) where.push(`e.request_id = ${bind(filter.requestId)}`);
   if (filter.outcome !== undefined) {
-    if (!OUTCOMES.has(filter.outcome)) throw new AuditQueryError('INVALID_FILTER', `unknown outcome: ${filter.outcome}`);
+    if (!OUTCOMES.has(filter.outcome)) throw new AuditQueryError('INVALID_FILTER', `unknown outcome: ${filter.outcome}`, 'outcome');
     where.push(`e.outcome = ${bind(filter.outcome)}`);
   }
   if (filter.from !== undefined) where.push(`e.at >= ${bind(isoTime('from', filter.from))}::timestamptz`);
   if (filter.to !== undefined) where.push(`e.at < ${bind(isoTime('to', filter.to))}::timestamptz`);
   if (filter.visibleTo !== undefined) where.push(visibilityCondition(filter.visibleTo, bind));
   return where;
+}
+
+/**
+ * Throws the `AuditQueryError` (INVALID_FILTER) that a query with `filter` would throw, before
+ * any is sent: an export checks it before its first byte goes out.
+ */
+export function checkAuditFilter(filter: AuditEventFilter): void {
+  whereClause(filter, []);
 }
 
 /**

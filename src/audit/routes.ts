@@ -7,7 +7,7 @@ import { scopesOf } from '../auth/install-auth.ts';
 import type { Permission } from '../auth/principal.ts';
 import type { HttpApp } from '../http/app.ts';
 import { ApiError } from '../http/errors.ts';
-import { AuditQueryError, MAX_AUDIT_PAGE, queryAuditEvents, streamAuditEvents, type AuditEventFilter, type AuditVisibility } from './query.ts';
+import { AuditQueryError, checkAuditFilter, MAX_AUDIT_PAGE, queryAuditEvents, streamAuditEvents, type AuditEventFilter, type AuditVisibility } from './query.ts';
 import { chainsVisibleTo, verifyAuditChains } from './verify.ts';
 import type { AuditEvent } from './types.ts';
 
@@ -64,8 +64,14 @@ export function auditRoutes(app: HttpApp, deps: { pool: pg.Pool }) {
     },
     async (request, reply) => {
       const { limit, cursor, format, ...query } = request.query;
-      const filter: AuditEventFilter = { ...query, visibleTo: visibility(request, 'audit.read', { required: true }) };
+      const filter: AuditEventFilter = { ...query, ...lowerCaseIds(query), visibleTo: visibility(request, 'audit.read', { required: true }) };
       if (format === 'ndjson' || format === 'csv') {
+        // Refused before the first byte: once the export streams, its status is sent.
+        try {
+          checkAuditFilter(filter);
+        } catch (err) {
+          throw translate(err);
+        }
         const lines = exportLines(deps.pool, filter, format);
         reply
           .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson')
@@ -142,8 +148,22 @@ export function auditRoutes(app: HttpApp, deps: { pool: pg.Pool }) {
 }
 
 function translate(err: unknown): unknown {
-  if (err instanceof AuditQueryError) return new ApiError(err.code === 'INVALID_CURSOR' ? 'INVALID_CURSOR' : 'BAD_REQUEST', err.message);
-  return err;
+  if (!(err instanceof AuditQueryError)) return err;
+  if (err.code === 'INVALID_CURSOR') return new ApiError('INVALID_CURSOR', err.message);
+  return new ApiError('VALIDATION_FAILED', `The filter is not valid: ${err.message}.`, {
+    extra: { errors: [{ in: 'querystring', path: err.field === undefined ? '' : `/${err.field}`, message: err.message }] },
+  });
+}
+
+const ANY_CASE_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** `entityId` and `actorId` are text (a token's id is not a uuid); one that is a uuid is matched in lower case, as ids are stored. */
+function lowerCaseIds(query: { entityId?: string; actorId?: string }): { entityId?: string; actorId?: string } {
+  const lower = (v: string | undefined) => (v !== undefined && ANY_CASE_UUID.test(v) ? v.toLowerCase() : v);
+  return {
+    ...(query.entityId === undefined ? {} : { entityId: lower(query.entityId) }),
+    ...(query.actorId === undefined ? {} : { actorId: lower(query.actorId) }),
+  };
 }
 
 async function* exportLines(pool: pg.Pool, filter: AuditEventFilter, format: 'ndjson' | 'csv'): AsyncGenerator<string> {

@@ -85,6 +85,20 @@ describe('verifyAuditChains', () => {
     expect(problems.map((p) => [p.seq, p.problem])).toEqual([[3, 'head-mismatch']]);
   });
 
+  it('reports an event inserted past the head, which no append made (it moves the head with it)', async () => {
+    const events = await chain(3);
+    const last = events[2];
+    // INSERT is not refused by the append-only guard: a row with the next seq, linked to the last hash.
+    const forged = randomUUID();
+    await db.pool.query(
+      `INSERT INTO audit.events (id, scope, seq, at, actor, service, entity_type, entity_id, action, outcome, prev_hash, hash)
+       VALUES ($1, $2, 4, now()::timestamptz(3), '{"type":"user","id":"mallory"}', 'config', 'asset', $3, 'delete', 'applied', $4, 'deadbeef')`,
+      [forged, last.scope, last.entityId, last.hash],
+    );
+    const { problems } = await verifyAuditChains(db.pool, { scope: last.scope });
+    expect(problems).toEqual([expect.objectContaining({ seq: 4, eventId: forged, problem: 'head-mismatch' })]);
+  });
+
   it('reports a wiped chain whose head remains', async () => {
     const events = await chain(2);
     await tamper('DELETE FROM audit.events WHERE scope = $1', [events[0].scope]);

@@ -13,7 +13,8 @@ export interface AuditChainProblem {
    * `hash-mismatch`: the event's content no longer hashes to its stored hash (edited row).
    * `broken-link`: its `prevHash` is not the previous event's hash (edited or swapped hash).
    * `gap`: seq does not follow the previous one (removed or injected events).
-   * `head-mismatch`: the chain's last event disagrees with `audit.chain_heads` (removed tail).
+   * `head-mismatch`: the chain's last event disagrees with `audit.chain_heads` (removed tail,
+   * or an event inserted past the head).
    */
   problem: 'hash-mismatch' | 'broken-link' | 'gap' | 'head-mismatch';
   /** Human-readable explanation. */
@@ -148,7 +149,26 @@ async function verifyScope(
         : `head is #${head.seq} but the chain has no events`,
     });
   }
+  if (head !== null) {
+    // An event past the head that the head has not caught up with was not appended through the
+    // chain (an append moves the head in the same transaction): it would also block the next append.
+    const beyond = await firstEventAfter(pool, scope, head.seq);
+    if (beyond && ((await readHead(pool, scope))?.seq ?? 0) < beyond.seq) {
+      problems.push({
+        scope,
+        seq: beyond.seq,
+        eventId: beyond.id,
+        problem: 'head-mismatch',
+        detail: `event #${beyond.seq} lies beyond the head #${head.seq}: it was added without moving the head`,
+      });
+    }
+  }
   return { events, problems };
+}
+
+async function firstEventAfter(pool: Queryable, scope: string, seq: number): Promise<{ seq: number; id: string } | null> {
+  const { rows } = await pool.query<{ seq: number | string; id: string }>('SELECT seq, id FROM audit.events WHERE scope = $1 AND seq > $2 ORDER BY seq LIMIT 1', [scope, seq]);
+  return rows[0] ? { seq: Number(rows[0].seq), id: rows[0].id } : null;
 }
 
 /**
