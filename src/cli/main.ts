@@ -97,7 +97,18 @@ program
     process.exitCode = await auditVerifyCommand(opts);
   });
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  // A command that cannot do its work (a database or API it cannot reach, a refused token, an
+  // argument it cannot use) says why in one line and exits 2 — 1 is a command's own "found
+  // problems" (validate, audit verify). REMA_DEBUG=1 prints the stack too.
+  const message = err instanceof Error ? err.message : String(err);
+  const cause = err instanceof Error && err.cause instanceof Error ? ` (${err.cause.message})` : '';
+  console.error(`rema ${program.args[0] ?? ''}: ${message}${cause}`.replace('rema : ', 'rema: '));
+  if (process.env.REMA_DEBUG === '1' && err instanceof Error) console.error(err.stack);
+  process.exit(2);
+}
 // `serve` and `gateway` keep running on their listeners; every other command ends here with its
 // exit code (set explicitly: the embedded database's exit hooks would otherwise reset it to 0).
 if (program.args[0] !== 'serve' && program.args[0] !== 'gateway') process.exit(process.exitCode ?? 0);
