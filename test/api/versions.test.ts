@@ -103,6 +103,13 @@ describe('configuration versions', () => {
     expect(res.body.errors?.map((e) => e.path)).toContain('/to');
   });
 
+  it('refuses a version number no version can have with 422, before the database sees it', async () => {
+    for (const path of [`/versions/2147483648`, `/versions/99999999999999999999`, `/diff?from=1&to=2147483648`]) {
+      const res = await h.api<Problem>('GET', `/v1/assets/${meter.id}${path}`);
+      expect([path, res.status, res.body.code]).toEqual([path, 422, 'VALIDATION_FAILED']);
+    }
+  });
+
   it('creates no version for a patch that changes nothing', async () => {
     const res = await h.api<Asset>('PATCH', `/v1/assets/${meter.id}`, { config: { unitId: 21 } }, { 'if-match': etagOf('asset', meter) });
     expect(res.status).toBe(200);

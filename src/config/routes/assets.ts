@@ -22,6 +22,8 @@ import { prepared } from '../../db/pool.ts';
 import { newId } from '../../core/ids.ts';
 
 const AssetCursor = Type.Object({ id: CursorField.uuid });
+/** A configuration version: what PostgreSQL's `integer` holds. */
+const VersionNumber = Type.Integer({ minimum: 1, maximum: 2147483647 });
 const VersionView = Type.Object({
   assetId: Uuid,
   version: Type.Integer(),
@@ -183,7 +185,7 @@ export function assetRoutes(app: HttpApp, deps: ConfigDeps) {
 
   app.get(
     '/v1/assets/:id/versions/:version',
-    { schema: { tags, summary: 'One configuration version', params: Type.Object({ id: Uuid, version: Type.Integer({ minimum: 1 }) }), response: { 200: VersionView } } },
+    { schema: { tags, summary: 'One configuration version', params: Type.Object({ id: Uuid, version: VersionNumber }), response: { 200: VersionView } } },
     async (request) => {
       const v = await getVersion(deps, request, request.params.id, request.params.version);
       return v;
@@ -197,7 +199,7 @@ export function assetRoutes(app: HttpApp, deps: ConfigDeps) {
         tags,
         summary: 'JSON Patch (RFC 6902) from one configuration version to another',
         params: IdParams,
-        querystring: Type.Object({ from: Type.Integer({ minimum: 1 }), to: Type.Integer({ minimum: 1 }) }),
+        querystring: Type.Object({ from: VersionNumber, to: VersionNumber }),
         response: {
           200: Type.Object({ assetId: Uuid, from: Type.Integer(), to: Type.Integer(), diff: Type.Array(Type.Object({}, { additionalProperties: true })) }),
         },
