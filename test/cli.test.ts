@@ -31,6 +31,10 @@ describe('the command line', () => {
     const badSeed = await rema(['seed', '--sites', '2', '--assets', '1', '--url', 'http://127.0.0.1:1', '--token', 'x'], {});
     expect(badSeed.code).toBe(2);
     expect(badSeed.err).not.toMatch(/\n\s+at /);
+    const emptyPrefix = await rema(['seed', '--prefix', ' ', '--url', 'http://127.0.0.1:1', '--token', 'x'], {});
+    expect([emptyPrefix.code, emptyPrefix.err]).toEqual([2, expect.stringContaining('--prefix is empty')]);
+    const both = await rema(['validate', '--all', '--site', 'BER-01', '--url', 'http://127.0.0.1:1', '--token', 'x'], {});
+    expect([both.code, both.err]).toEqual([2, expect.stringContaining('--all and --site')]);
   });
 
   it("refuses a site code or a site without a chain for audit verify --site, instead of calling it intact", async () => {

@@ -44,6 +44,7 @@ export interface SeedSummary {
  *   await seedCommand({ sites: 500, assets: 25_000, url: 'http://127.0.0.1:8080', concurrency: 8 });
  */
 export async function seedCommand(opts: SeedOptions): Promise<SeedSummary> {
+  if (opts.prefix !== undefined && opts.prefix.trim() === '') throw new Error('--prefix is empty: leave it out to seed the fleet without a prefix, or give a tag');
   const prefix = (opts.prefix ?? '').toUpperCase();
   const plan = planFleet({ sites: opts.sites, assets: opts.assets, seed: opts.seed ?? 1, prefix });
   const api = apiClient(opts.url, opts.token);

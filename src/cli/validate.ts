@@ -14,6 +14,10 @@ export async function validateCommand(opts: { all?: boolean; site?: string; url:
     console.error('say which sites: --all, or --site CODE');
     return 2;
   }
+  if (opts.all && opts.site) {
+    console.error('--all and --site CODE say different things: give one of them');
+    return 2;
+  }
   const api = apiClient(opts.url, opts.token);
   let cursor: string | null = null;
   let sites = 0;
