@@ -86,6 +86,8 @@ export async function buildGateway(opts: GatewayOptions): Promise<HttpApp> {
       const service = route.service;
       return reply.from(`${upstreams[service]}${request.url}`, {
         rewriteRequestHeaders: (_req, headers) => forwardedHeaders(request, headers),
+        // The service's hop-by-hop headers are of the gateway's connection to it, not the client's.
+        rewriteHeaders: (headers) => withoutHopHeaders(headers),
         onError: (r, { error }) => {
           request.log.warn({ err: error, service }, 'upstream request failed');
           // The request body may be half sent: do not reuse this client connection.
@@ -101,10 +103,30 @@ export async function buildGateway(opts: GatewayOptions): Promise<HttpApp> {
 }
 
 /**
- * The headers a service gets: the client's, with the request id the gateway settled on and
- * the proxy headers (`X-Forwarded-For` extended by the client's address, proto and host).
+ * Headers of one hop (RFC 9110 7.6.1), and `expect`, which the gateway has already answered: a
+ * proxy does not pass them on (the HTTP client under `reply.from` refuses a request that carries
+ * them, which a client sending `Expect: 100-continue` would otherwise get as a 503).
  */
-function forwardedHeaders(request: FastifyRequest, headers: IncomingHttpHeaders): IncomingHttpHeaders {
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'upgrade', 'expect'];
+
+/** `headers` without those of one hop: {@link HOP_BY_HOP} and those their `Connection` names. */
+function withoutHopHeaders<H extends Record<string, unknown>>(incoming: H): H {
+  const headers: Record<string, unknown> = { ...incoming };
+  const named = String(incoming.connection ?? '')
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter(Boolean);
+  for (const name of [...HOP_BY_HOP, ...named]) delete headers[name];
+  return headers as H;
+}
+
+/**
+ * The headers a service gets: the client's, without those of this hop (and those `Connection`
+ * names), with the request id the gateway settled on and the proxy headers (`X-Forwarded-For`
+ * extended by the client's address, proto and host).
+ */
+function forwardedHeaders(request: FastifyRequest, incoming: IncomingHttpHeaders): IncomingHttpHeaders {
+  const headers = withoutHopHeaders(incoming);
   const peer = request.raw.socket.remoteAddress ?? '';
   const prior = headers['x-forwarded-for'];
   return {

@@ -34,5 +34,8 @@ describe('the gateway route table', () => {
     expect(service('/healthz')).toBe('none');
     expect(service('/v2/sites')).toBe('none');
     expect(service('/v1/%E0%A4%A')).toBe('none');
+    expect(service('/v1/auth/service-token')).toBe('internal');
+    expect(service('/v1/auth/login')).toBe('admin');
+    for (const p of ['/v1/./internal/events/config', '/v1/sites/../internal/x', '/v1/%2E/devices', '/v1/sites/x/./drift']) expect(service(p)).toBe('none');
   });
 });

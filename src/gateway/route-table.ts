@@ -2,7 +2,8 @@
  * Which service answers a public path: a small, explicit table. An entry holds for its path
  * and everything below it (`:param` matches one segment); the longest matching entry wins and
  * the rest of `/v1` belongs to the configuration service. `/v1/internal/*` (event feeds, the
- * deployed-version write) is for services talking to each other directly, never routed.
+ * deployed-version writes) and `/v1/auth/service-token` are for services talking to each other
+ * directly, never routed; nor is a path with a `.` or `..` segment.
  */
 import type { ServiceName } from '../services.ts';
 
@@ -49,7 +50,13 @@ export function routeOf(path: string): RouteDecision {
   } catch {
     return { kind: 'none' };
   }
+  // `.` and `..` would be resolved on the way to the service (`/v1/./internal/…` is `/v1/internal/…`
+  // there): such a path is not routed at all.
+  if (segments.some((s) => s === '.' || s === '..')) return { kind: 'none' };
   if (segments[0] === 'v1' && segments[1] === 'internal') return { kind: 'internal' };
+  // A service's own token is asked for by the service from the admin directly, never through the
+  // public entry point, where anyone could use up the admin's per-address budget for it.
+  if (segments[0] === 'v1' && segments[1] === 'auth' && segments[2] === 'service-token') return { kind: 'internal' };
   let best: (typeof TABLE)[number] | undefined;
   for (const entry of TABLE) {
     if (entry.segments.length > segments.length) continue;

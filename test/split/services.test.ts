@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../src/db/test-database.ts';
 import { buildGateway } from '../../src/gateway/gateway.ts';
@@ -50,6 +51,19 @@ const send = (base: string, method: string, url: string, opts: { body?: string; 
     body: opts.body,
     headers: { ...(opts.token === null ? {} : { authorization: `Bearer ${opts.token ?? TOKEN}` }), ...(opts.body ? { 'content-type': 'application/json' } : {}), ...opts.headers },
   });
+
+/** Sends `text` as it is on a socket of its own and returns all that comes back until the server closes it. */
+const rawRequest = (base: string, text: string) =>
+  new Promise<string>((resolve, reject) => {
+    const { hostname, port } = new URL(base);
+    const socket = net.connect(Number(port), hostname, () => socket.write(text));
+    let answer = '';
+    socket.setEncoding('utf8').on('data', (chunk: string) => (answer += chunk));
+    socket.on('end', () => resolve(answer)).on('error', reject);
+    socket.setTimeout(10_000, () => socket.destroy(new Error('no answer')));
+  });
+/** The status of the last response in `answer` (after any `100 Continue`). */
+const finalStatus = (answer: string) => Number([...answer.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].at(-1)?.[1]);
 
 const pathsOf = async (base: string) => Object.keys(((await (await fetch(`${base}/openapi.json`)).json()) as { paths: object }).paths);
 
@@ -113,7 +127,20 @@ describe('the gateway', () => {
     expect(huge.status).toBe(413);
   });
 
-  it('does not route the services’ internal routes', async () => {
+  it('passes a request on without the headers of its own hop: Expect, Keep-Alive, Upgrade', async () => {
+    for (const header of ['Expect: 100-continue', 'Keep-Alive: timeout=5', 'Upgrade: h2c', 'Connection: close, x-hop\r\nX-Hop: 1']) {
+      const answer = await rawRequest(gw, `GET /v1/sites?limit=1 HTTP/1.1\r\nHost: rema\r\nAuthorization: Bearer ${TOKEN}\r\n${header}\r\nConnection: close\r\n\r\n`);
+      expect([header, finalStatus(answer)]).toEqual([header, 200]);
+    }
+  });
+
+  it('does not route the services’ internal routes, nor the services’ own tokens, nor a path with dot segments', async () => {
+    for (const url of ['/v1/internal/events/config', '/v1/%69nternal/events/admin', '/v1/internal/assets/x/deployed', '/v1/./internal/events/config', '/v1/sites/../internal/events/config', '/v1/./devices']) {
+      const answer = await rawRequest(gw, `GET ${url} HTTP/1.1\r\nHost: rema\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`);
+      expect([url, finalStatus(answer)]).toEqual([url, 404]);
+    }
+    const token = await send(gw, 'POST', '/v1/auth/service-token', { token: null, body: JSON.stringify({ service: 'config', secret: SECRET }) });
+    expect(token.status).toBe(404);
     for (const url of ['/v1/internal/events/config', '/v1/%69nternal/events/admin', '/v1/internal/assets/x/deployed']) {
       const res = await send(gw, 'GET', url);
       expect(res.status).toBe(404);
