@@ -123,4 +123,8 @@ export const PrincipalView = Type.Object({
 });
 export const MeView = Type.Object({ ...PrincipalView.properties, user: Type.Optional(UserView) });
 export const IntrospectBody = Type.Object({ token: Type.String({ minLength: 1, maxLength: 16_384 }) }, { additionalProperties: false });
-export const IntrospectView = Type.Object({ active: Type.Boolean(), principal: Type.Optional(PrincipalView) });
+export const IntrospectView = Type.Object({
+  active: Type.Boolean(),
+  principal: Type.Optional(PrincipalView),
+  expiresAt: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: "An API token's expiry (null: none): the caller keeps the answer no longer" })),
+});

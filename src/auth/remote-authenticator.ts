@@ -130,7 +130,7 @@ export function createRemoteAuthenticator(opts: RemoteAuthenticatorOptions): Rem
     const now = Date.now();
     const hit = cache.get(key);
     if (hit && hit.until > now) return hit.principal;
-    let body: { active: boolean; principal?: Principal };
+    let body: { active: boolean; principal?: Principal; expiresAt?: string | null };
     try {
       const res = await doFetch(new URL('/v1/auth/introspect', opts.adminUrl), {
         method: 'POST',
@@ -143,7 +143,9 @@ export function createRemoteAuthenticator(opts: RemoteAuthenticatorOptions): Rem
       throw unavailable(err);
     }
     const principal = body.active ? checked(body.principal) : undefined;
-    cache.set(key, { principal, until: now + (principal ? cacheTtl : negativeTtl) });
+    // Kept for the cache's time, but never past the token's expiry.
+    const expiry = typeof body.expiresAt === 'string' ? Date.parse(body.expiresAt) : NaN;
+    cache.set(key, { principal, until: principal ? Math.min(now + cacheTtl, Number.isNaN(expiry) ? Infinity : expiry) : now + negativeTtl });
     prune(now);
     return principal;
   }

@@ -116,6 +116,16 @@ describe('the remote authenticator (a service in another process)', () => {
     await expect.poll(() => remote.authenticate(created.body.secret, ctx), { timeout: 3000, interval: 50 }).toBeUndefined();
   });
 
+  it("keeps an API token's introspected answer no longer than the token lives", async () => {
+    const adminJwt = await h.login(h.admin.email, h.admin.password);
+    const expiresAt = new Date(Date.now() + 1500).toISOString();
+    const created = await h.call<{ id: string; secret: string }>('POST', '/v1/tokens', { token: adminJwt, body: { name: 'short-lived remote use', expiresAt } });
+    expect(created.status).toBe(201);
+    expect(await remote.authenticate(created.body.secret, ctx)).toMatchObject({ kind: 'token', id: created.body.id });
+    await new Promise((r) => setTimeout(r, Date.parse(expiresAt) - Date.now() + 50));
+    expect(await remote.authenticate(created.body.secret, ctx)).toBeUndefined();
+  });
+
   it('authenticates requests of an app in another process through installAuth', async () => {
     const app = Fastify();
     installAuth(app, remote);

@@ -353,6 +353,8 @@ export interface paths {
                                     name: string;
                                 };
                             };
+                            /** @description An API token's expiry (null: none): the caller keeps the answer no longer */
+                            expiresAt?: string | null;
                         };
                     };
                 };

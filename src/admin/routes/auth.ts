@@ -132,7 +132,11 @@ export function authRoutes(app: HttpApp, deps: AdminDeps) {
       // it heard of has not reached this instance's cache yet.
       const principal = await deps.authenticator.authenticate(request.body.token, { ip: request.ip, fresh: true });
       reply.header('cache-control', 'no-store');
-      return principal ? { active: true, principal: principalView(principal) } : { active: false };
+      if (!principal) return { active: false };
+      if (principal.kind !== 'token') return { active: true, principal: principalView(principal) };
+      // An API token's expiry, which the caller must not keep the answer past.
+      const { rows } = await pool.query<{ expires_at: Date | null }>('SELECT expires_at FROM admin.api_tokens WHERE secret_hash = $1', [tokenHash(request.body.token)]);
+      return { active: true, principal: principalView(principal), expiresAt: rows[0]?.expires_at?.toISOString() ?? null };
     },
   );
 
