@@ -112,7 +112,6 @@ export async function loadApiToken(db: Db, id: string, opts: { lock?: boolean } 
   return rows[0] && tokenFromRow(rows[0]);
 }
 
-/** Tokens of an organisation (optionally of one user), oldest first, after the cursor position. */
 /**
  * A page of an organisation's tokens (or one user's), oldest first, after the position `after`.
  * Each comes with `cursorAt`, its creation time to the microsecond as stored: a millisecond

@@ -90,7 +90,7 @@ function decodeCursor(cursor: string): { at: string; id: string } {
 }
 
 /** Years PostgreSQL's timestamptz and an ISO string both hold (there is no year 0). */
-const MIN_MS = Date.UTC(1, 0, 1);
+const MIN_MS = Date.parse('0001-01-01T00:00:00.000Z');
 const MAX_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 function isoTime(name: string, value: string): string {

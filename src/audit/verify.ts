@@ -151,16 +151,25 @@ async function verifyScope(
   }
   if (head !== null) {
     // An event past the head that the head has not caught up with was not appended through the
-    // chain (an append moves the head in the same transaction): it would also block the next append.
-    const beyond = await firstEventAfter(pool, scope, head.seq);
-    if (beyond && ((await readHead(pool, scope))?.seq ?? 0) < beyond.seq) {
-      problems.push({
-        scope,
-        seq: beyond.seq,
-        eventId: beyond.id,
-        problem: 'head-mismatch',
-        detail: `event #${beyond.seq} lies beyond the head #${head.seq}: it was added without moving the head`,
-      });
+    // chain (an append moves the head in the same transaction): it would also block the next
+    // append. Appends committed during the run move the head past their events: look again
+    // beyond it, until nothing lies beyond the head or an event lies beyond the head read after it.
+    let known = head.seq;
+    for (;;) {
+      const beyond = await firstEventAfter(pool, scope, known);
+      if (!beyond) break;
+      const now = (await readHead(pool, scope))?.seq ?? 0;
+      if (now < beyond.seq) {
+        problems.push({
+          scope,
+          seq: beyond.seq,
+          eventId: beyond.id,
+          problem: 'head-mismatch',
+          detail: `event #${beyond.seq} lies beyond the head #${now}: it was added without moving the head`,
+        });
+        break;
+      }
+      known = now;
     }
   }
   return { events, problems };

@@ -83,6 +83,11 @@ export function createRemoteAuthenticator(opts: RemoteAuthenticatorOptions): Rem
   const jwks = createRemoteJWKSet(new URL('/.well-known/jwks.json', opts.adminUrl), { cacheMaxAge: 600_000, cooldownDuration: 30_000 });
   /** user id → epoch ms: their JWTs issued at or before it are refused. */
   const cutOffs = new Map<string, number>();
+  /**
+   * Users disabled (or deleted) and not enabled since: every JWT of theirs is refused — also one
+   * from a login that raced the disable and was signed after its cut-off.
+   */
+  const disabledUsers = new Set<string>();
   /** sha256 hex of an API token → the introspection answer and until when it holds. */
   const cache = new Map<string, { principal: Principal | undefined; until: number }>();
 
@@ -102,7 +107,9 @@ export function createRemoteAuthenticator(opts: RemoteAuthenticatorOptions): Rem
       cutOffs.set(p.userId, Math.max(at, cutOffs.get(p.userId) ?? 0));
       dropCached((principal) => principal.onBehalfOf?.id === p.userId);
     }
+    if ((event.topic === 'admin.user.disabled' || event.topic === 'admin.user.deleted') && typeof p.userId === 'string') disabledUsers.add(p.userId);
     if (event.topic === 'admin.user.enabled' && typeof p.userId === 'string') {
+      disabledUsers.delete(p.userId);
       for (const [key, entry] of cache) if (!entry.principal) cache.delete(key); // unknown tokens may be theirs
     }
     if (event.topic === 'admin.token.revoked' && typeof p.tokenId === 'string') dropCached((principal) => principal.id === p.tokenId);
@@ -120,6 +127,7 @@ export function createRemoteAuthenticator(opts: RemoteAuthenticatorOptions): Rem
     }
     const principal = principalFromClaims(payload);
     if (!principal) return undefined;
+    if (principal.kind === 'user' && disabledUsers.has(principal.id)) return undefined;
     const cutOff = principal.kind === 'user' ? cutOffs.get(principal.id) : undefined;
     if (cutOff !== undefined && issuedAtMs(payload) <= cutOff) return undefined;
     return principal;

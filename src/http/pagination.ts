@@ -91,7 +91,7 @@ export const CursorField = {
   /** Text a list sorts by (a site's code): no NUL, which PostgreSQL's text cannot hold. */
   text: Type.String({ maxLength: 1000, pattern: '^[^\\u0000]*$' }),
   /** A UTC instant to the microsecond, as the lists that page by time write it. */
-  instantUs: Type.String({ format: 'date-time', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{6}Z$' }),
+  instantUs: Type.String({ format: 'date-time', pattern: '^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{6}Z$' }),
   /** A version number (PostgreSQL `integer`). */
   version: Type.Integer({ minimum: 0, maximum: 2147483647 }),
 };

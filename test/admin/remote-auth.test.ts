@@ -87,7 +87,7 @@ describe('the remote authenticator (a service in another process)', () => {
     expect(await remote.authenticate(after, ctx)).toMatchObject({ kind: 'user', id: user.id });
   });
 
-  it('compares a cut-off with the millisecond a JWT was issued: at it refused, after it (in the same second) accepted; an enable moves it', async () => {
+  it('compares a cut-off with the millisecond a JWT was issued: at it refused, after it (in the same second) accepted; a disabled user refused whatever the time; an enable moves it', async () => {
     const [early, late] = [await createUser(h, [{ role: 'viewer' }]), await createUser(h, [{ role: 'viewer' }])];
     const loginMidSecond = async (u: { email: string; password: string }) => {
       let jwt = await h.login(u.email, u.password);
@@ -99,8 +99,13 @@ describe('the remote authenticator (a service in another process)', () => {
     remote.handleEvent({ topic: 'admin.user.disabled', payload: { userId: early.id, at: a.issued } });
     remote.handleEvent({ topic: 'admin.user.disabled', payload: { userId: late.id, at: b.issued - 1 } });
     expect(await remote.authenticate(a.jwt, ctx)).toBeUndefined();
+    // Signed after the disable's cut-off: a login that raced the disable. Refused while the user is disabled.
+    expect(await remote.authenticate(b.jwt, ctx)).toBeUndefined();
+    // An enable whose cut-off lies a millisecond before the JWT, in the same second: accepted.
+    remote.handleEvent({ topic: 'admin.user.enabled', payload: { userId: late.id, at: b.issued - 1 } });
     expect(await remote.authenticate(b.jwt, ctx)).toMatchObject({ kind: 'user', id: late.id });
-    // A JWT issued after the disable's cut-off came from a login racing with it: the enable refuses it too.
+    // An enable after it (the JWT came from a login racing the disable): refused from then on.
+    remote.handleEvent({ topic: 'admin.user.disabled', payload: { userId: late.id, at: b.issued } });
     remote.handleEvent({ topic: 'admin.user.enabled', payload: { userId: late.id, at: b.issued + 1 } });
     expect(await remote.authenticate(b.jwt, ctx)).toBeUndefined();
   });

@@ -297,6 +297,14 @@ describe('reading the audit log', () => {
     }
   });
 
+  it('takes the earliest and latest dates PostgreSQL holds as filters', async () => {
+    for (const [from, to] of [['0001-01-01T00:00:00Z', '9999-12-31T23:59:59Z'], ['1900-01-01T00:00:00Z', '2999-01-01T00:00:00Z']]) {
+      const res = await h.api<Page<AuditEvent>>('GET', `/v1/audit?siteId=${f.site.id}&from=${from}&to=${to}&limit=1`);
+      expect([from, res.status]).toEqual([from, 200]);
+      expect(res.body.items).toHaveLength(1);
+    }
+  });
+
   it('matches an entity or actor id sent in upper case', async () => {
     const [event] = await auditOfSite(h.api, f.site.id, { entityType: 'asset' });
     const res = await h.api<Page<AuditEvent>>('GET', `/v1/audit?entityId=${event.entityId.toUpperCase()}&limit=1000`);

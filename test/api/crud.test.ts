@@ -295,6 +295,7 @@ describe('asset lists', () => {
       ['/v1/sites', { code: 'A\u0000', id: f.site.id }],
       [`/v1/sites/${f.site.id}/changesets`, { at: 'garbage', id: f.site.id }],
       [`/v1/sites/${f.site.id}/changesets`, { at: '2026-13-45T25:61:61.000000Z', id: f.site.id }],
+      [`/v1/sites/${f.site.id}/changesets`, { at: '0000-01-01T00:00:00.000000Z', id: f.site.id }],
       [`/v1/assets/${meter.id}/versions`, { v: 99999999999 }],
     ];
     for (const [path, position] of cases) {
