@@ -124,9 +124,21 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
 
 /**
  * Removes the retained configurations and reported states of the bench's sites from the
- * broker, so one run's messages never reach the next run's simulated gateways.
+ * broker, so one run's messages never reach the next run's simulated gateways (nor anything else
+ * on the broker). A broker may drop part of a large retained replay to a slow subscriber, so it
+ * looks again until a look finds nothing (at most five).
  */
 export async function clearRetained(mqttUrl: string, siteCodes: Set<string>): Promise<number> {
+  let cleared = 0;
+  for (let pass = 0; pass < 5; pass++) {
+    const found = await clearRetainedOnce(mqttUrl, siteCodes);
+    cleared += found;
+    if (found === 0) break;
+  }
+  return cleared;
+}
+
+async function clearRetainedOnce(mqttUrl: string, siteCodes: Set<string>): Promise<number> {
   const client = connectMqtt(mqttUrl, { clientIdPrefix: 'rema-bench-clean' });
   try {
     if (!(await waitForConnection(client, 5000))) throw new Error(`no MQTT broker at ${mqttUrl}`);

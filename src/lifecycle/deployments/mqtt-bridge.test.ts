@@ -143,9 +143,13 @@ async function withBridge(
   }
 }
 
-/** Waits until `check` holds (or 5 s have passed) and returns its last answer. */
+/**
+ * Waits until `check` holds (or 20 s have passed) and returns its last answer. The bridge first
+ * works through every retained state on the shared broker, other test files' included, which on
+ * a busy machine takes seconds.
+ */
 async function eventually(check: () => Promise<boolean>): Promise<boolean> {
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 400; i++) {
     if (await check()) return true;
     await sleep(50);
   }

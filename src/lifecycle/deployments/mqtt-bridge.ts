@@ -7,6 +7,7 @@
 import type pg from 'pg';
 import type { MqttClient } from 'mqtt';
 import { isConnectionError } from '../../db/tx.ts';
+import { isDatabaseUnavailable } from '../../http/db-errors.ts';
 import { isUuid, parseAck, parseReported } from '../../mqtt/payloads.ts';
 import { ALL_ACKS, ALL_STATES, parseTopic, type ParsedTopic } from '../../mqtt/topics.ts';
 import { applyAcks, type AckOutcome, type ReceivedAck } from './apply-acks.ts';
@@ -196,22 +197,32 @@ export function createMqttBridge(opts: MqttBridgeOptions): MqttBridge {
     if (batch.length > 0) flushing = flushing.then(() => storeBatch(batch));
   }
 
+  /** Stores a batch of states; what could not be stored, or was ignored, is one warning each for the batch. */
   async function storeBatch(batch: StateUpdate[]) {
+    const seen: { failed: StateUpdate[]; err?: unknown; ignored: StateUpdate[] } = { failed: [], ignored: [] };
+    await storeSome(batch, seen);
+    // One line a batch, not one a message: anyone on the broker can publish on these topics.
+    if (seen.failed.length > 0) log.warn({ err: seen.err, count: seen.failed.length, states: seen.failed.slice(0, 20) }, 'reported state not stored');
+    if (seen.ignored.length > 0) log.warn({ count: seen.ignored.length, states: seen.ignored.slice(0, 20) }, 'reported states from topics that do not carry their assets ignored');
+  }
+
+  async function storeSome(batch: StateUpdate[], seen: { failed: StateUpdate[]; err?: unknown; ignored: StateUpdate[] }) {
     let outcomes: StateOutcome[];
     try {
       outcomes = await storeReportedStates(opts.pool, batch);
     } catch (err) {
-      // A batch fails as a whole; one at a time, in arrival order, one state that cannot be stored costs only itself.
-      if (batch.length === 1 || isConnectionError(err)) {
-        log.warn({ err, count: batch.length, states: batch.slice(0, 5) }, 'reported state not stored');
+      // A batch fails as a whole: stored again one state at a time, in arrival order, one state that
+      // cannot be stored costs only itself — unless the database is away or refusing work for now,
+      // which one state at a time would only ask again thousands of times.
+      if (batch.length === 1 || isConnectionError(err) || isDatabaseUnavailable(err)) {
+        seen.failed.push(...batch);
+        seen.err ??= err;
         return;
       }
-      for (const one of batch) await storeBatch([one]);
+      for (const one of batch) await storeSome([one], seen);
       return;
     }
-    // One line a batch, not one a message: anyone on the broker can publish on these topics.
-    const ignored = batch.filter((_, i) => outcomes[i] === 'not_its_topic');
-    if (ignored.length > 0) log.warn({ count: ignored.length, states: ignored.slice(0, 20) }, 'reported states from topics that do not carry their assets ignored');
+    seen.ignored.push(...batch.filter((_, i) => outcomes[i] === 'not_its_topic'));
   }
 
   const onMessage = (topicName: string, message: Buffer) => {
