@@ -2,7 +2,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { Catalog } from '../core/catalog/catalog.ts';
 import type { Asset } from '../core/graph/types.ts';
-import { lowerCaseUuidKeyword, toFieldErrors, withLowerCaseUuids } from '../http/validation.ts';
+import { lowerCaseUuidRequiredKeyword, toFieldErrors, withLowerCaseUuids } from '../http/validation.ts';
 
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.
 const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ??
@@ -16,8 +16,8 @@ export interface ConfigError {
 
 /**
  * Checks configuration documents against their model's JSON Schema (compiled once per model). A
- * reference to another asset (a loop's `inputSensorId`) sent in upper case is written in lower
- * case, as the asset's own id is.
+ * reference to another asset (a loop's `inputSensorId`) must be in lower case, as ids are: the
+ * document is not changed here — the write path has already compared it with the one before.
  */
 export class ConfigSchemaCheck {
   private readonly ajv = new Ajv({ allErrors: true, strict: false });
@@ -25,7 +25,7 @@ export class ConfigSchemaCheck {
 
   constructor(private readonly catalog: Catalog) {
     addFormats(this.ajv);
-    this.ajv.addKeyword(lowerCaseUuidKeyword);
+    this.ajv.addKeyword(lowerCaseUuidRequiredKeyword);
   }
 
   check(asset: Pick<Asset, 'modelId' | 'config'>): ConfigError[] {

@@ -67,7 +67,25 @@ export const lowerCaseUuidKeyword: KeywordDefinition = {
   },
 };
 
-/** A copy of `schema` in which every `format: 'uuid'` also lower-cases what it accepts ({@link lowerCaseUuidKeyword}). */
+/**
+ * The same keyword for a document that must not be changed as it is checked (a configuration,
+ * checked after the write path has compared it with the one before): a uuid in upper case is
+ * refused instead of written in lower case.
+ */
+export const lowerCaseUuidRequiredKeyword: KeywordDefinition = {
+  keyword: LOWER_CASE_UUID,
+  schemaType: 'boolean',
+  errors: true,
+  validate: function lowerCaseUuid(_schema: boolean, data: unknown) {
+    if (typeof data !== 'string' || !ANY_CASE_UUID.test(data) || data === data.toLowerCase()) return true;
+    (lowerCaseUuid as unknown as { errors: Array<Partial<ErrorObject>> }).errors = [
+      { keyword: LOWER_CASE_UUID, message: `must be written in lower case (${data.toLowerCase()}), as rema writes ids`, params: {} },
+    ];
+    return false;
+  },
+};
+
+/** A copy of `schema` in which every `format: 'uuid'` also carries {@link lowerCaseUuidKeyword} (or, where that keyword is defined so, {@link lowerCaseUuidRequiredKeyword}). */
 export function withLowerCaseUuids(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(withLowerCaseUuids);
   if (typeof schema !== 'object' || schema === null) return schema;

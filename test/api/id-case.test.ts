@@ -91,21 +91,26 @@ describe('ids sent in upper case', () => {
     expect(asset.body).toMatchObject({ id, name: 'Renamed in a change set', version: 2 });
   });
 
-  it("takes a loop's sensor named in upper case as the sensor's id", async () => {
+  it("refuses a loop's sensor named in upper case with 422, changing nothing: a configuration is stored as sent", async () => {
     const controller = await h.api<Asset>('GET', `/v1/assets/${f.controller.id}`);
     const loop = { name: 'Supply temperature', inputSensorId: upper(f.sensors[0].id), outputChannel: 'ao-1', setpoint: 21 };
-    const res = await h.api<Asset>(
+    const res = await h.api<{ code: string; errors: Array<{ path: string; message: string }> }>(
       'PATCH',
       `/v1/assets/${f.controller.id}`,
       { config: { channels: { 'ao-1': { signal: '0-10V' } }, loops: [loop] } },
       { 'if-match': String(controller.headers.etag) },
     );
-    expect(res.status, res.text).toBe(200);
-    expect((res.body.config as { loops: unknown[] }).loops).toEqual([{ ...loop, inputSensorId: f.sensors[0].id }]);
-    const stored = await h.db.pool.query<{ id: string }>(`SELECT config->'loops'->0->>'inputSensorId' AS id FROM config.assets WHERE id = $1`, [f.controller.id]);
-    expect(stored.rows[0].id).toBe(f.sensors[0].id);
-    const check = await h.api<{ valid: boolean }>('POST', `/v1/sites/${f.site.id}/validate`);
-    expect(check.body.valid, check.text).toBe(true);
+    expect(res.status).toBe(422);
+    expect(res.body.errors).toEqual([expect.objectContaining({ path: '/config/loops/0/inputSensorId', message: expect.stringContaining(f.sensors[0].id) })]);
+    expect((await h.api<Asset>('GET', `/v1/assets/${f.controller.id}`)).body).toEqual(controller.body);
+    // In lower case, as every id rema answers with: taken.
+    const ok = await h.api<Asset>(
+      'PATCH',
+      `/v1/assets/${f.controller.id}`,
+      { config: { channels: { 'ao-1': { signal: '0-10V' } }, loops: [{ ...loop, inputSensorId: f.sensors[0].id }] } },
+      { 'if-match': String(controller.headers.etag) },
+    );
+    expect(ok.status, ok.text).toBe(200);
   });
 
   it('filters lists by an id in upper case', async () => {
