@@ -53,13 +53,13 @@ export interface AuditEventPage {
 /** Thrown for a malformed cursor or filter; `code` is stable for the HTTP error registry. */
 export class AuditQueryError extends Error {
   readonly code: 'INVALID_CURSOR' | 'INVALID_FILTER';
-  /** The filter field at fault, for an INVALID_FILTER. */
-  readonly field: string | undefined;
-  constructor(code: 'INVALID_CURSOR' | 'INVALID_FILTER', message: string, field?: string) {
+  /** The filter fields at fault, each with what is wrong with it, for an INVALID_FILTER. */
+  readonly fields: ReadonlyArray<{ field: string; message: string }>;
+  constructor(code: 'INVALID_CURSOR' | 'INVALID_FILTER', message: string, fields: ReadonlyArray<{ field: string; message: string }> = []) {
     super(message);
     this.name = 'AuditQueryError';
     this.code = code;
-    this.field = field;
+    this.fields = fields;
   }
 }
 
@@ -93,20 +93,27 @@ function decodeCursor(cursor: string): { at: string; id: string } {
 const MIN_MS = Date.parse('0001-01-01T00:00:00.000Z');
 const MAX_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
-function isoTime(name: string, value: string): string {
+/** `value` as an ISO instant, or the reason it is none. */
+function isoTime(name: string, value: string): { iso: string } | { problem: string } {
   const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new AuditQueryError('INVALID_FILTER', `${name} is not a date-time: ${value}`, name);
-  if (ms < MIN_MS || ms > MAX_MS) throw new AuditQueryError('INVALID_FILTER', `${name} is outside the years 0001–9999: ${value}`, name);
-  return new Date(ms).toISOString();
+  if (Number.isNaN(ms)) return { problem: `${name} is not a date-time: ${value}` };
+  if (ms < MIN_MS || ms > MAX_MS) return { problem: `${name} is outside the years 0001–9999: ${value}` };
+  return { iso: new Date(ms).toISOString() };
 }
 
-/** Builds the WHERE clause; values only ever travel as bind parameters. */
+/** Builds the WHERE clause; values only ever travel as bind parameters. Every bad filter field is named in the one error it throws. */
 function whereClause(filter: AuditEventFilter, params: unknown[]): string[] {
   const where: string[] = [];
+  const problems: Array<{ field: string; message: string }> = [];
   const bind = (value: unknown) => `$${params.push(value)}`;
   const uuid = (name: string, value: string) => {
-    if (!UUID.test(value)) throw new AuditQueryError('INVALID_FILTER', `${name} is not a uuid: ${value}`, name);
+    if (!UUID.test(value)) problems.push({ field: name, message: `${name} is not a uuid: ${value}` });
     return bind(value);
+  };
+  const instant = (name: string, value: string) => {
+    const t = isoTime(name, value);
+    if ('problem' in t) problems.push({ field: name, message: t.problem });
+    return bind('iso' in t ? t.iso : null);
   };
   if (filter.siteId !== undefined) where.push(`e.site_id = ${uuid('siteId', filter.siteId)}`);
   if (filter.orgId !== undefined) where.push(`e.org_id = ${uuid('orgId', filter.orgId)}`);
@@ -117,12 +124,13 @@ function whereClause(filter: AuditEventFilter, params: unknown[]): string[] {
   if (filter.action !== undefined) where.push(`e.action = ${bind(filter.action)}`);
   if (filter.requestId !== undefined) where.push(`e.request_id = ${bind(filter.requestId)}`);
   if (filter.outcome !== undefined) {
-    if (!OUTCOMES.has(filter.outcome)) throw new AuditQueryError('INVALID_FILTER', `unknown outcome: ${filter.outcome}`, 'outcome');
+    if (!OUTCOMES.has(filter.outcome)) problems.push({ field: 'outcome', message: `unknown outcome: ${filter.outcome}` });
     where.push(`e.outcome = ${bind(filter.outcome)}`);
   }
-  if (filter.from !== undefined) where.push(`e.at >= ${bind(isoTime('from', filter.from))}::timestamptz`);
-  if (filter.to !== undefined) where.push(`e.at < ${bind(isoTime('to', filter.to))}::timestamptz`);
+  if (filter.from !== undefined) where.push(`e.at >= ${instant('from', filter.from)}::timestamptz`);
+  if (filter.to !== undefined) where.push(`e.at < ${instant('to', filter.to)}::timestamptz`);
   if (filter.visibleTo !== undefined) where.push(visibilityCondition(filter.visibleTo, bind));
+  if (problems.length > 0) throw new AuditQueryError('INVALID_FILTER', problems.map((p) => p.message).join('; '), problems);
   return where;
 }
 

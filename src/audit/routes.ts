@@ -151,7 +151,7 @@ function translate(err: unknown): unknown {
   if (!(err instanceof AuditQueryError)) return err;
   if (err.code === 'INVALID_CURSOR') return new ApiError('INVALID_CURSOR', err.message);
   return new ApiError('VALIDATION_FAILED', `The filter is not valid: ${err.message}.`, {
-    extra: { errors: [{ in: 'querystring', path: err.field === undefined ? '' : `/${err.field}`, message: err.message }] },
+    extra: { errors: err.fields.map((f) => ({ in: 'querystring', path: `/${f.field}`, message: f.message })) },
   });
 }
 

@@ -297,6 +297,12 @@ describe('reading the audit log', () => {
     }
   });
 
+  it('names every bad filter field in its one 422', async () => {
+    const res = await h.api<Problem>('GET', `/v1/audit?from=${encodeURIComponent('2024-06-30T23:59:60Z')}&to=${encodeURIComponent('0000-01-01T00:00:00Z')}&format=csv`);
+    expect(res.status).toBe(422);
+    expect(res.body.errors?.map((e) => e.path)).toEqual(['/from', '/to']);
+  });
+
   it('takes the earliest and latest dates PostgreSQL holds as filters', async () => {
     for (const [from, to] of [['0001-01-01T00:00:00Z', '9999-12-31T23:59:59Z'], ['1900-01-01T00:00:00Z', '2999-01-01T00:00:00Z']]) {
       const res = await h.api<Page<AuditEvent>>('GET', `/v1/audit?siteId=${f.site.id}&from=${from}&to=${to}&limit=1`);
