@@ -4,6 +4,7 @@ import { normalizeBindings } from '../auth/role-bindings.ts';
 import { ApiError } from '../http/errors.ts';
 import { escapeLike } from '../db/escape-like.ts';
 import { prepared } from '../db/pool.ts';
+import { isUuid } from '../core/ids.ts';
 
 type Db = pg.Pool | pg.PoolClient;
 
@@ -122,9 +123,8 @@ export async function assertAdminRemains(client: pg.PoolClient, orgId: string): 
 /** Normalised login name: trimmed, lower-case. */
 export const normalizeEmail = (email: string) => email.trim().toLowerCase();
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** True for a UUID (ids that are not cannot name a stored row; no need to ask PostgreSQL). */
-export const isUuid = (id: string) => UUID.test(id);
+export { isUuid };
 
 export interface NewUser {
   id: string;

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { scopeCondition, type Scope } from '../auth/scopes.ts';
 import { EVENT_COLUMNS, rowToEvent, type EventRow } from './event-row.ts';
 import type { AuditEvent, AuditOutcome } from './types.ts';
+import { isUuid } from '../core/ids.ts';
 
 /** Which events to return. Every field narrows the result (AND). */
 export interface AuditEventFilter {
@@ -65,7 +66,6 @@ export class AuditQueryError extends Error {
 
 type Queryable = Pick<pg.Pool, 'query'>;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const OUTCOMES = new Set(['applied', 'refused', 'denied']);
 export const MAX_AUDIT_PAGE = 1000;
 
@@ -79,7 +79,7 @@ function decodeCursor(cursor: string): { at: string; id: string } {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (Array.isArray(value) && value.length === 2) {
       const [at, id] = value as unknown[];
-      if (typeof at === 'string' && typeof id === 'string' && UUID.test(id) && !Number.isNaN(Date.parse(at))) {
+      if (typeof at === 'string' && typeof id === 'string' && isUuid(id) && !Number.isNaN(Date.parse(at))) {
         return { at: new Date(at).toISOString(), id };
       }
     }
@@ -107,7 +107,7 @@ function whereClause(filter: AuditEventFilter, params: unknown[]): string[] {
   const problems: Array<{ field: string; message: string }> = [];
   const bind = (value: unknown) => `$${params.push(value)}`;
   const uuid = (name: string, value: string) => {
-    if (!UUID.test(value)) problems.push({ field: name, message: `${name} is not a uuid: ${value}` });
+    if (!isUuid(value)) problems.push({ field: name, message: `${name} is not a uuid: ${value}` });
     return bind(value);
   };
   const instant = (name: string, value: string) => {

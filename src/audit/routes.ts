@@ -5,6 +5,7 @@ import { Type } from 'typebox';
 import { PLATFORM_ORG_ID } from '../admin/bootstrap.ts';
 import { scopesOf } from '../auth/install-auth.ts';
 import type { Permission } from '../auth/principal.ts';
+import { isUuid } from '../core/ids.ts';
 import type { HttpApp } from '../http/app.ts';
 import { ApiError } from '../http/errors.ts';
 import { AuditQueryError, checkAuditFilter, MAX_AUDIT_PAGE, queryAuditEvents, streamAuditEvents, type AuditEventFilter, type AuditVisibility } from './query.ts';
@@ -155,11 +156,9 @@ function translate(err: unknown): unknown {
   });
 }
 
-const ANY_CASE_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** `entityId` and `actorId` are text (a token's id is not a uuid); one that is a uuid is matched in lower case, as ids are stored. */
 function lowerCaseIds(query: { entityId?: string; actorId?: string }): { entityId?: string; actorId?: string } {
-  const lower = (v: string | undefined) => (v !== undefined && ANY_CASE_UUID.test(v) ? v.toLowerCase() : v);
+  const lower = (v: string | undefined) => (v !== undefined && isUuid(v) ? v.toLowerCase() : v);
   return {
     ...(query.entityId === undefined ? {} : { entityId: lower(query.entityId) }),
     ...(query.actorId === undefined ? {} : { actorId: lower(query.actorId) }),

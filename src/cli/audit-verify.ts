@@ -1,8 +1,7 @@
 import { verifyAuditChains } from '../audit/verify.ts';
+import { isUuid } from '../core/ids.ts';
 import { createPool } from '../db/pool.ts';
 import { databaseUrlForCli } from './database-url.ts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * `rema audit verify`: exit code 0 when every chain is intact, 1 when one is not. A `--site` that
@@ -11,7 +10,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 export async function auditVerifyCommand(opts: { site?: string }): Promise<number> {
   const site = opts.site?.trim();
-  if (site !== undefined && !UUID.test(site)) {
+  if (site !== undefined && !isUuid(site)) {
     throw new Error(`--site takes a site's id (a uuid), not "${opts.site}"; GET /v1/sites?code=<code> gives a site's id from its code`);
   }
   const { url, stop } = await databaseUrlForCli();

@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether `text` is a UUID, in either case (rema writes and answers them in lower case). */
+export const isUuid = (text: string): boolean => UUID.test(text);
+
 /**
  * A new id for something rema stores: a UUID of version 7 (RFC 9562), which begins with the
  * millisecond it was made. Ids made one after another sort one after another (to the

@@ -14,6 +14,7 @@ import type { AnySchemaObject, ErrorObject, KeywordDefinition, Options, Validate
 import type { DataValidationCxt } from 'ajv/dist/types/index.js';
 import addFormatsModule from 'ajv-formats';
 import type { FastifyServerOptions } from 'fastify';
+import { isUuid } from '../core/ids.ts';
 import type { FieldError, RequestPart } from './errors.ts';
 
 type SchemaController = NonNullable<FastifyServerOptions['schemaController']>;
@@ -44,8 +45,6 @@ function compile(ajv: Ajv, schema: { $id?: string }): ValidateFunction {
   return stored ?? ajv.compile(withLowerCaseUuids(schema) as object);
 }
 
-/** Any UUID, in either case (the `uuid` format's own test stays ajv-formats'). */
-const ANY_CASE_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const LOWER_CASE_UUID = 'x-lower-case-uuid';
 
 /**
@@ -60,7 +59,7 @@ export const lowerCaseUuidKeyword: KeywordDefinition = {
   modifying: true,
   errors: false,
   validate(_schema: boolean, data: unknown, _parentSchema?: AnySchemaObject, cxt?: DataValidationCxt) {
-    if (typeof data === 'string' && cxt?.parentData !== undefined && ANY_CASE_UUID.test(data) && data !== data.toLowerCase()) {
+    if (typeof data === 'string' && cxt?.parentData !== undefined && isUuid(data) && data !== data.toLowerCase()) {
       (cxt.parentData as Record<string | number, unknown>)[cxt.parentDataProperty] = data.toLowerCase();
     }
     return true;
@@ -77,7 +76,7 @@ export const lowerCaseUuidRequiredKeyword: KeywordDefinition = {
   schemaType: 'boolean',
   errors: true,
   validate: function lowerCaseUuid(_schema: boolean, data: unknown) {
-    if (typeof data !== 'string' || !ANY_CASE_UUID.test(data) || data === data.toLowerCase()) return true;
+    if (typeof data !== 'string' || !isUuid(data) || data === data.toLowerCase()) return true;
     (lowerCaseUuid as unknown as { errors: Array<Partial<ErrorObject>> }).errors = [
       { keyword: LOWER_CASE_UUID, message: `must be written in lower case (${data.toLowerCase()}), as rema writes ids`, params: {} },
     ];

@@ -7,6 +7,7 @@ import type { Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { storableText } from '../db/storable-text.ts';
 import type { AckPayload, DesiredPayload, ReportedPayload } from './topics.ts';
+import { isUuid } from '../core/ids.ts';
 
 /** The largest PostgreSQL `integer`: versions land in such columns, where a larger one would fail the statement writing it. */
 export const MAX_VERSION = 2_147_483_647;
@@ -47,11 +48,10 @@ const isAck = Compile(AckPayloadSchema);
 const isReported = Compile(ReportedPayloadSchema);
 const isDesired = Compile(DesiredPayloadSchema);
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const HASH = /^sha256:[0-9a-f]{64}$/;
 
 /** True for a canonical UUID (what asset, gateway and deployment ids are). */
-export const isUuid = (s: string) => UUID.test(s);
+export { isUuid };
 
 function parseJson(message: Buffer | string): unknown {
   try {
