@@ -8,26 +8,21 @@ import { ApiError } from '../../http/errors.ts';
 import { problemResponses } from '../../http/problem.ts';
 import type { LifecycleDeps } from '../deps.ts';
 import { askConfig } from './config-errors.ts';
+import { countedReportedStates, type CountedState } from './deployed-through.ts';
 import { gatewayOf } from './plan-targets.ts';
 import { AssetDeploymentState, AssetDeploymentStateDetail, SiteDrift } from './schemas.ts';
 
 const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 type StateView = Static<typeof AssetDeploymentState>;
-interface ReportedRow {
-  asset_id: string;
-  version: number;
-  hash: string;
-  gateway_id: string;
-  reported_at: Date;
-}
 
 /**
  * Desired (the latest version, from the configuration service), deployed (the version the
  * device acknowledged, from the configuration service) and reported (what the device says it
- * runs, from its retained state message) side by side. Drift = the reported hash is not the
+ * runs, from its retained state message, when it came through the gateway the asset is deployed
+ * through) side by side. Drift = the reported hash is not the
  * desired hash, or nothing is reported.
  */
-function stateOf(asset: AssetViewData, gatewayId: string | null, reported: ReportedRow | undefined): StateView {
+function stateOf(asset: AssetViewData, gatewayId: string | null, reported: CountedState | undefined): StateView {
   const desired = { version: asset.configVersion, hash: configHash(asset.config) };
   const driftReason = !reported ? 'not_reported' : reported.hash !== desired.hash ? 'hash_differs' : null;
   return {
@@ -46,10 +41,8 @@ function stateOf(asset: AssetViewData, gatewayId: string | null, reported: Repor
 
 /** Per-asset deployment state and per-site drift (lifecycle service; the site path is routed here too). */
 export function driftRoutes(app: HttpApp, deps: LifecycleDeps) {
-  const reportedOf = async (assetIds: string[]) => {
-    const { rows } = await deps.pool.query<ReportedRow>(`SELECT asset_id, version, hash, gateway_id, reported_at FROM lifecycle.reported_state WHERE asset_id = ANY($1::uuid[])`, [assetIds]);
-    return new Map(rows.map((r) => [r.asset_id, r]));
-  };
+  // Only states reported through the path each asset is deployed through now count.
+  const reportedOf = (assetIds: string[]) => countedReportedStates(deps.pool, assetIds);
 
   app.get(
     '/v1/assets/:id/deployment-state',

@@ -11,6 +11,7 @@ import { isDatabaseUnavailable } from '../../http/db-errors.ts';
 import { isUuid, parseAck, parseReported } from '../../mqtt/payloads.ts';
 import { ALL_ACKS, ALL_STATES, parseTopic, type ParsedTopic } from '../../mqtt/topics.ts';
 import { applyAcks, type AckOutcome, type ReceivedAck } from './apply-acks.ts';
+import { deployedThrough } from './deployed-through.ts';
 import type { WarnLog } from '../throttled-warnings.ts';
 
 interface StateUpdate {
@@ -25,29 +26,11 @@ interface StateUpdate {
 export type StateOutcome = 'stored' | 'not_its_topic';
 
 /**
- * The site code and gateway each asset is deployed through: those of its latest deployment
- * target that was sent or may still be — the topic its gateway acks on (the ack path matches
- * an ack to its target's gateway and site the same way). An asset moved to another gateway
- * reports through the new one from its first deployment there on; an asset never deployed
- * reports through none.
- */
-async function deployedThrough(pool: pg.Pool, assetIds: string[]): Promise<Map<string, { siteCode: string; gatewayId: string }>> {
-  const { rows } = await pool.query<{ asset_id: string; site_code: string; gateway_id: string }>(
-    `SELECT DISTINCT ON (t.asset_id) t.asset_id, t.site_code, t.gateway_id
-       FROM lifecycle.deployment_targets t JOIN lifecycle.deployments d ON d.id = t.deployment_id
-      WHERE t.asset_id = ANY($1::uuid[]) AND (t.sent_at IS NOT NULL OR t.status IN ('pending', 'sent'))
-      ORDER BY t.asset_id, d.created_at DESC, d.id DESC`,
-    [assetIds],
-  );
-  return new Map(rows.map((r) => [r.asset_id, { siteCode: r.site_code, gatewayId: r.gateway_id }]));
-}
-
-/**
  * Stores a batch of reported states in one statement per kind; for an asset reported several
  * times the last message wins. Only a state whose topic names the site and gateway the asset
- * is deployed through counts — anyone can publish on any topic, and a report through another
- * gateway (an old one of a moved asset, say) says nothing about what the device runs now — and
- * a clear deletes only the state its own topic reported. `reported_at` moves only when what is
+ * is deployed through (`deployed-through.ts`) counts — anyone can publish on any topic, and a
+ * report through another gateway (an old one of a moved asset, say) says nothing about what the
+ * device runs now — and a clear deletes only the state its own topic reported. `reported_at` moves only when what is
  * reported changes, so a retained replay after a reconnect does not look like a fresh report.
  *
  * @returns the outcome of each update, in the order given.

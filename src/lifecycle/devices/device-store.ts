@@ -8,6 +8,7 @@ import { scopeCondition, type Scope } from '../../auth/scopes.ts';
 import { SLOT_STATES, type DeviceState } from '../../core/lifecycle/device-states.ts';
 import type { DeviceRow } from './device-view.ts';
 import { escapeLike } from '../../db/escape-like.ts';
+import { countedReportedStates } from '../deployments/deployed-through.ts';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
@@ -101,10 +102,13 @@ export async function serialHolder(db: Queryable, serial: string, exceptId: stri
   return rows[0] ?? null;
 }
 
-/** What the asset's device last reported, or null. */
+/**
+ * What the asset's device last reported through the gateway the asset is deployed through, or
+ * null (`deployed-through.ts`).
+ */
 export async function reportedState(db: Queryable, assetId: string): Promise<{ version: number; hash: string } | null> {
-  const { rows } = await db.query<{ version: number; hash: string }>(`SELECT version, hash FROM lifecycle.reported_state WHERE asset_id = $1`, [assetId]);
-  return rows[0] ?? null;
+  const state = (await countedReportedStates(db, [assetId])).get(assetId);
+  return state ? { version: state.version, hash: state.hash } : null;
 }
 
 /** A running deployment that still has to deliver to the asset, or null. */
