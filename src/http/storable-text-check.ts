@@ -14,13 +14,15 @@ const MESSAGE = 'must not contain NUL (U+0000) or unpaired surrogate characters'
 export function installStorableTextCheck(app: FastifyInstance): void {
   // A callback hook, not an async one: it runs on every request and never waits.
   app.addHook('preValidation', (request, _reply, done) => {
-    const parts: Array<[RequestPart, unknown]> = [
-      ['params', request.params],
-      ['querystring', request.query],
-      ['body', request.body],
-    ];
-    const errors: FieldError[] = parts.flatMap(([part, value]) => unstorableText(value).map((path) => ({ in: part, path, message: MESSAGE })));
-    if (errors.length === 0) return done();
+    let errors: FieldError[] | undefined;
+    const check = (part: RequestPart, value: unknown) => {
+      if (value === undefined || value === null) return;
+      for (const path of unstorableText(value)) (errors ??= []).push({ in: part, path, message: MESSAGE });
+    };
+    check('params', request.params);
+    check('querystring', request.query);
+    check('body', request.body);
+    if (errors === undefined) return done();
     done(new ApiError('VALIDATION_FAILED', `${errors.length} field${errors.length === 1 ? '' : 's'} hold text that cannot be stored (NUL or unpaired surrogates).`, { extra: { errors } }));
   });
 }
