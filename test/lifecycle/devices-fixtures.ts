@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { configHash } from '../../src/core/config-hash.ts';
 import type { Transition } from '../../src/core/lifecycle/device-states.ts';
-import { deployedThrough } from '../../src/lifecycle/deployments/deployed-through.ts';
 import type { DeviceViewData } from '../../src/lifecycle/devices/device-view.ts';
 import { type Api, type ApiResponse, type AuditEvent, expectStatus, getAsset, type Page, type SiteFixture } from '../api/helpers.ts';
 import type { LifecycleHarness } from './harness.ts';
@@ -47,25 +46,22 @@ export async function markDeployed(h: LifecycleHarness, assetId: string): Promis
 }
 
 /**
- * Records what the asset's gateway reported: by default exactly its desired configuration. A
- * state counts only through the gateway the asset is deployed through, so unless its latest
- * deployment already went through the fixture's gateway, a finished one that did is recorded
- * first (acknowledged; a running deployment would block the guards).
+ * Records what the asset's gateway reported: by default exactly its desired configuration. As a
+ * gateway does, it first acknowledges the asset's configuration version — a finished deployment
+ * through the fixture's gateway, acknowledged now — since a state counts only through the
+ * gateway the asset is deployed through, and commissioning needs an acknowledgement since the
+ * device was installed.
  */
 export async function report(h: LifecycleHarness, f: SiteFixture, assetId: string, override: { version?: number; hash?: string } = {}): Promise<void> {
   const asset = await getAsset(h.api, assetId);
-  const path = (await deployedThrough(h.db.pool, [assetId])).get(assetId);
-  if (path?.siteCode !== f.site.code || path.gatewayId !== f.gateway.id) {
-    const id = randomUUID();
-    await h.db.pool.query(
-      `WITH d AS (
-         INSERT INTO lifecycle.deployments (id, org_id, site_id, status, batch_size, failure_threshold, timeout_ms, actor, finished_at)
-         VALUES ($1, $2, $3, 'succeeded', 1, 1, 10000, '{"type":"token","id":"token:test","name":"test"}', now()))
-       INSERT INTO lifecycle.deployment_targets (deployment_id, asset_id, gateway_id, site_code, batch, config_version, config_hash, config, status, sent_at, finished_at)
-       VALUES ($1, $4, $5, $6, 1, $7, $8, $9, 'acked', now(), now())`,
-      [id, f.site.orgId, f.site.id, assetId, f.gateway.id, f.site.code, asset.configVersion, configHash(asset.config), JSON.stringify(asset.config)],
-    );
-  }
+  await h.db.pool.query(
+    `WITH d AS (
+       INSERT INTO lifecycle.deployments (id, org_id, site_id, status, batch_size, failure_threshold, timeout_ms, actor, finished_at)
+       VALUES ($1, $2, $3, 'succeeded', 1, 1, 10000, '{"type":"token","id":"token:test","name":"test"}', now()))
+     INSERT INTO lifecycle.deployment_targets (deployment_id, asset_id, gateway_id, site_code, batch, config_version, config_hash, config, status, sent_at, finished_at, acked_at)
+     VALUES ($1, $4, $5, $6, 1, $7, $8, $9, 'acked', now(), now(), now())`,
+    [randomUUID(), f.site.orgId, f.site.id, assetId, f.gateway.id, f.site.code, asset.configVersion, configHash(asset.config), JSON.stringify(asset.config)],
+  );
   await h.db.pool.query(
     `INSERT INTO lifecycle.reported_state (asset_id, site_code, gateway_id, version, hash) VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (asset_id) DO UPDATE SET site_code = EXCLUDED.site_code, gateway_id = EXCLUDED.gateway_id, version = EXCLUDED.version, hash = EXCLUDED.hash, reported_at = now()`,

@@ -288,8 +288,9 @@ describe('commission, activate, maintenance', () => {
     expect(codesOf(nothing.body)).toEqual(['CONFIG_NOT_DEPLOYED', 'REPORTED_DIFFERS']);
     expect(nothing.body.violations?.every((v) => v.assetIds.includes(meter))).toBe(true);
 
+    // Marked deployed, but no gateway has acknowledged it since the device was installed.
     await markDeployed(h, meter);
-    expect(codesOf((await transition<Problem>(h.api, d, 'commission')).body)).toEqual(['REPORTED_DIFFERS']);
+    expect(codesOf((await transition<Problem>(h.api, d, 'commission')).body)).toEqual(['CONFIG_NOT_DEPLOYED', 'REPORTED_DIFFERS']);
     await report(h, s, meter, { hash: 'sha256:0000' });
     expect(codesOf((await transition<Problem>(h.api, d, 'commission')).body)).toEqual(['REPORTED_DIFFERS']);
     await report(h, s, meter);
@@ -371,6 +372,33 @@ describe('a gateway and the devices behind it', () => {
     expect(event).toMatchObject({ scope: `site:${s.site.id}`, before: { state: 'active', assetId: s.gateway.id }, after: { state: 'decommissioned', assetId: null } });
   });
 
+  it('a device under it is not made active while the gateway is not: neither activated nor back from maintenance', async () => {
+    const s = await freshSite();
+    const gw = await bringIntoService(h, s, await registerDevice(h.api, 'nexa-gw-200', '2.3.1'), s.gateway.id);
+    const meter = await walk(h.api, await registerDevice(h.api, METER, '1.0.0'), [['install', { assetId: s.meters[0].id }]]);
+    await deployAndReport(h, s, s.meters[0].id);
+    await walk(h.api, meter, ['commission']);
+    const other = await bringIntoService(h, s, await registerDevice(h.api, METER, '1.0.0'), s.meters[1].id);
+    await walk(h.api, other, ['start_maintenance']);
+
+    await walk(h.api, gw, ['start_maintenance']);
+    for (const [device, t] of [
+      [meter, 'activate'],
+      [other, 'end_maintenance'],
+    ] as const) {
+      const refused = await transition<Problem>(h.api, device, t);
+      expect(refused.status).toBe(409);
+      expect(refused.body.violations).toEqual([expect.objectContaining({ code: 'GATEWAY_NOT_ACTIVE', assetIds: [device.assetId, s.gateway.id] })]);
+      expect(refused.body.violations?.[0].message).toContain(gw.serial);
+    }
+    // Nor is the gateway decommissioned under a commissioned device, which would be activated under no gateway.
+    await walk(h.api, gw, ['end_maintenance']);
+    expect(codesOf((await transition<Problem>(h.api, gw, 'decommission')).body)).toEqual(['DEPENDENTS_ACTIVE']);
+
+    expect((await walk(h.api, meter, ['activate'])).state).toBe('active');
+    expect((await walk(h.api, other, ['end_maintenance'])).state).toBe('active');
+  });
+
   it('lists every transition with whether it is allowed now and why not', async () => {
     const s = await freshSite();
     const d = await registerDevice(h.api, METER, '1.0.0');
@@ -450,6 +478,11 @@ describe('replacement (RMA swap)', () => {
     expect(inEvent).toMatchObject({ outcome: 'applied', before: { state: 'in_stock' }, after: { state: 'installed', assetId: asset } });
     expect(inEvent.changesetId).toBe(outEvent.changesetId);
 
+    // What the old device acknowledged and reported does not commission the new one: here the
+    // replacement's deployment never answers (cancelled, timed out, or not started).
+    const early = await transition<Problem>(h.api, spare, 'commission');
+    expect(early.status).toBe(409);
+    expect(codesOf(early.body)).toEqual(['CONFIG_NOT_DEPLOYED']);
     // The new device is commissioned once the deployment is acknowledged and reported.
     await deployAndReport(h, s, asset);
     expect((await walk(h.api, spare, ['commission', 'activate'])).state).toBe('active');

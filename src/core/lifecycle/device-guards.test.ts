@@ -125,9 +125,44 @@ describe('commission, activate and end of maintenance', () => {
     expect(codes('commission', healthy('installed', { runningDeployment: 'dep-1' }))).toEqual(['CONFIG_NOT_DEPLOYED']);
   });
 
+  it('commission is refused when the version was acknowledged only before the device was installed (by the device there then)', () => {
+    const v = checkTransition('commission', healthy('installed', { ackedSinceInstall: false }));
+    expect(v).toEqual([expect.objectContaining({ code: 'CONFIG_NOT_DEPLOYED', message: expect.stringMatching(/since Device SN-\S+ was installed/) })]);
+    expect(codes('commission', healthy('installed', { ackedSinceInstall: true }))).toEqual([]);
+    // Bringing a commissioned device into service again does not ask: commissioning did.
+    expect(codes('activate', healthy('commissioned', { ackedSinceInstall: false }))).toEqual([]);
+  });
+
   it('commission is refused when the asset has been retired or deleted meanwhile', () => {
     expect(codes('commission', healthy('installed', { asset: asset({ status: 'retired' }) }))).toEqual(['ASSET_RETIRED']);
     expect(codes('commission', healthy('installed', { asset: null }))).toEqual(['ASSET_NOT_FOUND']);
+  });
+});
+
+describe('a device under a gateway', () => {
+  const gatewayDevice = (state: DeviceState) => ({ serial: 'SN-GW', state, assetId: 'asset-gw', assetName: 'GW-1' });
+
+  for (const [t, state] of [
+    ['activate', 'commissioned'],
+    ['end_maintenance', 'maintenance'],
+  ] as const) {
+    it(`${t} is refused while the gateway's device is not active, naming the gateway`, () => {
+      for (const gw of ['installed', 'commissioned', 'maintenance', 'faulty'] as const) {
+        const v = checkTransition(t, healthy(state, { gatewayDevice: gatewayDevice(gw) }));
+        expect(v).toEqual([expect.objectContaining({ code: 'GATEWAY_NOT_ACTIVE', assetIds: ['asset-m1', 'asset-gw'] })]);
+      }
+    });
+
+    it(`${t} is allowed under an active gateway, or one whose device is not tracked`, () => {
+      expect(checkTransition(t, healthy(state, { gatewayDevice: gatewayDevice('active') }))).toEqual([]);
+      expect(checkTransition(t, healthy(state, { gatewayDevice: null }))).toEqual([]);
+    });
+  }
+
+  it('does not stop a commission, a maintenance or a fault report', () => {
+    expect(checkTransition('commission', healthy('installed', { gatewayDevice: gatewayDevice('maintenance') }))).toEqual([]);
+    expect(checkTransition('start_maintenance', healthy('active', { gatewayDevice: gatewayDevice('maintenance') }))).toEqual([]);
+    expect(checkTransition('report_fault', healthy('active', { gatewayDevice: gatewayDevice('faulty') }))).toEqual([]);
   });
 });
 
@@ -137,9 +172,9 @@ describe('a gateway leaving service', () => {
   const dependent = (state: DeviceState, n = 1): Dependent => ({ deviceId: `dev-m${n}`, serial: `SN-M${n}`, state, assetId: `asset-m${n}`, assetName: `M-${n}` });
   const facts = (state: DeviceState, dependents: Dependent[]) => healthy(state, { device: gwDevice(state), asset: gateway, dependents });
 
-  it('is refused for decommission while devices under it are active or in maintenance, naming their assets', () => {
-    const v = checkTransition('decommission', facts('active', [dependent('active', 1), dependent('maintenance', 2), dependent('installed', 3)]));
-    expect(v).toEqual([expect.objectContaining({ code: 'DEPENDENTS_ACTIVE', assetIds: ['asset-gw', 'asset-m1', 'asset-m2'] })]);
+  it('is refused for decommission while devices under it are active, in maintenance or commissioned, naming their assets', () => {
+    const v = checkTransition('decommission', facts('active', [dependent('active', 1), dependent('maintenance', 2), dependent('installed', 3), dependent('commissioned', 4)]));
+    expect(v).toEqual([expect.objectContaining({ code: 'DEPENDENTS_ACTIVE', assetIds: ['asset-gw', 'asset-m1', 'asset-m2', 'asset-m4'] })]);
   });
 
   it('is refused for maintenance while devices under it are active, not when they are in maintenance themselves', () => {
@@ -147,8 +182,9 @@ describe('a gateway leaving service', () => {
     expect(codes('start_maintenance', facts('active', [dependent('maintenance')]))).toEqual([]);
   });
 
-  it('is allowed once no device under it is in service', () => {
-    expect(checkTransition('decommission', facts('active', [dependent('installed'), dependent('commissioned', 2)]))).toEqual([]);
+  it('is allowed once no device under it is in service or about to be', () => {
+    expect(checkTransition('decommission', facts('active', [dependent('installed'), dependent('decommissioned', 2)]))).toEqual([]);
+    expect(checkTransition('start_maintenance', facts('active', [dependent('commissioned')]))).toEqual([]);
   });
 
   it('does not block a fault report: a fault is a fact', () => {

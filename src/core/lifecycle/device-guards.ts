@@ -23,6 +23,7 @@ export const GUARD_CODES = [
   'CONFIG_NOT_DEPLOYED',
   'REPORTED_DIFFERS',
   'DEPENDENTS_ACTIVE',
+  'GATEWAY_NOT_ACTIVE',
 ] as const;
 export type GuardCode = (typeof GUARD_CODES)[number];
 
@@ -73,10 +74,20 @@ export interface TransitionFacts {
   siteOrgId?: string | null;
   /** A device other than `device` that fills the asset's slot now. */
   slotHolder?: { id: string; serial: string } | null;
+  /**
+   * Whether a gateway acknowledged the asset's configuration version since the device entered
+   * its slot: before that, an acknowledgement (and a report) came from the device there before.
+   */
+  ackedSinceInstall?: boolean;
   /** What the asset's device last reported (`lifecycle.reported_state`). */
   reported?: { version: number; hash: string } | null;
   /** Id of a deployment to the asset still in flight. */
   runningDeployment?: string | null;
+  /**
+   * The device at the gateway the asset is polled through (filling its slot, else reported
+   * faulty there); null when no device is at it — a gateway whose device is not tracked.
+   */
+  gatewayDevice?: { serial: string; state: DeviceState; assetId: string; assetName: string } | null;
   /** Devices installed on assets under the asset, when it is a gateway. */
   dependents?: Dependent[];
 }
@@ -96,12 +107,15 @@ export interface TransitionVerdict {
 const INTO_SERVICE: readonly Transition[] = ['install', 'commission', 'activate', 'end_maintenance'];
 /** Transitions that need the asset's desired configuration deployed and reported back. */
 const NEEDS_CONFIG: readonly Transition[] = ['commission', 'activate', 'end_maintenance'];
+/** Transitions that make a device active, which it can only be while its gateway polls it. */
+export const NEEDS_ACTIVE_GATEWAY: readonly Transition[] = ['activate', 'end_maintenance'];
 /** Which dependent states block a gateway's transition. */
 const BLOCKING_DEPENDENTS: Partial<Record<Transition, readonly DeviceState[]>> = {
   // A gateway in maintenance drops the buses its active devices are polled on.
   start_maintenance: ['active'],
-  // A device in maintenance returns to active under its gateway: it depends on it too.
-  decommission: ['active', 'maintenance'],
+  // A device in maintenance returns to active under its gateway, a commissioned one is
+  // activated under it: they depend on it too.
+  decommission: ['active', 'maintenance', 'commissioned'],
 };
 
 const violation = (code: GuardCode, message: string, assetIds: Array<string | null | undefined>): Violation => ({
@@ -140,6 +154,17 @@ export function checkTransition(transition: Transition, facts: TransitionFacts):
   if (INTO_SERVICE.includes(transition)) out.push(...checkAsset(transition, facts));
   if (transition === 'install' && asset) out.push(...checkSlot(facts, asset));
   if (NEEDS_CONFIG.includes(transition) && asset) out.push(...checkConfig(transition, facts, asset));
+  const gw = facts.gatewayDevice;
+  if (NEEDS_ACTIVE_GATEWAY.includes(transition) && gw && gw.state !== 'active') {
+    out.push(
+      violation(
+        'GATEWAY_NOT_ACTIVE',
+        `${name(device)} is polled through gateway ${gw.assetName}, whose device ${gw.serial} is ${gw.state}: it would not be polled. ` +
+          `Bring the gateway into service first.`,
+        [assetId, gw.assetId],
+      ),
+    );
+  }
   const blocking = BLOCKING_DEPENDENTS[transition];
   if (blocking && asset?.kind === 'gateway' && facts.dependents) {
     const active = facts.dependents.filter((d) => blocking.includes(d.state));
@@ -210,6 +235,14 @@ function checkConfig(transition: Transition, facts: TransitionFacts, asset: Guar
   } else if (facts.runningDeployment) {
     out.push(
       violation('CONFIG_NOT_DEPLOYED', `Asset ${asset.name}: deployment ${facts.runningDeployment} to it is still running; wait for it to finish.`, [asset.id]),
+    );
+  } else if (transition === 'commission' && facts.ackedSinceInstall === false) {
+    out.push(
+      violation(
+        'CONFIG_NOT_DEPLOYED',
+        `Asset ${asset.name}: no gateway has acknowledged version ${asset.configVersion} since ${name(facts.device)} was installed (an acknowledgement before came from the device there then); deploy the configuration to this device first.`,
+        [asset.id],
+      ),
     );
   }
   if (facts.reported !== undefined) {

@@ -36,8 +36,10 @@ async function deploymentOf(status: 'pending' | 'sent' | 'timed_out' | 'cancelle
   const ack = (over: Partial<AckPayload> = {}): AckPayload => ({ deploymentId: id, assetId, version: 2, status: 'applied', error: null, ...over });
   const target = async () => (await db.pool.query(`SELECT status, error FROM lifecycle.deployment_targets WHERE deployment_id = $1`, [id])).rows[0];
   const queued = async () => (await db.pool.query(`SELECT payload FROM lifecycle.outbox WHERE topic = $1 AND key = $2`, [ACKED_TOPIC, assetId])).rows.map((r) => r.payload);
+  /** Whether the target records when it was acknowledged (commissioning reads it). */
+  const ackedAt = async () => (await db.pool.query(`SELECT acked_at FROM lifecycle.deployment_targets WHERE deployment_id = $1`, [id])).rows[0].acked_at as Date | null;
   const received = (over: Partial<AckPayload> = {}): ReceivedAck => ({ topic, ack: ack(over) });
-  return { id, assetId, topic, ack, received, target, queued };
+  return { id, assetId, topic, ack, received, target, queued, ackedAt };
 }
 
 describe('applyAck', () => {
@@ -47,6 +49,7 @@ describe('applyAck', () => {
     expect(await applyAck(db.pool, d.topic, d.ack())).toBe('duplicate');
     expect(await applyAck(db.pool, d.topic, d.ack({ status: 'rejected', error: 'too late to change my mind' }))).toBe('duplicate');
     expect(await d.target()).toEqual({ status: 'acked', error: null });
+    expect(await d.ackedAt()).toBeInstanceOf(Date);
     expect(await d.queued()).toEqual([{ deploymentId: d.id, assetId: d.assetId, version: 2, requestId: 'req-1' }]);
   });
 
@@ -54,6 +57,7 @@ describe('applyAck', () => {
     const d = await deploymentOf('sent');
     expect(await applyAck(db.pool, d.topic, d.ack({ status: 'rejected', error: 'bus busy' }))).toBe('failed');
     expect(await d.target()).toEqual({ status: 'failed', error: 'rejected by the gateway: bus busy' });
+    expect(await d.ackedAt()).toBeNull();
     expect(await d.queued()).toEqual([]);
   });
 
@@ -72,6 +76,7 @@ describe('applyAck', () => {
     expect(await applyAck(db.pool, d.topic, d.ack())).toBe('late');
     expect(await applyAck(db.pool, d.topic, d.ack())).toBe('duplicate');
     expect(await d.target()).toMatchObject({ status: 'timed_out', error: expect.stringMatching(/^acknowledged late, at /) });
+    expect(await d.ackedAt()).toBeInstanceOf(Date);
     expect(await d.queued()).toHaveLength(1);
   });
 });

@@ -124,7 +124,8 @@ export async function applyAcks(pool: pg.Pool, acks: ReceivedAck[]): Promise<Ack
                           WHEN 'failed' THEN u.error
                           ELSE concat_ws('; ', t.error, 'acknowledged late, at ' || to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
                         END,
-                finished_at = CASE u.kind WHEN 'late' THEN t.finished_at ELSE now() END
+                finished_at = CASE u.kind WHEN 'late' THEN t.finished_at ELSE now() END,
+                acked_at = CASE u.kind WHEN 'failed' THEN t.acked_at ELSE now() END
            FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) AS u(deployment_id, asset_id, kind, error)
           WHERE t.deployment_id = u.deployment_id AND t.asset_id = u.asset_id`,
         [

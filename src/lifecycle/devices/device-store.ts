@@ -12,7 +12,7 @@ import { countedReportedStates } from '../deployments/deployed-through.ts';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
-const COLUMNS = 'id, org_id, serial, model_id, firmware, state, site_id, asset_id, version, created_at, updated_at';
+const COLUMNS = 'id, org_id, serial, model_id, firmware, state, site_id, asset_id, version, created_at, updated_at, installed_at';
 const SLOT = `state = ANY('{${SLOT_STATES.join(',')}}'::text[])`;
 
 export async function getDevice(db: Queryable, id: string): Promise<DeviceRow | undefined> {
@@ -77,9 +77,21 @@ export async function updateDevice(client: pg.PoolClient, id: string, change: De
   if (change.assetId !== undefined) set('asset_id', change.assetId);
   if (change.firmware !== undefined) set('firmware', change.firmware);
   if (change.serial !== undefined) set('serial', change.serial);
+  // When the device entered its slot: commissioning needs an acknowledgement since then.
+  if (change.state === 'installed') sets.push('installed_at = now()');
+  else if (change.assetId === null) sets.push('installed_at = NULL');
   const { rows } = await client.query<DeviceRow>(
     `UPDATE lifecycle.devices SET ${[...sets, 'version = version + 1', 'updated_at = now()'].join(', ')} WHERE id = $1 RETURNING ${COLUMNS}`,
     values,
+  );
+  return rows[0];
+}
+
+/** The device filling the asset's slot, else one reported faulty at it, if any. */
+export async function deviceAt(db: Queryable, assetId: string): Promise<{ id: string; serial: string; state: DeviceState } | undefined> {
+  const { rows } = await db.query<{ id: string; serial: string; state: DeviceState }>(
+    `SELECT id, serial, state FROM lifecycle.devices WHERE asset_id = $1 AND (${SLOT} OR state = 'faulty') ORDER BY state = 'faulty', serial LIMIT 1`,
+    [assetId],
   );
   return rows[0];
 }
@@ -109,6 +121,19 @@ export async function serialHolder(db: Queryable, serial: string, exceptId: stri
 export async function reportedState(db: Queryable, assetId: string): Promise<{ version: number; hash: string } | null> {
   const state = (await countedReportedStates(db, [assetId])).get(assetId);
   return state ? { version: state.version, hash: state.hash } : null;
+}
+
+/**
+ * Whether a gateway acknowledged configuration version `version` of the asset after `since` (in
+ * time or late): the device installed at `since` runs it. No `since` (a device at no asset): no.
+ */
+export async function ackedSince(db: Queryable, assetId: string, version: number, since: Date | null): Promise<boolean> {
+  if (since === null) return false;
+  const { rowCount } = await db.query(
+    `SELECT 1 FROM lifecycle.deployment_targets WHERE asset_id = $1 AND config_version = $2 AND acked_at > $3 LIMIT 1`,
+    [assetId, version, since],
+  );
+  return (rowCount ?? 0) > 0;
 }
 
 /** A running deployment that still has to deliver to the asset, or null. */

@@ -96,6 +96,8 @@ export interface DeviceRow {
   version: number;
   created_at: Date;
   updated_at: Date;
+  /** When the device entered its asset's slot (null at no asset). */
+  installed_at: Date | null;
 }
 
 /** The device as the API returns it and the audit log records it. */

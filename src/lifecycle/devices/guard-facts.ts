@@ -1,10 +1,11 @@
 import type pg from 'pg';
 import type { AssetViewData } from '../../core/changes/views.ts';
-import type { Dependent, GuardAsset, TransitionFacts } from '../../core/lifecycle/device-guards.ts';
+import { NEEDS_ACTIVE_GATEWAY, type Dependent, type GuardAsset, type TransitionFacts } from '../../core/lifecycle/device-guards.ts';
 import type { Transition } from '../../core/lifecycle/device-states.ts';
 import type { ConfigClient } from '../config-client.ts';
 import { configRead } from './config-calls.ts';
-import { devicesInSlots, reportedState, runningDeployment, slotHolder } from './device-store.ts';
+import { gatewayOf } from '../deployments/plan-targets.ts';
+import { ackedSince, deviceAt, devicesInSlots, reportedState, runningDeployment, slotHolder } from './device-store.ts';
 import { guardDevice, type DeviceRow } from './device-view.ts';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
@@ -37,8 +38,14 @@ export async function loadTransitionFacts(
   const site = await configRead("read the asset's site", () => config.getSite(asset.siteId));
   facts.siteOrgId = site?.orgId ?? null;
   facts.slotHolder = await slotHolder(db, asset.id, device.id);
+  if (opts.transitions.includes('commission') && device.asset_id === asset.id) {
+    facts.ackedSinceInstall = await ackedSince(db, asset.id, asset.configVersion, device.installed_at);
+  }
   facts.reported = await reportedState(db, asset.id);
   facts.runningDeployment = await runningDeployment(db, asset.id);
+  if (asset.kind !== 'gateway' && opts.transitions.some((t) => NEEDS_ACTIVE_GATEWAY.includes(t))) {
+    facts.gatewayDevice = await gatewayDeviceOf(db, config, asset);
+  }
   if (asset.kind === 'gateway' && opts.transitions.some((t) => NEEDS_DEPENDENTS.includes(t))) {
     facts.dependents = await dependentsOf(db, config, asset);
   }
@@ -52,6 +59,20 @@ export function hideTarget(facts: TransitionFacts): TransitionFacts {
 
 export function guardAsset(a: AssetViewData): GuardAsset {
   return { id: a.id, siteId: a.siteId, kind: a.kind, modelId: a.modelId, name: a.name, status: a.status, firmware: a.firmware, config: a.config, configVersion: a.configVersion, deployedVersion: a.deployedVersion };
+}
+
+/**
+ * The device at the gateway `asset` is polled through: the one filling the gateway's slot, else
+ * one reported faulty there; null when the asset has no gateway or no device is at it.
+ */
+async function gatewayDeviceOf(db: Queryable, config: ConfigClient, asset: AssetViewData): Promise<TransitionFacts['gatewayDevice']> {
+  const graph = await configRead("read the asset's site graph", () => config.getSiteGraph(asset.siteId));
+  if (!graph) return null;
+  const byId = new Map(graph.assets.map((a) => [a.id, a]));
+  const gateway = gatewayOf(byId.get(asset.id) ?? asset, byId);
+  if (!gateway) return null;
+  const device = await deviceAt(db, gateway.id);
+  return device ? { serial: device.serial, state: device.state, assetId: gateway.id, assetName: gateway.name } : null;
 }
 
 /** Devices installed on the assets under `gateway` (its controllers and meters, their sensors). */
