@@ -1,15 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { storableText, unstorableText } from './storable-text.ts';
+import { storableText, unstorableValues } from './storable-text.ts';
 
-describe('unstorableText', () => {
+const unstorableText = (value: unknown, limit?: number) => unstorableValues(value, limit).map((v) => `${v.what}:${v.path}`);
+
+describe('unstorableValues', () => {
   it('finds NUL and unpaired surrogates in strings and property names, as JSON Pointers', () => {
     expect(unstorableText({ name: 'a\u0000b', tags: ['ok', '\ud800', 'x\udfffy'], ['k/\u0000']: 1, deep: { er: [{ s: '\udc00' }] } })).toEqual([
-      '/name',
-      '/tags/1',
-      '/tags/2',
-      '/k~1\u0000',
-      '/deep/er/0/s',
+      'text:/name',
+      'text:/tags/1',
+      'text:/tags/2',
+      'text:/k~1\u0000',
+      'text:/deep/er/0/s',
     ]);
+  });
+
+  it('finds numbers that are not finite: what JSON.parse makes of 1e999, and NaN', () => {
+    expect(unstorableText(JSON.parse('{"a":1e999,"b":[-1e999,1.7976931348623157e308,0,-0.5],"c":{"d":5e-999}}'))).toEqual(['number:/a', 'number:/b/0']);
+    expect(unstorableText({ n: Number.NaN })).toEqual(['number:/n']);
   });
 
   it('accepts every other text: paired surrogates (emoji), other control characters, right-to-left marks', () => {
@@ -24,7 +31,7 @@ describe('unstorableText', () => {
   });
 
   it('stops at the limit', () => {
-    expect(unstorableText(Array(50).fill('\u0000'), 3)).toEqual(['/0', '/1', '/2']);
+    expect(unstorableText(Array(50).fill('\u0000'), 3)).toEqual(['text:/0', 'text:/1', 'text:/2']);
   });
 });
 

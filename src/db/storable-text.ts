@@ -38,15 +38,26 @@ function isPlainData(v: unknown): v is Record<string, unknown> {
 /** Escapes a property name for a JSON Pointer (RFC 6901). */
 const escape = (key: string) => key.replaceAll('~', '~0').replaceAll('/', '~1');
 
+/** Where a value PostgreSQL cannot store is, and what it is. */
+export interface UnstorableValue {
+  /** JSON Pointer to it. */
+  path: string;
+  /** `text`: a string or property name holding NUL or an unpaired surrogate; `number`: Infinity or NaN. */
+  what: 'text' | 'number';
+}
+
 /**
- * JSON Pointers of every string (or property name) in `value` that holds text PostgreSQL
- * cannot store, at most `limit` of them.
+ * Every value in `value` that PostgreSQL cannot store, at most `limit` of them: strings and
+ * property names holding NUL or unpaired surrogates, and numbers that are not finite — a JSON
+ * number beyond a double's range (`1e999`) parses as Infinity, which JSON cannot write back
+ * (`JSON.stringify` makes it `null`), so it would be stored as something other than was sent.
  *
  * @example
- * unstorableText({ name: 'a\u0000b', tags: ['ok', '\ud800'] }); // ['/name', '/tags/1']
+ * unstorableValues({ name: 'a\u0000b', tags: ['ok', '\ud800'], max: 1e999 });
+ * // [{ path: '/name', what: 'text' }, { path: '/tags/1', what: 'text' }, { path: '/max', what: 'number' }]
  */
-export function unstorableText(value: unknown, limit = 20): string[] {
-  const found: string[] = [];
+export function unstorableValues(value: unknown, limit = 20): UnstorableValue[] {
+  const found: UnstorableValue[] = [];
   // The path to the value being looked at: a pointer is only made of it for what is found, so a
   // request with nothing wrong costs no string per property.
   const path: string[] = [];
@@ -55,7 +66,11 @@ export function unstorableText(value: unknown, limit = 20): string[] {
   const walk = (v: unknown, depth: number) => {
     if (found.length >= limit || depth > MAX_DEPTH) return;
     if (typeof v === 'string') {
-      if (unstorable(v)) found.push(pointer());
+      if (unstorable(v)) found.push({ path: pointer(), what: 'text' });
+      return;
+    }
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) found.push({ path: pointer(), what: 'number' });
       return;
     }
     if (typeof v !== 'object' || v === null) return;
@@ -71,7 +86,7 @@ export function unstorableText(value: unknown, limit = 20): string[] {
     } else if (isPlainData(v)) {
       for (const key in v) {
         if (!Object.hasOwn(v, key)) continue;
-        if (unstorable(key)) found.push(pointer(key));
+        if (unstorable(key)) found.push({ path: pointer(key), what: 'text' });
         path.push(key);
         walk(v[key], depth + 1);
         path.pop();

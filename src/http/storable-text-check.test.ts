@@ -27,6 +27,18 @@ describe('a request carrying text PostgreSQL cannot store', () => {
     expect(query.json().errors).toEqual([expect.objectContaining({ in: 'querystring', path: '/q' })]);
   });
 
+  it('is answered 422 for a number beyond the range of a double, which would be stored as null', async () => {
+    const res = await app.inject({ method: 'POST', url: '/v1/things/a', payload: '{"name":"x","limits":{"max":1e999,"min":-1e999}}', headers: { 'content-type': 'application/json' } });
+    expect(res.statusCode).toBe(422);
+    expect(res.json()).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      errors: [
+        { in: 'body', path: '/limits/max', message: expect.stringContaining('finite number') },
+        { in: 'body', path: '/limits/min', message: expect.stringContaining('finite number') },
+      ],
+    });
+  });
+
   it('passes when the same characters only appear escaped', async () => {
     const res = await app.inject({ method: 'POST', url: '/v1/things/a', payload: JSON.stringify({ name: '\\u0000 and 😀' }), headers: { 'content-type': 'application/json' } });
     expect(res.statusCode).toBe(200);

@@ -18,6 +18,7 @@ import {
   type Site,
   type SiteFixture,
   startHarness,
+  TOKEN,
   type Harness,
 } from './helpers.ts';
 
@@ -302,6 +303,24 @@ describe('asset lists', () => {
       const res = await h.api<Problem>('GET', `${path}?cursor=${cursor(position)}`);
       expect([path, position, res.status, res.body.code]).toEqual([path, position, 400, 'INVALID_CURSOR']);
     }
+  });
+});
+
+describe('numbers beyond the range of a double', () => {
+  it('are refused (1e999 parses as Infinity, which would be stored as null), and nothing changes', async () => {
+    const sensor = await getAsset(h.api, f.sensors[0].id);
+    const send = (method: 'PATCH' | 'POST', url: string, payload: string, headers: Record<string, string> = {}) =>
+      h.server.app.inject({ method, url, payload, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...headers } });
+    const patch = await send('PATCH', `/v1/assets/${sensor.id}`, '{"config":{"range":{"min":-1e999}}}', { 'if-match': `"asset-${sensor.id}-v${sensor.version}"` });
+    expect(patch.statusCode).toBe(422);
+    expect(patch.json().errors).toEqual([expect.objectContaining({ in: 'body', path: '/config/range/min', message: expect.stringContaining('finite number') })]);
+    const changeset = await send(
+      'POST',
+      `/v1/sites/${f.site.id}/changesets`,
+      `{"operations":[{"op":"updateAsset","id":"${sensor.id}","expectedVersion":${sensor.version},"patch":{"config":{"range":{"max":1e999}}}}]}`,
+    );
+    expect(changeset.statusCode).toBe(422);
+    expect(await getAsset(h.api, sensor.id)).toEqual(sensor);
   });
 });
 
