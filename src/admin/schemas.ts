@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './passwords.ts';
+import { NAME_PATTERN } from '../core/names.ts';
 
 /** Request and response schemas of the admin API: validation, types and OpenAPI at once. */
 export const Uuid = Type.String({ format: 'uuid' });
@@ -15,7 +16,7 @@ export const IsoInstant = Type.String({ format: 'date-time', pattern: '^[1-9][0-
 export const CursorText = Type.String({ maxLength: 254, pattern: '^[^\\u0000]*$' });
 const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
 /** No control character, at least one non-space; linear on any input (the pattern also runs on over-long values: allErrors). */
-const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '^(?=[\\s\\S]*\\S)[^\\u0000-\\u001f\\u007f]*$' });
+const Name = Type.String({ minLength: 1, maxLength: 200, pattern: NAME_PATTERN });
 export const Email = Type.String({ format: 'email', maxLength: 254 });
 export const Password = Type.String({ minLength: MIN_PASSWORD_LENGTH, maxLength: MAX_PASSWORD_LENGTH, description: `${MIN_PASSWORD_LENGTH}–${MAX_PASSWORD_LENGTH} characters` });
 export const RoleName = Type.Union([Type.Literal('viewer'), Type.Literal('operator'), Type.Literal('engineer'), Type.Literal('admin'), Type.Literal('auditor')]);
@@ -91,7 +92,7 @@ export const TokenView = Type.Object({
 export const TokenCreated = Type.Object({ ...TokenView.properties, secret: Type.String({ description: 'The bearer token. Shown once: rema keeps only its hash' }) });
 export const TokenCreate = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 100 }),
+    name: Type.String({ minLength: 1, maxLength: 100, pattern: NAME_PATTERN }),
     roles: Type.Optional(Type.Array(RoleBindingInput, { maxItems: 500, description: 'Default: your own bindings. Each must be covered by one of yours' })),
     expiresAt: Type.Optional(Type.String({ format: 'date-time', description: 'Default: in 90 days; at most 365 days ahead' })),
   },

@@ -1,9 +1,10 @@
 import { Type } from 'typebox';
+import { NAME_PATTERN } from '../core/names.ts';
 
 /** Request and response schemas of the configuration API: validation, types and OpenAPI at once. */
 export const Uuid = Type.String({ format: 'uuid' });
 /** No control character, at least one non-space; linear on any input (the pattern also runs on over-long values: allErrors). */
-const Name = Type.String({ minLength: 1, maxLength: 120, pattern: '^(?=[\\s\\S]*\\S)[^\\u0000-\\u001f\\u007f]*$' });
+const Name = Type.String({ minLength: 1, maxLength: 120, pattern: NAME_PATTERN });
 const Serial = Type.Union([Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._/-]*$' }), Type.Null()]);
 const Status = Type.Union([Type.Literal('planned'), Type.Literal('active'), Type.Literal('retired')]);
 const Kind = Type.Union([Type.Literal('gateway'), Type.Literal('controller'), Type.Literal('meter'), Type.Literal('sensor')]);

@@ -125,6 +125,13 @@ describe('API tokens', () => {
     }
   });
 
+  it('refuses a name of white space alone or with control characters, with 422 on /name (not a database refusal)', async () => {
+    for (const name of ['   ', '\t', '\ufeff', 'line\nbreak', 'red\u001b[31m', 'c1\u009bcsi']) {
+      const res = await createToken(adminJwt, { name });
+      expect([name, res.status, res.body]).toEqual([name, 422, expect.objectContaining({ code: 'VALIDATION_FAILED', errors: [expect.objectContaining({ in: 'body', path: '/name' })] })]);
+    }
+  });
+
   it('lists only your own tokens unless you administer the organisation', async () => {
     const user = await createUser(h, [{ role: 'viewer' }]);
     const jwt = await h.login(user.email, user.password);

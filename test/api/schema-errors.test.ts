@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSite, etagOf, getAsset, meterConfig, type Problem, readAllPages, type SiteFixture, startHarness, storedRows, type Harness } from './helpers.ts';
+import { buildSite, etagOf, getAsset, getSite, meterConfig, type Problem, readAllPages, type SiteFixture, startHarness, storedRows, type Harness } from './helpers.ts';
 
 let h: Harness;
 let f: SiteFixture;
@@ -191,5 +191,10 @@ describe('text the database cannot store', () => {
     expect(paths(res.body)).toEqual(['/name']);
     const user = await h.api<Problem>('POST', '/v1/users', { email: 'bell@example.com', name: '\u0007' });
     expect(user.status).toBe(422);
+    // C1 controls too (U+0080–U+009F: U+009B is a terminal's CSI, U+0085 a line break).
+    for (const name of ['a\u009bb', 'a\u0085b']) {
+      const site = await h.api<Problem>('PATCH', `/v1/sites/${f.site.id}`, { name }, { 'if-match': etagOf('site', await getSite(h.api, f.site.id)) });
+      expect([name, site.status, paths(site.body)]).toEqual([name, 422, ['/name']]);
+    }
   });
 });
