@@ -27,6 +27,13 @@ describe('constraintViolation', () => {
     expect(constraintViolation(error)).toEqual({ sqlState: '23503', constraint: 'assets_site_fk', table: 'assets', detail: 'Key (site_id)=(s9) is not present.' });
   });
 
+  it('leaves out the failing row a check or not-null violation details, server-made values and all', () => {
+    for (const code of ['23514', '23502']) {
+      const error = Object.assign(pgError(code), { constraint: 'api_tokens_name_check', table: 'api_tokens', detail: 'Failing row contains (7c1…, 1f2…, sha256-prefix, …).' });
+      expect(constraintViolation(error)).toEqual({ sqlState: code, constraint: 'api_tokens_name_check', table: 'api_tokens', detail: undefined });
+    }
+  });
+
   it('ignores other errors', () => {
     expect(constraintViolation(pgError('40001'))).toBeUndefined();
     expect(constraintViolation(new Error('x'))).toBeUndefined();

@@ -61,16 +61,21 @@ export interface ConstraintFacts {
   detail?: string;
 }
 
+/** Check and not-null violations: their detail is the whole failing row ("Failing row contains (…)"). */
+const ROW_DETAIL = new Set(['23514', '23502']);
+
 /**
  * The facts of an integrity constraint violation (SQLSTATE class 23: unique, foreign key,
- * check, not null, exclusion), or undefined when `error` is not one.
+ * check, not null, exclusion), or undefined when `error` is not one. The detail of a check or
+ * not-null violation is left out: it lists every column of the row, values the server made
+ * (ids, hashes, times) among them, where the others name only the key that conflicted.
  */
 export function constraintViolation(error: unknown): ConstraintFacts | undefined {
   const code = codeOf(error);
   if (code === undefined || !/^23[0-9A-Z]{3}$/.test(code)) return undefined;
   const e = error as { constraint?: unknown; table?: unknown; detail?: unknown };
   const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  return { sqlState: code, constraint: text(e.constraint), table: text(e.table), detail: text(e.detail) };
+  return { sqlState: code, constraint: text(e.constraint), table: text(e.table), detail: ROW_DETAIL.has(code) ? undefined : text(e.detail) };
 }
 
 /**
