@@ -102,8 +102,22 @@ export const buildValidator: BuildValidator = (externalSchemas) => {
   const externals = (externalSchemas ?? {}) as Record<string, unknown>;
   const bodyAjv = createAjv({ coerceTypes: false }, externals);
   const urlAjv = createAjv({ coerceTypes: 'array' }, externals);
-  return ({ schema, httpPart }) => compile(httpPart === 'body' ? bodyAjv : urlAjv, schema as { $id?: string });
+  return ({ schema, httpPart }) => {
+    if (httpPart === 'body') return compile(bodyAjv, schema as { $id?: string });
+    return compile(urlAjv, (httpPart === 'querystring' ? closedQuery(schema) : schema) as { $id?: string });
+  };
 };
+
+/**
+ * A query string schema that refuses parameters it does not name, unless it says otherwise: a
+ * misspelt `?dryrun=true` must not commit the change it was to try, nor `?sitId=` list the whole
+ * fleet.
+ */
+function closedQuery(schema: unknown): unknown {
+  const s = schema as { type?: unknown; additionalProperties?: unknown; $id?: unknown };
+  if (s.type !== 'object' || s.additionalProperties !== undefined || s.$id !== undefined) return schema;
+  return { ...s, additionalProperties: false };
+}
 
 /** The slice of an Ajv error this module reads; fastify's validation errors have this shape. */
 export type AjvLikeError = Pick<ErrorObject, 'keyword' | 'instancePath' | 'schemaPath' | 'params'> & {
@@ -214,7 +228,7 @@ function toFieldError(
       return {
         in: part,
         path: `${path}/${escapePointer(String(params.additionalProperty))}`,
-        message: 'is not a known property',
+        message: part === 'querystring' ? 'is not a query parameter of this endpoint' : 'is not a known property',
       };
     case 'enum':
       return {

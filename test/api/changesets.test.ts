@@ -215,6 +215,25 @@ describe('a dry run', () => {
     expect(await snapshot()).toEqual(before);
   });
 
+  it('is not taken for a real change when misspelt: an unknown query parameter is 422, and nothing is stored', async () => {
+    const [m1] = f.meters;
+    const before = await snapshot();
+    for (const query of ['?dryrun=true', '?dry_run=true', '?dryRun=true&force=1']) {
+      const res = await post(f.site.id, [setUnitId(m1, 44)], query);
+      const unknown = query.includes('force') ? '/force' : `/${query.slice(1, query.indexOf('='))}`;
+      expect([query, res.status, (res.body as unknown as Problem).errors]).toEqual([
+        query,
+        422,
+        [{ in: 'querystring', path: unknown, message: 'is not a query parameter of this endpoint' }],
+      ]);
+    }
+    expect(await snapshot()).toEqual(before);
+    // A list filter too: a misspelt one does not answer the whole list.
+    const list = await h.api<Problem>('GET', `/v1/assets?sitId=${f.site.id}`);
+    expect(list.status).toBe(422);
+    expect(list.body.errors).toEqual([expect.objectContaining({ in: 'querystring', path: '/sitId' })]);
+  });
+
   it('plans what the real change then does', async () => {
     const [, , m3] = f.meters;
     const ops = [setUnitId(m3, 30)];
