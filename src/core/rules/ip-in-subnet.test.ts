@@ -103,6 +103,24 @@ describe('ip-in-subnet', () => {
     expect(ipInSubnet.check(ctx)).toEqual([expect.objectContaining({ code: 'IP_IS_ROUTER', assetIds: [gw] })]);
   });
 
+  it('refuses moving the router onto an address a device still runs, until the device acknowledges its new one', () => {
+    const { b, gw } = siteWithGateway();
+    const m = b.meter(gw, null, { name: 'M-1', config: { ip: '10.20.0.41' }, deployed: true });
+    // M-1's new address is desired, not yet acknowledged: its device still answers on .41.
+    const a = b.asset(m);
+    a.config = { ...a.config, ip: '10.20.0.42' };
+    a.configVersion += 1;
+    const moveRouter = () =>
+      b.change((g) => {
+        g.site.network = { ...g.site.network, router: '10.20.0.41' };
+      }, []);
+    const v = ipInSubnet.check(moveRouter());
+    expect(v).toEqual([expect.objectContaining({ code: 'IP_IS_ROUTER', assetIds: [m], path: '/ip' })]);
+    expect(v[0].message).toContain('still runs (version 1, deployed');
+    a.deployed = { version: a.configVersion, parentId: a.parentId, port: a.port, config: structuredClone(a.config) };
+    expect(ipInSubnet.check(moveRouter())).toEqual([]);
+  });
+
   it('accepts both addresses of a /31 point-to-point subnet except the router (RFC 3021)', () => {
     const b = new SiteBuilder({ subnet: '10.20.0.4/31', router: '10.20.0.4' });
     const gw = b.gateway({ config: { ip: '10.20.0.5' } });

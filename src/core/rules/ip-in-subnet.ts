@@ -47,9 +47,34 @@ function checkAddress(asset: Asset, ip: string, net: Ipv4Net, router: number | n
       return {
         ...base,
         code: 'IP_IS_ROUTER',
-        message: `${label(asset)} has IP ${ip}, the address of the site's router; two hosts on one address cut the site off its default gateway. Choose another host address in ${usable}.`,
+        message: `${label(asset)} has IP ${ip}, the address of the site's router; two hosts on one address cut the site off its default gateway. Choose a host address in ${usable} other than the router's.`,
       };
   }
+}
+
+/**
+ * A router moved onto an address a device still runs: an older configuration, acknowledged and
+ * not yet replaced by the desired one, whose IP is the router's new address.
+ */
+function routerOnDeployedAddress(ctx: RuleContext, router: number): Violation[] {
+  const out: Violation[] = [];
+  for (const asset of ctx.candidate.assets.values()) {
+    const d = asset.deployed;
+    if (!d || d.version === asset.configVersion) continue;
+    const ip = ipOf(d.config);
+    if (ip === undefined || parseIpv4(ip) !== router) continue;
+    out.push({
+      rule: RULE,
+      code: 'IP_IS_ROUTER',
+      message:
+        `The site's router would take IP ${ip}, which ${label(asset)} still runs (version ${d.version}, deployed; its desired configuration is not yet); ` +
+        'two hosts on one address cut the site off its default gateway. Deploy its current configuration first, or choose another router address.',
+      assetIds: [asset.id],
+      path: '/ip',
+      severity: 'error',
+    });
+  }
+  return out;
 }
 
 export const ipInSubnet: Rule = {
@@ -61,7 +86,9 @@ export const ipInSubnet: Rule = {
     'address (all host bits 1), and not the address of the site router. A device outside the subnet cannot reach its ' +
     'gateway or the broker without a route that does not exist on site, and a device on the router\'s address takes the ' +
     'site off the network. As in RFC 3021, a /31 has no network or broadcast address (both addresses are hosts) and a /32 ' +
-    'is a single host. The check runs on the changed assets, and on every asset of the site when the site network changes.',
+    'is a single host. The check runs on the changed assets, and on every asset of the site when the site network changes; ' +
+    'a router moved onto an address a device still runs (an acknowledged older configuration, not yet replaced by the ' +
+    'desired one) is refused too.',
   codes: ['IP_OUTSIDE_SUBNET', 'IP_IS_NETWORK_ADDRESS', 'IP_IS_BROADCAST_ADDRESS', 'IP_IS_ROUTER'],
   severity: 'error',
   check(ctx) {
@@ -77,6 +104,7 @@ export const ipInSubnet: Rule = {
       const violation = checkAddress(asset, ip, net, router);
       if (violation) out.push(violation);
     }
+    if (router !== null && ctx.before.site.network.router !== network.router) out.push(...routerOnDeployedAddress(ctx, router));
     return out;
   },
 };
