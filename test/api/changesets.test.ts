@@ -130,6 +130,23 @@ describe('a change set is validated as a whole', () => {
     expect((await getAsset(h.api, meterId)).config.unitId).toBe(7);
   });
 
+  it('moves a wired sensor to another channel only with its cable, in one change set', async () => {
+    const g = await buildSite(h.api, { meters: 0, sensors: 1 });
+    const [t] = g.sensors;
+    const cable = g.cables.find((c) => c.label === 'K-T1')!;
+    const move = { op: 'updateAsset', id: t.id, expectedVersion: t.version, patch: { port: 'ui-4' } };
+    const alone = await post(g.site.id, [move]);
+    expect(alone.status).toBe(409);
+    expect(alone.body.violations).toEqual([expect.objectContaining({ rule: 'sensor-cable-placement', code: 'CABLE_OFF_PLACEMENT', assetIds: [t.id, g.controller.id] })]);
+    const withCable = await post(g.site.id, [
+      move,
+      { op: 'disconnect', id: cable.id, expectedVersion: cable.version },
+      { op: 'connect', connection: { a: { assetId: t.id, port: 'out' }, b: { assetId: g.controller.id, port: 'ui-4' }, label: 'K-T1', lengthM: 5 } },
+    ]);
+    expect(withCable.status).toBe(201);
+    expect((await getAsset(h.api, t.id)).port).toBe('ui-4');
+  });
+
   it('answers without the changes when the client prefers return=minimal, and applies the same', async () => {
     const g = await buildSite(h.api, { meters: 1, sensors: 0 });
     const [m] = g.meters;

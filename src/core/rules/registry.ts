@@ -12,6 +12,7 @@ import { bacnetInstanceUnique } from './bacnet-instance-unique.ts';
 import { ipInSubnet } from './ip-in-subnet.ts';
 import { ipUnique } from './ip-unique.ts';
 import { channelSingleSensor } from './channel-single-sensor.ts';
+import { sensorCablePlacement } from './sensor-cable-placement.ts';
 import { sensorSignalMatch } from './sensor-signal-match.ts';
 import { controlLoopRefs } from './control-loop-refs.ts';
 import { setpointsInRange } from './setpoints-in-range.ts';
@@ -46,6 +47,7 @@ export const rules: readonly Rule[] = [
   ipUnique,
   // channels, sensors and control
   channelSingleSensor,
+  sensorCablePlacement,
   sensorSignalMatch,
   controlLoopRefs,
   setpointsInRange,
