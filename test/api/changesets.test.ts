@@ -184,7 +184,7 @@ describe('a dry run', () => {
     const id = crypto.randomUUID();
     const res = await post(f.site.id, [
       { op: 'createAsset', asset: { id, kind: 'meter', modelId: 'voltis-em-340', name: 'M-fleeting', parentId: f.gateway.id, port: 'rs485-1', config: meterConfig(13) } },
-      { op: 'deleteAsset', id, expectedVersion: 0 },
+      { op: 'deleteAsset', id, expectedVersion: 1 },
     ]);
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body).toMatchObject({ changesetId: null, dryRun: false, changes: [], siteRevision: before.site.revision });

@@ -111,3 +111,24 @@ describe('a change to an asset', () => {
     expect(candidate.assets.get(gw)).toBe(b.asset(gw));
   });
 });
+
+describe('the expected version of an entity created earlier in the change set', () => {
+  it('is 1, the version it is created at, for an asset and for a cable', () => {
+    const b = new SiteBuilder();
+    const gw = b.gateway();
+    const meter = '0b6a3a3e-62c5-4f6b-9b0e-3f2e7a1c9d01';
+    const cable = '0b6a3a3e-62c5-4f6b-9b0e-3f2e7a1c9d02';
+    const create = [
+      { op: 'createAsset' as const, asset: { id: meter, kind: 'meter' as const, modelId: 'voltis-em-340', name: 'M-new', parentId: gw, port: 'rs485-1' } },
+      { op: 'connect' as const, connection: { id: cable, a: { assetId: gw, port: 'rs485-1' }, b: { assetId: meter, port: 'com' }, lengthM: 5 } },
+    ];
+    const { candidate } = applyOperations(
+      b.graph,
+      [...create, { op: 'updateAsset', id: meter, expectedVersion: 1, patch: { name: 'M-renamed' } }, { op: 'updateConnection', id: cable, expectedVersion: 1, patch: { lengthM: 6 } }],
+      { catalog },
+    );
+    expect(candidate.assets.get(meter)?.name).toBe('M-renamed');
+    expect(candidate.connections.get(cable)?.lengthM).toBe(6);
+    expect(() => applyOperations(b.graph, [...create, { op: 'deleteAsset', id: meter, expectedVersion: 0 }], { catalog })).toThrow(`asset ${meter} is at version 1, not 0`);
+  });
+});

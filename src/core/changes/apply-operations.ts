@@ -90,11 +90,13 @@ export function applyOperations(before: SiteGraph, ops: Operation[], opts: Apply
       return c;
     };
     const expect = (entity: 'asset' | 'connection' | 'site', id: string, current: number, expected: number) => {
-      // An entity created or already changed earlier in this change set is compared to its stored version.
+      // An entity already changed earlier in this change set is compared to its stored version,
+      // one created earlier in it to the version it is created at: 1.
       const stored =
         entity === 'asset' ? before.assets.get(id)?.version : entity === 'connection' ? before.connections.get(id)?.version : before.site.version;
-      if ((stored ?? current) !== expected) {
-        throw new OperationError('stale', i, `${entity} ${id} is at version ${stored ?? current}, not ${expected}`, { entity, id, version: stored ?? current });
+      const version = stored ?? (current === 0 ? 1 : current);
+      if (version !== expected) {
+        throw new OperationError('stale', i, `${entity} ${id} is at version ${version}, not ${expected}`, { entity, id, version });
       }
     };
 
