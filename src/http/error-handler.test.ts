@@ -196,6 +196,19 @@ describe('request bodies', () => {
     expectProblem(res, 415, 'UNSUPPORTED_MEDIA_TYPE');
   });
 
+  it('answers a JSON Patch, and a charset other than UTF-8, with 415 saying what to send', async () => {
+    const patch = await app.inject({ method: 'PATCH', url: '/v1/things/1', payload: '[{"op":"replace","path":"/name","value":"x"}]', headers: { 'content-type': 'application/json-patch+json' } });
+    expectProblem(patch, 415, 'UNSUPPORTED_MEDIA_TYPE');
+    expect(patch.json().detail).toContain('application/merge-patch+json');
+    for (const charset of ['utf-16', 'latin1', '"iso-8859-1"']) {
+      const res = await app.inject({ method: 'POST', url: '/v1/things', payload: '{"name":"x"}', headers: { 'content-type': `application/json; charset=${charset}` } });
+      expectProblem(res, 415, 'UNSUPPORTED_MEDIA_TYPE');
+      expect(res.json().detail).toContain(`charset=${charset.replaceAll('"', '')}`);
+    }
+    const utf8 = await app.inject({ method: 'POST', url: '/v1/things', payload: '{"name":"x"}', headers: { 'content-type': 'application/json; charset=UTF8' } });
+    expect(utf8.statusCode).not.toBe(415);
+  });
+
   it('accepts JSON Merge Patch bodies', async () => {
     const res = await app.inject({
       method: 'PATCH',

@@ -46,6 +46,23 @@ export function jsonDepth(text: string, limit = Number.POSITIVE_INFINITY): numbe
   return max;
 }
 
+/** A charset parameter other than UTF-8's. */
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
+
+/**
+ * Why a JSON media type is refused, or undefined: a JSON Patch (RFC 6902), which is not the
+ * merge patch PATCH applies and would be misread as one, and any charset but UTF-8 (the body is
+ * read as UTF-8, as RFC 8259 has JSON exchanged).
+ */
+function unsupportedJson(contentType: string): string | undefined {
+  if (/^application\/json-patch\+json\s*(?:;|$)/i.test(contentType)) {
+    return 'JSON Patch (application/json-patch+json) is not supported: PATCH takes a JSON Merge Patch (RFC 7396), sent as application/merge-patch+json or application/json.';
+  }
+  const charset = CHARSET.exec(contentType)?.[1];
+  if (charset !== undefined && !/^utf-?8$/i.test(charset)) return `Request bodies are read as UTF-8; charset=${charset} is not supported.`;
+  return undefined;
+}
+
 /**
  * Replaces fastify's body parsers with the depth-limited JSON parser. fastify's own JSON
  * parser (secure-json-parse, which refuses `__proto__` and `constructor.prototype` keys) does
@@ -55,6 +72,11 @@ export function installJsonBodyParser(app: FastifyInstance, maxDepth = MAX_JSON_
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(JSON_MEDIA_TYPE, { parseAs: 'string' }, (request, body, done) => {
+    const refused = unsupportedJson(String(request.headers['content-type'] ?? ''));
+    if (refused) {
+      done(new ApiError('UNSUPPORTED_MEDIA_TYPE', refused), undefined);
+      return;
+    }
     const text = body as string;
     if (jsonDepth(text, maxDepth) > maxDepth) {
       done(new ApiError('JSON_TOO_DEEP', `The body nests objects/arrays more than ${maxDepth} levels deep.`), undefined);

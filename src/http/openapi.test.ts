@@ -19,6 +19,11 @@ const siteRoutes: FastifyPluginAsyncTypebox = async (v1) => {
     },
     async (request) => ({ id: request.params.id }),
   );
+  v1.get(
+    '/sites',
+    { schema: { tags: ['sites'], querystring: Type.Object({ limit: Type.Integer({ minimum: 1, default: 50 }), q: Type.String() }) } },
+    async () => ({}),
+  );
 };
 
 beforeAll(async () => {
@@ -49,6 +54,15 @@ describe('OpenAPI document', () => {
     expect(op.responses['404'].content['application/problem+json'].schema).toEqual({ $ref: '#/components/schemas/Problem' });
     expect(op.responses['200'].content['application/json']).toBeDefined();
     expect(doc.paths['/openapi.json']).toBeUndefined();
+  });
+
+  it('documents a query parameter with a default as optional, one without as required', async () => {
+    const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const params = doc.paths['/v1/sites'].get.parameters as Array<{ name: string; required: boolean }>;
+    expect(params.map((p) => [p.name, p.required])).toEqual([
+      ['limit', false],
+      ['q', true],
+    ]);
   });
 
   it('serves Swagger UI at /docs', async () => {

@@ -51,6 +51,24 @@ export function useProblemMediaType(paths: unknown): void {
   }
 }
 
+/**
+ * Marks a query parameter with a default as optional: the schemas say `required` so that the
+ * handlers' types have the value (validation fills the default in), but a client may leave it
+ * out.
+ */
+export function optionalWhenDefaulted(paths: unknown): void {
+  if (!isObject(paths)) return;
+  for (const operations of Object.values(paths)) {
+    if (!isObject(operations)) continue;
+    for (const operation of Object.values(operations)) {
+      if (!isObject(operation) || !Array.isArray(operation.parameters)) continue;
+      for (const parameter of operation.parameters) {
+        if (isObject(parameter) && parameter.in === 'query' && isObject(parameter.schema) && 'default' in parameter.schema) parameter.required = false;
+      }
+    }
+  }
+}
+
 export interface OpenApiOptions {
   title?: string;
   version?: string;
@@ -84,6 +102,7 @@ export async function registerOpenApi(app: FastifyInstance, options: OpenApiOpti
     transformObject: (document) => {
       if (!('openapiObject' in document)) return document.swaggerObject;
       useProblemMediaType(document.openapiObject.paths);
+      optionalWhenDefaulted(document.openapiObject.paths);
       return document.openapiObject;
     },
     refResolver: {

@@ -458,9 +458,9 @@ export interface paths {
         /** Organisations you can see: your own (all of them for platform admins) */
         get: {
             parameters: {
-                query: {
+                query?: {
                     /** @description Items per page */
-                    limit: number;
+                    limit?: number;
                     /** @description The `nextCursor` of the previous page */
                     cursor?: string;
                 };
@@ -665,11 +665,11 @@ export interface paths {
         /** Users of your organisation (admins) */
         get: {
             parameters: {
-                query: {
+                query?: {
                     /** @description Part of the email or name */
                     q?: string;
                     /** @description Items per page */
-                    limit: number;
+                    limit?: number;
                     /** @description The `nextCursor` of the previous page */
                     cursor?: string;
                 };
@@ -1003,10 +1003,10 @@ export interface paths {
         /** API tokens, without secrets: yours, or all of your organisation for admins */
         get: {
             parameters: {
-                query: {
+                query?: {
                     userId?: string;
                     /** @description Items per page */
-                    limit: number;
+                    limit?: number;
                     /** @description The `nextCursor` of the previous page */
                     cursor?: string;
                 };
@@ -1217,10 +1217,10 @@ export interface paths {
         /** Events of the admin service's outbox, oldest first (service principals only) */
         get: {
             parameters: {
-                query: {
+                query?: {
                     /** @description The `nextAfter` of the last page you handled (0 at first) */
-                    after: number;
-                    limit: number;
+                    after?: number;
+                    limit?: number;
                     /** @description Only events created at or after this time */
                     since?: string;
                     /** @description Only events of these topics (comma-separated, at most 20) */
@@ -1273,7 +1273,7 @@ export interface paths {
         /** Audit events, newest first; `format=ndjson|csv` exports every match */
         get: {
             parameters: {
-                query: {
+                query?: {
                     siteId?: string;
                     orgId?: string;
                     entityId?: string;
@@ -1287,7 +1287,7 @@ export interface paths {
                     from?: string;
                     /** @description Exclusive upper bound of `at` */
                     to?: string;
-                    limit: number;
+                    limit?: number;
                     cursor?: string;
                     format?: "json" | "ndjson" | "csv";
                 };
@@ -1331,8 +1331,8 @@ export interface paths {
         /** Every audit event about one asset, newest first */
         get: {
             parameters: {
-                query: {
-                    limit: number;
+                query?: {
+                    limit?: number;
                     cursor?: string;
                 };
                 header?: never;
@@ -1635,11 +1635,11 @@ export interface paths {
         /** List sites */
         get: {
             parameters: {
-                query: {
+                query?: {
                     code?: string;
                     q?: string;
                     /** @description Items per page */
-                    limit: number;
+                    limit?: number;
                     /** @description The `nextCursor` of the previous page */
                     cursor?: string;
                 };
@@ -2031,7 +2031,7 @@ export interface paths {
         /** List assets, filtered */
         get: {
             parameters: {
-                query: {
+                query?: {
                     siteId?: string;
                     kind?: "gateway" | "controller" | "meter" | "sensor";
                     modelId?: string;
@@ -2041,7 +2041,7 @@ export interface paths {
                     /** @description Substring of name or serial */
                     q?: string;
                     /** @description Items per page */
-                    limit: number;
+                    limit?: number;
                     /** @description The `nextCursor` of the previous page */
                     cursor?: string;
                 };
@@ -2393,9 +2393,9 @@ export interface paths {
         /** Configuration versions of an asset, newest first (kept after the asset is deleted) */
         get: {
             parameters: {
-                query: {
+                query?: {
                     /** @description Items per page */
-                    limit: number;
+                    limit?: number;
                     /** @description The `nextCursor` of the previous page */
                     cursor?: string;
                 };
@@ -2556,11 +2556,11 @@ export interface paths {
         /** List cables, filtered by site or by an asset at either end */
         get: {
             parameters: {
-                query: {
+                query?: {
                     siteId?: string;
                     assetId?: string;
                     /** @description Items per page */
-                    limit: number;
+                    limit?: number;
                     /** @description The `nextCursor` of the previous page */
                     cursor?: string;
                 };
@@ -2805,10 +2805,10 @@ export interface paths {
         /** A site's change sets, newest first (applied and refused) */
         get: {
             parameters: {
-                query: {
+                query?: {
                     outcome?: "applied" | "refused";
                     /** @description Items per page */
-                    limit: number;
+                    limit?: number;
                     /** @description The `nextCursor` of the previous page */
                     cursor?: string;
                 };
@@ -3292,10 +3292,10 @@ export interface paths {
         /** Events of the config service's outbox, oldest first (service principals only) */
         get: {
             parameters: {
-                query: {
+                query?: {
                     /** @description The `nextAfter` of the last page you handled (0 at first) */
-                    after: number;
-                    limit: number;
+                    after?: number;
+                    limit?: number;
                     /** @description Only events created at or after this time */
                     since?: string;
                     /** @description Only events of these topics (comma-separated, at most 20) */
@@ -3348,11 +3348,11 @@ export interface paths {
         /** Deployments, newest first */
         get: {
             parameters: {
-                query: {
+                query?: {
                     siteId?: string;
                     status?: "running" | "succeeded" | "failed" | "aborted" | "cancelled";
                     /** @description Items per page */
-                    limit: number;
+                    limit?: number;
                     /** @description The `nextCursor` of the previous page */
                     cursor?: string;
                 };
@@ -3930,7 +3930,7 @@ export interface paths {
         /** List devices, filtered */
         get: {
             parameters: {
-                query: {
+                query?: {
                     siteId?: string;
                     assetId?: string;
                     state?: "in_stock" | "installed" | "commissioned" | "active" | "maintenance" | "decommissioned" | "faulty" | "rma";
@@ -3941,7 +3941,7 @@ export interface paths {
                     /** @description Substring of the serial or firmware */
                     q?: string;
                     /** @description Items per page */
-                    limit: number;
+                    limit?: number;
                     /** @description The `nextCursor` of the previous page */
                     cursor?: string;
                 };
@@ -4652,10 +4652,10 @@ export interface paths {
         /** Events of the lifecycle service's outbox, oldest first (service principals only) */
         get: {
             parameters: {
-                query: {
+                query?: {
                     /** @description The `nextAfter` of the last page you handled (0 at first) */
-                    after: number;
-                    limit: number;
+                    after?: number;
+                    limit?: number;
                     /** @description Only events created at or after this time */
                     since?: string;
                     /** @description Only events of these topics (comma-separated, at most 20) */
