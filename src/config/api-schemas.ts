@@ -33,11 +33,13 @@ export const SiteView = Type.Object({
   version: Type.Integer(),
 });
 
+const TimeZone = Type.String({ minLength: 1, maxLength: 64, format: 'time-zone', description: 'A time zone of the IANA database, spelt as it is there, e.g. Europe/Berlin' });
+
 export const SiteCreate = Type.Object(
   {
     code: Type.String({ pattern: '^[A-Z0-9][A-Z0-9-]{0,31}$', description: 'Unique per organisation: upper-case letters, digits, hyphens' }),
     name: Name,
-    timezone: Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone, e.g. Europe/Berlin' }),
+    timezone: TimeZone,
     network: Network,
     orgId: Type.Optional(Uuid),
   },
@@ -47,7 +49,7 @@ export const SiteCreate = Type.Object(
 export const SitePatch = Type.Object(
   {
     name: Type.Optional(Name),
-    timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    timezone: Type.Optional(TimeZone),
     network: Type.Optional(
       Type.Object(
         {

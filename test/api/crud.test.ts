@@ -9,6 +9,7 @@ import {
   createSite,
   etagOf,
   getAsset,
+  getSite,
   ipMeterConfig,
   meterConfig,
   NETWORK,
@@ -303,6 +304,18 @@ describe('asset lists', () => {
       const res = await h.api<Problem>('GET', `${path}?cursor=${cursor(position)}`);
       expect([path, position, res.status, res.body.code]).toEqual([path, position, 400, 'INVALID_CURSOR']);
     }
+  });
+});
+
+describe("a site's time zone", () => {
+  it('is one of the IANA database, spelt as it is there: another case or an unknown zone is 422 on /timezone', async () => {
+    for (const timezone of ['EUROPE/BERLIN', 'utc', 'Mars/Olympus']) {
+      const res = await h.api<Problem>('POST', '/v1/sites', { code: 'TZ-1', name: 'Time zones', timezone, network: NETWORK });
+      expect([timezone, res.status, res.body.errors]).toEqual([timezone, 422, [expect.objectContaining({ in: 'body', path: '/timezone', message: expect.stringContaining('IANA') })]]);
+    }
+    const site = await getSite(h.api, f.site.id);
+    const patch = await h.api<Problem>('PATCH', `/v1/sites/${site.id}`, { timezone: 'europe/paris' }, { 'if-match': etagOf('site', site) });
+    expect(patch.status).toBe(422);
   });
 });
 
