@@ -24,6 +24,13 @@ describe('toFieldErrors', () => {
     expect(errors).toEqual([{ in: 'body', path: '/parity', message: 'must be one of ["none","even"]' }]);
   });
 
+  it("says what a nullable value that is not null failed, not that it matched no branch", () => {
+    const ajv = new Ajv({ allErrors: true });
+    const validate = ajv.compile({ type: 'object', properties: { serial: { anyOf: [{ type: 'string', pattern: '^[A-Z0-9]+$', maxLength: 4 }, { type: 'null' }] } } });
+    validate({ serial: 'SN 42' });
+    expect(toFieldErrors('body', validate.errors ?? [])).toEqual([{ in: 'body', path: '/serial', message: 'must NOT have more than 4 characters; must match pattern "^[A-Z0-9]+$"' }]);
+  });
+
   it('lists the allowed values of an enum', () => {
     expect(
       toFieldErrors('querystring', [

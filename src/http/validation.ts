@@ -131,9 +131,19 @@ export function escapePointer(token: string): string {
   return token.replaceAll('~', '~0').replaceAll('/', '~1');
 }
 
-/** A readable message for a failed union when its branches are all types or all constants. */
-function unionMessage(branches: AjvLikeError[]): string | undefined {
+/**
+ * A readable message for a failed union when its branches are all types or all constants — or,
+ * for a nullable value (`T | null`) of the right type, the constraint it breaks: `must match
+ * pattern …` rather than `must match a schema in anyOf`.
+ */
+function unionMessage(branches: AjvLikeError[], path: string): string | undefined {
   if (branches.length === 0) return undefined;
+  const notNull = branches.filter((b) => !(b.keyword === 'type' && b.params.type === 'null'));
+  // The value has the branch's type (no type error) but breaks a constraint of it.
+  if (notNull.length > 0 && notNull.length < branches.length && notNull.every((b) => b.instancePath === path && b.keyword !== 'type' && !isUnion(b))) {
+    const messages = [...new Set(notNull.map((b) => b.message).filter((m): m is string => typeof m === 'string'))];
+    if (messages.length > 0) return messages.join('; ');
+  }
   if (branches.every((b) => b.keyword === 'type')) return `must be ${[...new Set(branches.map((b) => String(b.params.type)))].join(' or ')}`;
   if (branches.every((b) => b.keyword === 'const')) {
     return `must be one of ${JSON.stringify(branches.map((b) => (b.params as { allowedValue: unknown }).allowedValue))}`;
@@ -243,7 +253,7 @@ function toFieldError(
       };
     case 'anyOf':
     case 'oneOf': {
-      return { in: part, path, message: unionMessage(branchesOf(error)) ?? error.message ?? 'is invalid' };
+      return { in: part, path, message: unionMessage(branchesOf(error), path) ?? error.message ?? 'is invalid' };
     }
     default:
       return { in: part, path, message: error.message ?? 'is invalid' };

@@ -28,8 +28,9 @@ export const serialUnique: Rule = {
     'A serial number identifies one physical device, so no two assets may hold the same one — in the same site or in ' +
     'any other site of the fleet. Two records for one device mean its firmware, deployments and drift are tracked ' +
     'twice, and a device swap recorded on one of them leaves the other pointing at hardware that is elsewhere. ' +
-    'Serials compare after trimming surrounding spaces and ignoring case (they are read off nameplates and typed ' +
-    'by people; `sn-0042 ` is `SN-0042`); an empty serial counts as none. The check runs on the serials of the ' +
+    'Serials compare ignoring case (they are read off nameplates and typed by people; `sn-0042` is `SN-0042`); the ' +
+    'API takes letters, digits and `._/-` only, so a serial with spaces is refused before it gets here, and one ' +
+    'stored otherwise compares after trimming them. An empty serial counts as none. The check runs on the serials of the ' +
     'changed assets: against the rest of the site, and against the owners in other sites that the write path looks ' +
     'up for those serials. A holder in another organisation\'s site is not named: the write learns that the serial is ' +
     'taken, not by which asset.',
