@@ -391,12 +391,32 @@ describe('a gateway and the devices behind it', () => {
       expect(refused.body.violations).toEqual([expect.objectContaining({ code: 'GATEWAY_NOT_ACTIVE', assetIds: [device.assetId, s.gateway.id] })]);
       expect(refused.body.violations?.[0].message).toContain(gw.serial);
     }
-    // Nor is the gateway decommissioned under a commissioned device, which would be activated under no gateway.
     await walk(h.api, gw, ['end_maintenance']);
-    expect(codesOf((await transition<Problem>(h.api, gw, 'decommission')).body)).toEqual(['DEPENDENTS_ACTIVE']);
-
-    expect((await walk(h.api, meter, ['activate'])).state).toBe('active');
     expect((await walk(h.api, other, ['end_maintenance'])).state).toBe('active');
+    // Nor is the gateway decommissioned under a commissioned device (the only one under it now),
+    // which would be activated under no gateway.
+    await walk(h.api, other, ['decommission']);
+    const decommission = await transition<Problem>(h.api, gw, 'decommission');
+    expect(decommission.body.violations).toEqual([expect.objectContaining({ code: 'DEPENDENTS_ACTIVE', assetIds: [s.gateway.id, s.meters[0].id] })]);
+    expect((await walk(h.api, meter, ['activate'])).state).toBe('active');
+  });
+
+  it('a device under a gateway whose device has left is not activated: the slot was tracked, and is empty', async () => {
+    const s = await freshSite();
+    const gw = await bringIntoService(h, s, await registerDevice(h.api, 'nexa-gw-200', '2.3.1'), s.gateway.id);
+    const meter = await walk(h.api, await registerDevice(h.api, METER, '1.0.0'), [['install', { assetId: s.meters[0].id }]]);
+    // An installed device does not hold the gateway: it is decommissioned.
+    await walk(h.api, gw, ['decommission']);
+    await deployAndReport(h, s, s.meters[0].id);
+    await walk(h.api, meter, ['commission']);
+    const refused = await transition<Problem>(h.api, meter, 'activate');
+    expect(refused.body.violations).toEqual([expect.objectContaining({ code: 'GATEWAY_NOT_ACTIVE', message: expect.stringContaining('whose device has left') })]);
+    // What the transitions list says is what the transition gets.
+    const listed = await h.api<{ items: Array<{ transition: string; allowed: boolean; violations: Array<{ code: string }> }> }>('GET', `/v1/devices/${meter.id}/transitions`);
+    expect(listed.body.items.find((v) => v.transition === 'activate')).toMatchObject({ allowed: false, violations: [{ code: 'GATEWAY_NOT_ACTIVE' }] });
+    // A new gateway device, once active, lets it be.
+    await bringIntoService(h, s, await registerDevice(h.api, 'nexa-gw-200', '2.3.1'), s.gateway.id);
+    expect((await walk(h.api, meter, ['activate'])).state).toBe('active');
   });
 
   it('lists every transition with whether it is allowed now and why not', async () => {
@@ -479,10 +499,13 @@ describe('replacement (RMA swap)', () => {
     expect(inEvent.changesetId).toBe(outEvent.changesetId);
 
     // What the old device acknowledged and reported does not commission the new one: here the
-    // replacement's deployment never answers (cancelled, timed out, or not started).
+    // replacement's deployment never answers (cancelled, timed out, or not started). The
+    // transitions list says the same.
     const early = await transition<Problem>(h.api, spare, 'commission');
     expect(early.status).toBe(409);
     expect(codesOf(early.body)).toEqual(['CONFIG_NOT_DEPLOYED']);
+    const listed = await h.api<{ items: Array<{ transition: string; allowed: boolean; violations: Array<{ code: string }> }> }>('GET', `/v1/devices/${spare.id}/transitions`);
+    expect(listed.body.items.find((v) => v.transition === 'commission')).toMatchObject({ allowed: false, violations: [{ code: 'CONFIG_NOT_DEPLOYED' }] });
     // The new device is commissioned once the deployment is acknowledged and reported.
     await deployAndReport(h, s, asset);
     expect((await walk(h.api, spare, ['commission', 'activate'])).state).toBe('active');

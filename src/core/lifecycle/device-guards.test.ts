@@ -153,6 +153,11 @@ describe('a device under a gateway', () => {
       }
     });
 
+    it(`${t} is refused when the gateway's device has left and none fills its slot`, () => {
+      const v = checkTransition(t, healthy(state, { gatewayDevice: { serial: null, state: 'empty', assetId: 'asset-gw', assetName: 'GW-1' } }));
+      expect(v).toEqual([expect.objectContaining({ code: 'GATEWAY_NOT_ACTIVE', message: expect.stringContaining('whose device has left') })]);
+    });
+
     it(`${t} is allowed under an active gateway, or one whose device is not tracked`, () => {
       expect(checkTransition(t, healthy(state, { gatewayDevice: gatewayDevice('active') }))).toEqual([]);
       expect(checkTransition(t, healthy(state, { gatewayDevice: null }))).toEqual([]);

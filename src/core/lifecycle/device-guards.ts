@@ -85,9 +85,10 @@ export interface TransitionFacts {
   runningDeployment?: string | null;
   /**
    * The device at the gateway the asset is polled through (filling its slot, else reported
-   * faulty there); null when no device is at it — a gateway whose device is not tracked.
+   * faulty there; `empty` with no serial when the device that was there left); null when no
+   * device was ever installed at it — a gateway whose device is not tracked.
    */
-  gatewayDevice?: { serial: string; state: DeviceState; assetId: string; assetName: string } | null;
+  gatewayDevice?: { serial: string | null; state: DeviceState | 'empty'; assetId: string; assetName: string } | null;
   /** Devices installed on assets under the asset, when it is a gateway. */
   dependents?: Dependent[];
 }
@@ -159,8 +160,9 @@ export function checkTransition(transition: Transition, facts: TransitionFacts):
     out.push(
       violation(
         'GATEWAY_NOT_ACTIVE',
-        `${name(device)} is polled through gateway ${gw.assetName}, whose device ${gw.serial} is ${gw.state}: it would not be polled. ` +
-          `Bring the gateway into service first.`,
+        `${name(device)} is polled through gateway ${gw.assetName}, ` +
+          (gw.serial === null ? 'whose device has left and which no device fills' : `whose device ${gw.serial} is ${gw.state}`) +
+          ': it would not be polled. Bring the gateway into service first.',
         [assetId, gw.assetId],
       ),
     );

@@ -84,7 +84,17 @@ export async function updateDevice(client: pg.PoolClient, id: string, change: De
     `UPDATE lifecycle.devices SET ${[...sets, 'version = version + 1', 'updated_at = now()'].join(', ')} WHERE id = $1 RETURNING ${COLUMNS}`,
     values,
   );
-  return rows[0];
+  const row = rows[0];
+  if (row && change.state === 'installed' && row.asset_id) {
+    await client.query(`INSERT INTO lifecycle.tracked_slots (asset_id) VALUES ($1) ON CONFLICT (asset_id) DO NOTHING`, [row.asset_id]);
+  }
+  return row;
+}
+
+/** Whether a device has ever been installed at the asset. */
+export async function slotTracked(db: Queryable, assetId: string): Promise<boolean> {
+  const { rowCount } = await db.query(`SELECT 1 FROM lifecycle.tracked_slots WHERE asset_id = $1`, [assetId]);
+  return (rowCount ?? 0) > 0;
 }
 
 /** The device filling the asset's slot, else one reported faulty at it, if any. */

@@ -5,7 +5,7 @@ import type { Transition } from '../../core/lifecycle/device-states.ts';
 import type { ConfigClient } from '../config-client.ts';
 import { configRead } from './config-calls.ts';
 import { gatewayOf } from '../deployments/plan-targets.ts';
-import { ackedSince, deviceAt, devicesInSlots, reportedState, runningDeployment, slotHolder } from './device-store.ts';
+import { ackedSince, deviceAt, devicesInSlots, reportedState, runningDeployment, slotHolder, slotTracked } from './device-store.ts';
 import { guardDevice, type DeviceRow } from './device-view.ts';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
@@ -63,7 +63,8 @@ export function guardAsset(a: AssetViewData): GuardAsset {
 
 /**
  * The device at the gateway `asset` is polled through: the one filling the gateway's slot, else
- * one reported faulty there; null when the asset has no gateway or no device is at it.
+ * one reported faulty there, else — when a device was installed there once — the empty slot;
+ * null when the asset has no gateway or the gateway's device was never tracked.
  */
 async function gatewayDeviceOf(db: Queryable, config: ConfigClient, asset: AssetViewData): Promise<TransitionFacts['gatewayDevice']> {
   const graph = await configRead("read the asset's site graph", () => config.getSiteGraph(asset.siteId));
@@ -72,7 +73,8 @@ async function gatewayDeviceOf(db: Queryable, config: ConfigClient, asset: Asset
   const gateway = gatewayOf(byId.get(asset.id) ?? asset, byId);
   if (!gateway) return null;
   const device = await deviceAt(db, gateway.id);
-  return device ? { serial: device.serial, state: device.state, assetId: gateway.id, assetName: gateway.name } : null;
+  if (device) return { serial: device.serial, state: device.state, assetId: gateway.id, assetName: gateway.name };
+  return (await slotTracked(db, gateway.id)) ? { serial: null, state: 'empty', assetId: gateway.id, assetName: gateway.name } : null;
 }
 
 /** Devices installed on the assets under `gateway` (its controllers and meters, their sensors). */

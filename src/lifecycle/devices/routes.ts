@@ -2,6 +2,7 @@ import { Type } from 'typebox';
 import type { FastifyRequest } from 'fastify';
 import { authorize, authorizeIfVisible, principalOf, scopesOf } from '../../auth/install-auth.ts';
 import { judgeTransitions } from '../../core/lifecycle/device-guards.ts';
+import { TRANSITIONS, type Transition } from '../../core/lifecycle/device-states.ts';
 import type { HttpApp } from '../../http/app.ts';
 import { ApiError } from '../../http/errors.ts';
 import { parseIfMatch } from '../../http/etag.ts';
@@ -133,7 +134,9 @@ export function deviceRoutes(app: HttpApp, deps: LifecycleDeps) {
       const row = await getDevice(deps.pool, request.params.id);
       if (!row) throw new ApiError('NOT_FOUND', deviceNotFound(request.params.id));
       authorize(request, 'read', deviceScope(row), deviceNotFound(row.id));
-      const facts = await loadTransitionFacts(deps.pool, deps.config, row, { transitions: ['decommission', 'start_maintenance'] });
+      // Every transition's facts, so that each verdict is the one its POST would get.
+      const TRANSITION_NAMES = Object.keys(TRANSITIONS) as Transition[];
+      const facts = await loadTransitionFacts(deps.pool, deps.config, row, { transitions: TRANSITION_NAMES });
       const verdicts = judgeTransitions(facts);
       const target = request.query.assetId;
       if (target) {

@@ -18,7 +18,7 @@ export interface TransitionRequestBody {
 }
 
 /** Transitions after which a device is in service at its site: they take the site's service lock shared. */
-const ENTER_SERVICE: readonly Transition[] = ['activate', 'end_maintenance'];
+const ENTER_SERVICE: readonly Transition[] = ['commission', 'activate', 'end_maintenance'];
 /** Transitions whose guards count a gateway's devices in service: they take it exclusive. */
 const LEAVE_SERVICE: readonly Transition[] = ['decommission', 'start_maintenance'];
 /** Where the device is once it has left: decommissioned and returned devices are at no asset. */
