@@ -23,7 +23,7 @@ import { installRequestIdEcho, requestIdOptions } from './request-id.ts';
 import { installStorableTextCheck } from './storable-text-check.ts';
 import { installArrayLimitCheck } from './array-limit-check.ts';
 import { afterUnreadBody, installUnreadBodyDrain } from './unread-body.ts';
-import { buildValidator } from './validation.ts';
+import { buildValidator, installClosedQueries } from './validation.ts';
 import { registerOpenApi } from './openapi.ts';
 import { ProblemSchema } from './problem.ts';
 import { registerHealthRoutes } from './health.ts';
@@ -89,6 +89,7 @@ export async function buildHttpApp(opts: HttpAppOptions = {}): Promise<HttpApp> 
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const allowedMethods = trackAllowedMethods(app);
+  installClosedQueries(app);
   installRequestIdEcho(app);
   installJsonBodyParser(app, opts.maxJsonDepth ?? MAX_JSON_DEPTH);
   installStorableTextCheck(app);

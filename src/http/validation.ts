@@ -15,7 +15,7 @@ import type { DataValidationCxt } from 'ajv/dist/types/index.js';
 import addFormatsModule from 'ajv-formats';
 import type { FastifyServerOptions } from 'fastify';
 import { isUuid } from '../core/ids.ts';
-import { isTimeZone } from '../core/time-zones.ts';
+import { isTimeZone } from '../core/changes/timezone.ts';
 import type { FieldError, RequestPart } from './errors.ts';
 
 type SchemaController = NonNullable<FastifyServerOptions['schemaController']>;
@@ -110,15 +110,49 @@ export const buildValidator: BuildValidator = (externalSchemas) => {
   };
 };
 
+interface ObjectSchema {
+  type?: unknown;
+  properties?: Record<string, unknown>;
+  required?: string[];
+  additionalProperties?: unknown;
+  allOf?: ObjectSchema[];
+  $id?: unknown;
+}
+
 /**
  * A query string schema that refuses parameters it does not name, unless it says otherwise: a
  * misspelt `?dryrun=true` must not commit the change it was to try, nor `?sitId=` list the whole
- * fleet.
+ * fleet. An intersection of objects (`allOf`) becomes the one object it describes, closed.
  */
 function closedQuery(schema: unknown): unknown {
-  const s = schema as { type?: unknown; additionalProperties?: unknown; $id?: unknown };
-  if (s.type !== 'object' || s.additionalProperties !== undefined || s.$id !== undefined) return schema;
-  return { ...s, additionalProperties: false };
+  const s = schema as ObjectSchema;
+  if (s.additionalProperties !== undefined || s.$id !== undefined) return schema;
+  if (s.type === 'object') return { ...s, additionalProperties: false };
+  const parts = s.allOf;
+  if (s.type === undefined && Array.isArray(parts) && parts.length > 0 && parts.every((p) => p.type === 'object' && p.additionalProperties === undefined && p.$id === undefined)) {
+    const { allOf: _parts, ...rest } = s;
+    return {
+      ...rest,
+      type: 'object',
+      properties: Object.assign({}, ...parts.map((p) => p.properties ?? {})),
+      required: [...new Set(parts.flatMap((p) => p.required ?? []))],
+      additionalProperties: false,
+    };
+  }
+  return schema;
+}
+
+/**
+ * Gives every API route without a query string schema one that takes no parameter, so that
+ * {@link closedQuery} holds there too: `PATCH /v1/assets/{id}?dryRun=true` would otherwise
+ * apply the change it was to try. Routes that pass a path on (`*`) are left alone.
+ */
+export function installClosedQueries(app: { addHook(name: 'onRoute', hook: (route: { url: string; schema?: Record<string, unknown> }) => void): unknown }): void {
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/v1/') || route.url.includes('*')) return;
+    route.schema ??= {};
+    route.schema.querystring ??= { type: 'object', properties: {}, additionalProperties: false };
+  });
 }
 
 /** The slice of an Ajv error this module reads; fastify's validation errors have this shape. */

@@ -245,10 +245,17 @@ describe('a dry run', () => {
       ]);
     }
     expect(await snapshot()).toEqual(before);
-    // A list filter too: a misspelt one does not answer the whole list.
-    const list = await h.api<Problem>('GET', `/v1/assets?sitId=${f.site.id}`);
-    expect(list.status).toBe(422);
-    expect(list.body.errors).toEqual([expect.objectContaining({ in: 'querystring', path: '/sitId' })]);
+    // A list filter too: a misspelt one does not answer the whole list, also in the audit log.
+    for (const url of [`/v1/assets?sitId=${f.site.id}`, `/v1/audit?siteid=${f.site.id}`]) {
+      const list = await h.api<Problem>('GET', url);
+      expect([url, list.status, list.body.errors]).toEqual([url, 422, [expect.objectContaining({ in: 'querystring', path: url.includes('audit') ? '/siteid' : '/sitId' })]]);
+    }
+    // And a route that takes no query parameter at all does not take ?dryRun=true for a dry run.
+    const asset = await getAsset(h.api, m1.id);
+    const patch = await h.api<Problem>('PATCH', `/v1/assets/${m1.id}?dryRun=true`, { config: { unitId: 45 } }, { 'if-match': etagOf('asset', asset) });
+    expect(patch.status).toBe(422);
+    expect(patch.body.errors).toEqual([expect.objectContaining({ in: 'querystring', path: '/dryRun' })]);
+    expect(await getAsset(h.api, m1.id)).toEqual(asset);
   });
 
   it('plans what the real change then does', async () => {
