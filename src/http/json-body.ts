@@ -51,15 +51,15 @@ const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
 
 /**
  * Why a JSON media type is refused, or undefined: a JSON Patch (RFC 6902), which is not the
- * merge patch PATCH applies and would be misread as one, and any charset but UTF-8 (the body is
- * read as UTF-8, as RFC 8259 has JSON exchanged).
+ * merge patch PATCH applies and would be misread as one, and any charset but UTF-8 (or US-ASCII,
+ * a part of it: the body is read as UTF-8, as RFC 8259 has JSON exchanged).
  */
 function unsupportedJson(contentType: string): string | undefined {
   if (/^application\/json-patch\+json\s*(?:;|$)/i.test(contentType)) {
     return 'JSON Patch (application/json-patch+json) is not supported: PATCH takes a JSON Merge Patch (RFC 7396), sent as application/merge-patch+json or application/json.';
   }
   const charset = CHARSET.exec(contentType)?.[1];
-  if (charset !== undefined && !/^utf-?8$/i.test(charset)) return `Request bodies are read as UTF-8; charset=${charset} is not supported.`;
+  if (charset !== undefined && !/^(?:utf-?8|us-ascii)$/i.test(charset)) return `Request bodies are read as UTF-8; charset=${charset} is not supported.`;
   return undefined;
 }
 

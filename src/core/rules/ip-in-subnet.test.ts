@@ -119,6 +119,11 @@ describe('ip-in-subnet', () => {
     expect(v[0].message).toContain('still runs (version 1, deployed');
     a.deployed = { version: a.configVersion, parentId: a.parentId, port: a.port, config: structuredClone(a.config) };
     expect(ipInSubnet.check(moveRouter())).toEqual([]);
+    // An address both desired and still deployed (another field changed since) is reported once.
+    a.config = { ...a.config, ip: '10.20.0.41', pollIntervalMs: 9000 };
+    a.configVersion += 1;
+    a.deployed = { ...a.deployed, config: { ...a.deployed.config, ip: '10.20.0.41' } };
+    expect(ipInSubnet.check(moveRouter())).toEqual([expect.objectContaining({ code: 'IP_IS_ROUTER', assetIds: [m] })]);
   });
 
   it('accepts both addresses of a /31 point-to-point subnet except the router (RFC 3021)', () => {

@@ -62,7 +62,8 @@ function routerOnDeployedAddress(ctx: RuleContext, router: number): Violation[] 
     const d = asset.deployed;
     if (!d || d.version === asset.configVersion) continue;
     const ip = ipOf(d.config);
-    if (ip === undefined || parseIpv4(ip) !== router) continue;
+    // The same address desired as well is reported once, by checkAddress.
+    if (ip === undefined || parseIpv4(ip) !== router || ipOf(asset.config) === ip) continue;
     out.push({
       rule: RULE,
       code: 'IP_IS_ROUTER',

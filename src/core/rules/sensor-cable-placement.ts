@@ -1,11 +1,9 @@
 import type { Asset, Connection } from '../graph/types.ts';
+import { SENSOR_OUT_PORT as SENSOR_OUTPUT } from './cable-ports.ts';
 import { label } from './lib/io-describe.ts';
 import type { Rule, RuleContext, Violation } from './types.ts';
 
 const RULE = 'sensor-cable-placement';
-
-/** A wired sensor's cable ends on its own virtual output port (see cable-ports). */
-const SENSOR_OUTPUT = 'out';
 
 /** The other end of a cable from `sensor`'s output. */
 function farEnd(c: Connection, sensorId: string): { assetId: string; port: string } | undefined {
