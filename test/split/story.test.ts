@@ -8,6 +8,7 @@ import type { AuditEvent } from '../../src/audit/types.ts';
 import { createTestDatabase, type TestDatabase } from '../../src/db/test-database.ts';
 import { startSimulator, type SimulatorHandle } from '../../src/simulator/simulator.ts';
 import { gatewayConfig, meterConfig } from '../api/helpers.ts';
+import { clearRetained } from '../lifecycle/deployments-fixture.ts';
 import { freePort, startRema, stopAll, waitReady, type RemaProcess } from './processes.ts';
 
 /**
@@ -54,6 +55,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await sim?.stop().catch(() => undefined);
   await stopAll(processes);
+  // The deployment's retained configurations and the simulated gateways' states stay on the broker otherwise.
+  await clearRetained(`ACME-${tag}`.toUpperCase()).catch(() => undefined);
   await db?.drop();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
