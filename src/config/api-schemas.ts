@@ -33,7 +33,8 @@ export const SiteView = Type.Object({
   version: Type.Integer(),
 });
 
-const TimeZone = Type.String({ minLength: 1, maxLength: 64, format: 'time-zone', description: 'A time zone of the IANA database, spelt as it is there, e.g. Europe/Berlin' });
+/** Checked by `timezoneProblem` (core/changes/timezone.ts) where sites are created and changed. */
+const TimeZone = Type.String({ minLength: 1, maxLength: 64, description: 'A time zone of the IANA database, spelt as it is there, e.g. Europe/Berlin' });
 
 export const SiteCreate = Type.Object(
   {

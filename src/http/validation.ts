@@ -15,7 +15,6 @@ import type { DataValidationCxt } from 'ajv/dist/types/index.js';
 import addFormatsModule from 'ajv-formats';
 import type { FastifyServerOptions } from 'fastify';
 import { isUuid } from '../core/ids.ts';
-import { isTimeZone } from '../core/changes/timezone.ts';
 import type { FieldError, RequestPart } from './errors.ts';
 
 type SchemaController = NonNullable<FastifyServerOptions['schemaController']>;
@@ -36,7 +35,6 @@ const baseOptions: Options = {
 function createAjv(options: Options, externalSchemas: Record<string, unknown>): Ajv {
   const ajv = new Ajv({ ...baseOptions, ...options });
   addFormats(ajv);
-  ajv.addFormat('time-zone', { type: 'string', validate: isTimeZone });
   ajv.addKeyword(lowerCaseUuidKeyword);
   for (const schema of Object.values(externalSchemas)) ajv.addSchema(withLowerCaseUuids(schema) as object);
   return ajv;
@@ -276,9 +274,6 @@ function toFieldError(
         path: `${path}/${escapePointer(String(params.additionalProperty))}`,
         message: part === 'querystring' ? 'is not a query parameter of this endpoint' : 'is not a known property',
       };
-    case 'format':
-      if (params.format === 'time-zone') return { in: part, path, message: 'must be a time zone of the IANA database, spelt as it is there (e.g. Europe/Berlin)' };
-      return { in: part, path, message: error.message ?? 'is invalid' };
     case 'enum':
       return {
         in: part,

@@ -1696,10 +1696,7 @@ export interface paths {
                         /** @description Unique per organisation: upper-case letters, digits, hyphens */
                         code: string;
                         name: string;
-                        /**
-                         * Format: time-zone
-                         * @description A time zone of the IANA database, spelt as it is there, e.g. Europe/Berlin
-                         */
+                        /** @description A time zone of the IANA database, spelt as it is there, e.g. Europe/Berlin */
                         timezone: string;
                         network: {
                             /** @description IPv4 CIDR, e.g. 10.20.0.0/24 */
@@ -1834,10 +1831,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         name?: string;
-                        /**
-                         * Format: time-zone
-                         * @description A time zone of the IANA database, spelt as it is there, e.g. Europe/Berlin
-                         */
+                        /** @description A time zone of the IANA database, spelt as it is there, e.g. Europe/Berlin */
                         timezone?: string;
                         network?: {
                             /** @description IPv4 CIDR, e.g. 10.20.0.0/24 */
@@ -2991,10 +2985,7 @@ export interface paths {
                             expectedVersion: number;
                             patch: {
                                 name?: string;
-                                /**
-                                 * Format: time-zone
-                                 * @description A time zone of the IANA database, spelt as it is there, e.g. Europe/Berlin
-                                 */
+                                /** @description A time zone of the IANA database, spelt as it is there, e.g. Europe/Berlin */
                                 timezone?: string;
                                 network?: {
                                     /** @description IPv4 CIDR, e.g. 10.20.0.0/24 */
